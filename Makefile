@@ -1,0 +1,31 @@
+# The venv is created on demand so `make test` works from a fresh clone.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint kb-check bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kb-check: $(STAMP)
+	$(BIN)/residency-audit kb-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check residency_audit tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) kb-check
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

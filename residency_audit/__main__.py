@@ -1,0 +1,5 @@
+"""`python -m residency_audit`."""
+
+from residency_audit.cli import main
+
+main()

@@ -1,0 +1,231 @@
+"""The data model that flows through the pipeline: connectors → locations → assessment → policy → reporters.
+
+Everything here is a frozen dataclass or a string enum, so a value can be shared between threads, cached,
+compared in tests and serialised without surprises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Provider(StrEnum):
+    """A cloud provider the tool understands."""
+
+    AWS = "aws"
+    AZURE = "azure"
+    GCP = "gcp"
+
+
+class LocationKind(StrEnum):
+    """How many places a location code stands for."""
+
+    REGION = "region"
+    DUAL_REGION = "dual-region"
+    MULTI_REGION = "multi-region"
+
+
+class LocationStatus(StrEnum):
+    """Whether customers can use a location today."""
+
+    AVAILABLE = "available"
+    RESTRICTED = "restricted"  # exists, but only for approved customers (e.g. Azure's restricted regions)
+    RETIRED = "retired"  # closed, but still seen in old estates and plans
+    ISOLATED = "isolated"  # air-gapped government partitions
+
+
+class KeyControl(StrEnum):
+    """Who controls the keys that protect the data at rest, weakest first."""
+
+    PROVIDER_MANAGED = "provider-managed"
+    CUSTOMER_MANAGED = "customer-managed"  # in the provider's own KMS: the provider can still be compelled
+    EXTERNAL = "external"  # held outside the provider (external key store, EKM, HYOK)
+    CLIENT_SIDE = "client-side"  # encrypted before upload; cannot be seen, only declared
+    UNKNOWN = "unknown"
+
+
+class Level(StrEnum):
+    """Exposure level. Ordered: none < low < medium < high < critical < unknown."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"  # a copy's location is not known: ranks worst, never guessed
+
+    @property
+    def rank(self) -> int:
+        """Position in the order, 0 for none."""
+        return _LEVEL_ORDER.index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_LEVEL_ORDER = list(Level)
+
+
+class ReachBasis(StrEnum):
+    """Why a state can compel disclosure of a copy."""
+
+    TERRITORIAL = "territorial"  # the copy sits in its territory
+    OPERATOR = "operator"  # it controls the entity that operates the location
+    PARENT = "parent"  # it controls the operator's parent company
+    REGIME = "regime"  # another extraterritorial law or agreement
+
+
+class CopyRole(StrEnum):
+    """Whether a copy is the primary one or a replica."""
+
+    PRIMARY = "primary"
+    REPLICA = "replica"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A reference a knowledge-base fact rests on."""
+
+    id: str
+    title: str
+    url: str
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The legal entity that runs a location, and the states that control it."""
+
+    id: str
+    name: str
+    controlled_from: tuple[str, ...]
+    parent: str | None  # name of a parent company in another state, if any
+    parent_controlled_from: tuple[str, ...]
+    offers_services_in: tuple[str, ...]  # ISO codes or bloc ids: decides which extraterritorial regimes apply
+    sources: tuple[str, ...]
+    as_of: date
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place a cloud can keep data: a region, or a dual-/multi-region made of several."""
+
+    provider: Provider
+    code: str  # as the cloud's API returns it
+    name: str  # display name
+    kind: LocationKind
+    countries: tuple[str, ...]  # ISO 3166-1 alpha-2; empty when not published
+    city: str | None
+    operator: Operator
+    cloud: str  # partition / sovereign cloud id: "aws", "aws-cn", "azure-china", "gcp", ...
+    paired_region: str | None
+    status: LocationStatus
+    members: tuple[str, ...]  # member region codes of a dual- or multi-region
+    sources: tuple[str, ...]
+    as_of: date
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        """`provider:code`, the form `explain` takes."""
+        return f"{self.provider}:{self.code}"
+
+    @property
+    def controlled_from(self) -> tuple[str, ...]:
+        """The states that control this location's operator."""
+        return self.operator.controlled_from
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One copy of a resource's data: where the cloud says it is, and what the knowledge base knows of it."""
+
+    code: str  # the location as the API returned it
+    role: CopyRole
+    location: Location | None = None  # filled by the locations stage; None when unknown
+    note: str | None = None  # how the connector learnt of this copy (e.g. "replication rule r1")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A state that can compel disclosure, and on what basis."""
+
+    state: str  # ISO code or bloc id
+    basis: ReachBasis
+    via: str  # the location code, operator id or instrument id it comes through
+    instruments: tuple[str, ...] = ()  # legal instrument ids
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """The jurisdiction exposure is measured from: reach by home or trusted states is not foreign."""
+
+    label: str
+    home: frozenset[str]
+    trusted: frozenset[str] = frozenset()
+
+    def is_foreign(self, state: str) -> bool:
+        """Whether a state (ISO code) is outside home and trusted."""
+        return state not in self.home and state not in self.trusted
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The classifier's verdict on one footprint."""
+
+    level: Level
+    countries: tuple[str, ...]
+    reach: tuple[Reach, ...]
+    foreign_reach: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A data store found by a connector, with its footprint and (after assessment) its exposure."""
+
+    provider: Provider
+    account: str
+    service: str
+    type: str
+    id: str
+    name: str
+    footprint: tuple[Copy, ...]
+    key_control: KeyControl = KeyControl.UNKNOWN
+    tags: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
+    classification: str | None = None
+    key_note: str | None = None  # how key control was established (e.g. KMS key origin)
+    assessment: Assessment | None = None
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """Sorted union of the countries of every known copy."""
+        return tuple(sorted({c for copy in self.footprint if copy.location for c in copy.location.countries}))
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Something that could not be read: data, shown by every report, never dropped."""
+
+    provider: Provider
+    scope: str  # e.g. "account/123456789012/region/eu-west-1/service/s3"
+    reason: str

@@ -1,0 +1,129 @@
+"""Shared fixtures: a small synthetic knowledge base for rule tests, and the real one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from residency_audit.knowledge import KnowledgeBase, load, load_from
+
+D = dt.date(2026, 11, 1)
+
+
+def _src(title: str) -> dict[str, Any]:
+    return {"title": title, "url": "https://example.org/" + title, "as_of": D}
+
+
+def mini_docs() -> dict[str, dict[str, Any]]:
+    """A tiny, hand-checkable knowledge base: three operators, five regions, two laws."""
+    return {
+        "countries.toml": {
+            "sources": {"iso": _src("iso"), "eu": _src("eu")},
+            "countries": {
+                "DE": "Germany",
+                "FR": "France",
+                "US": "United States",
+                "BR": "Brazil",
+                "CN": "China",
+                "GB": "United Kingdom",
+                "CH": "Switzerland",
+            },
+            "blocs": {"EU": {"name": "European Union", "members": ["DE", "FR"], "sources": ["eu"], "as_of": D}},
+        },
+        "law.toml": {
+            "sources": {"law": _src("law")},
+            "instruments": {
+                "us-cloud-act": {
+                    "title": "CLOUD Act",
+                    "citation": "18 U.S.C. § 2713",
+                    "state": "US",
+                    "applies": "operator",
+                    "summary": "s",
+                    "sources": ["law"],
+                    "as_of": D,
+                },
+                "eu-e-evidence": {
+                    "title": "e-Evidence",
+                    "citation": "(EU) 2023/1543",
+                    "state": "EU",
+                    "applies": "services",
+                    "summary": "s",
+                    "sources": ["law"],
+                    "as_of": D,
+                },
+                "us-uk-agreement": {
+                    "title": "UK agreement",
+                    "citation": "x",
+                    "state": "GB",
+                    "applies": "agreement",
+                    "through": "US",
+                    "summary": "s",
+                    "sources": ["law"],
+                    "as_of": D,
+                },
+            },
+        },
+        "aws.toml": {
+            "sources": {"aws": _src("aws")},
+            "operators": {
+                "us-op": {
+                    "name": "US Cloud Inc.",
+                    "controlled_from": ["US"],
+                    "offers_services_in": ["EU", "US"],
+                    "sources": ["aws"],
+                    "as_of": D,
+                },
+                "de-op": {
+                    "name": "DE Cloud GmbH",
+                    "controlled_from": ["DE"],
+                    "parent": "US Cloud Inc.",
+                    "parent_controlled_from": ["US"],
+                    "offers_services_in": ["EU"],
+                    "sources": ["aws"],
+                    "as_of": D,
+                },
+                "cn-op": {
+                    "name": "CN Cloud Co.",
+                    "controlled_from": ["CN"],
+                    "offers_services_in": ["CN"],
+                    "sources": ["aws"],
+                    "as_of": D,
+                },
+            },
+            "locations": [
+                _loc("eu-central-1", ["DE"], "us-op"),
+                _loc("us-east-1", ["US"], "us-op"),
+                _loc("eusc-de-east-1", ["DE"], "de-op"),
+                _loc("cn-north-1", ["CN"], "cn-op"),
+                _loc("iso-secret-1", [], "us-op", note="not published"),
+            ],
+            "aliases": [{"alias": "EU", "target": "eu-central-1", "context": "test", "sources": ["aws"], "as_of": D}],
+        },
+    }
+
+
+def _loc(code: str, countries: list[str], op: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": code.upper(),
+        "kind": "region",
+        "cloud": "aws",
+        "countries": countries,
+        "operator": op,
+        "status": "available",
+        "sources": ["aws"],
+        "as_of": D,
+        **extra,
+    }
+
+
+@pytest.fixture
+def mini_kb() -> KnowledgeBase:
+    return load_from(mini_docs())
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load()

@@ -108,10 +108,9 @@ def assess(kb: KnowledgeBase, footprint: Sequence[Copy], key_control: KeyControl
                 continue
         else:
             countries.update(loc.countries)
-            city = f" ({loc.city})" if loc.city else ""
+            where = f"{loc.name}, {loc.city}" if loc.city else loc.name
             reasons.append(
-                f"{copy.role} copy in {loc.key} ({loc.name}){city} sits in {', '.join(loc.countries)}"
-                f" {_cite(loc.sources)}"
+                f"{copy.role} copy in {loc.key} ({where}) sits in {', '.join(loc.countries)} {_cite(loc.sources)}"
             )
         reach.extend(reach_of(kb, loc))
 

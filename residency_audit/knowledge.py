@@ -249,6 +249,13 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         extra = set(doc) - known_top
         if extra:
             raise KnowledgeError(f"{file}: unknown top-level key(s) {', '.join(sorted(extra))}")
+        if "meta" in doc:
+            e = _Entry(file, "meta", doc["meta"], citations)
+            e.text("description", required=False)
+            if "sources" in doc["meta"]:
+                e.sources()
+            e.day("as_of", required=False)
+            e.done()
         for sid, data in _table(file, doc, "sources", dict).items():
             e = _Entry(file, f"sources.{sid}", data, citations)
             if sid in sources:
@@ -266,6 +273,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 parent=e.text("parent", required=False),
                 parent_controlled_from=e.texts("parent_controlled_from", required=False),
                 offers_services_in=e.texts("offers_services_in", required=False),
+                note=e.text("note", required=False),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
             )

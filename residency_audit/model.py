@@ -121,6 +121,7 @@ class Operator:
     parent: str | None  # name of a parent company in another state, if any
     parent_controlled_from: tuple[str, ...]
     offers_services_in: tuple[str, ...]  # ISO codes or bloc ids: decides which extraterritorial regimes apply
+    note: str | None
     sources: tuple[str, ...]
     as_of: date
 

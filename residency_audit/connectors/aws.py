@@ -1,0 +1,620 @@
+"""AWS connector: S3, DynamoDB, RDS/Aurora and EBS snapshots, across accounts and enabled regions.
+
+Read-only: every call is a List/Get/Describe (see docs/permissions.md). boto3 is imported lazily, inside the
+tasks, and honours AWS_ENDPOINT_URL, so a local emulator needs no flag.
+
+Round trips are kept to the floor: S3's ListBuckets returns each bucket's region (one call per 10,000 buckets;
+GetBucketLocation only for a bucket without it), tags come from the Resource Groups Tagging API (one paged call per
+region and service, not one per resource), RDS and EBS list calls already carry encryption and tags, and each KMS
+key or global cluster is described once however many resources use it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ..pipeline import Task
+
+SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
+CLIENT_SIDE_TAG = ("residency:encryption", "client-side")
+UNKNOWN_LOCATION = "unknown"  # a code no knowledge base resolves: the copy is reported as unknown
+
+# The service each of our service names needs, for botocore's per-partition region lists.
+_ENDPOINT_SERVICE = {"s3": "s3", "dynamodb": "dynamodb", "rds": "rds", "ebs-snapshot": "ec2"}
+_TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    """What to scan and how."""
+
+    profile: str | None = None
+    regions: tuple[str, ...] = ()  # empty: every enabled region
+    services: tuple[str, ...] = ()  # empty: every service
+    org: bool = False
+    account_ids: tuple[str, ...] = ()
+    role_name: str = "OrganizationAccountAccessRole"
+    classification_tag: str = "data-classification"
+    concurrency: int = 16
+    timeout: float = 30.0
+    max_attempts: int = 5
+
+
+def tasks(options: AwsOptions) -> Iterator[Task]:
+    """The root task of an AWS scan: it finds the accounts and yields the rest."""
+    yield Task(Provider.AWS, "aws", lambda: _start(options), describe_error)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, credential-free reason for a failed AWS call."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        op = getattr(exc, "operation_name", "?")
+        return f"{err.get('Code', 'Error')} on {op} (HTTP {status}): {err.get('Message', '').strip()}".rstrip(": ")
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE / --aws-profile, or run `aws sso login`)"
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return f"endpoint unreachable: {exc}"
+    if isinstance(exc, ReadTimeoutError):
+        return f"timed out: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+# --- sessions and clients ------------------------------------------------------------------------------------
+
+
+class _Account:
+    """One account's session, with a thread-safe client cache and lazily shared lookups."""
+
+    def __init__(self, account_id: str, session: Any, partition: str, options: AwsOptions) -> None:
+        from botocore.config import Config
+
+        self.id = account_id
+        self.session = session
+        self.partition = partition
+        self.options = options
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": options.max_attempts},
+            connect_timeout=options.timeout,
+            read_timeout=options.timeout,
+            max_pool_connections=max(10, options.concurrency),
+            user_agent_extra="residency-audit",
+        )
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self.keys = _Memo(self._describe_key)
+        self.globals = _Memo(self._describe_global_cluster)
+        self.tags = _Memo(self._tag_map)
+        # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
+        self.bucket_regions = _Memo(self._bucket_location)
+        self.home_region = session.region_name
+
+    def client(self, service: str, region: str) -> Any:
+        # boto3 sessions are not thread-safe when creating clients; clients themselves are
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                self._clients[key] = self.session.client(service, region_name=region, config=self._config)
+            return self._clients[key]
+
+    def scope(self, *parts: str) -> str:
+        return "/".join(("account", self.id, *parts))
+
+    def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
+        region, key_id = arg
+        if key_id.startswith("arn:"):
+            region = key_id.split(":")[3] or region
+        meta = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+        origin, manager = meta.get("Origin", "?"), meta.get("KeyManager", "?")
+        arn = meta.get("Arn", key_id)
+        if manager == "AWS":
+            return KeyControl.PROVIDER_MANAGED, f"AWS managed KMS key {arn}"
+        if origin == "EXTERNAL_KEY_STORE":
+            return KeyControl.EXTERNAL, f"KMS key {arn} in an external key store (XKS)"
+        return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
+
+    def key_control(self, region: str, key_id: str | None, default_note: str | None) -> tuple[KeyControl, str]:
+        """Key control of a KMS key, described once per key; unknown (never better) if it cannot be read.
+
+        `default_note` says what a missing key id means for this service (S3's aws:kms without a key id is the
+        AWS managed key aws/s3); None where the API always names the key, so a missing one is unknown.
+        """
+        if not key_id:
+            if default_note is None:
+                return KeyControl.UNKNOWN, "encrypted, but the API named no KMS key"
+            return KeyControl.PROVIDER_MANAGED, default_note
+        try:
+            found: tuple[KeyControl, str] = self.keys.get((region, key_id))
+            return found
+        except Exception as exc:
+            return KeyControl.UNKNOWN, f"KMS key {key_id} could not be described: {describe_error(exc)}"
+
+    def _bucket_location(self, name: str) -> str:
+        constraint = self.client("s3", self.home_region).get_bucket_location(Bucket=name).get("LocationConstraint")
+        # null means us-east-1 and "EU" eu-west-1: kept raw here, resolved by the knowledge base's aliases
+        return str(constraint or "")
+
+    def _describe_global_cluster(self, arg: tuple[str, str]) -> list[dict[str, Any]]:
+        region, gid = arg
+        out = self.client("rds", region).describe_global_clusters(GlobalClusterIdentifier=gid)
+        members: list[dict[str, Any]] = []
+        for cluster in out.get("GlobalClusters", []):
+            members.extend(cluster.get("GlobalClusterMembers", []))
+        return members
+
+    def _tag_map(self, arg: tuple[str, str]) -> dict[str, dict[str, str]]:
+        region, resource_type = arg
+        client = self.client("resourcegroupstaggingapi", region)
+        found: dict[str, dict[str, str]] = {}
+        for page in client.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=[resource_type], ResourcesPerPage=100
+        ):
+            for item in page.get("ResourceTagMappingList", []):
+                found[item["ResourceARN"]] = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+        return found
+
+    def tags_for(self, region: str, resource_type: str, arn: str) -> tuple[dict[str, str], Skip | None]:
+        """A resource's tags from the region's batch tag map; a skip (once per region) if it cannot be read."""
+        try:
+            return self.tags.get((region, resource_type)).get(arn, {}), None
+        except Exception as exc:
+            if self.tags.first_failure((region, resource_type)):
+                reason = (
+                    f"tags unreadable, so declared encryption and classification are unknown: {describe_error(exc)}"
+                )
+                return {}, Skip(Provider.AWS, self.scope("region", region, "tags", resource_type), reason)
+            return {}, None
+
+
+class _Memo:
+    """Compute a value once per key, even when many threads ask at once; remember failures too."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._locks: dict[Any, threading.Lock] = {}
+        self._values: dict[Any, tuple[bool, Any]] = {}
+        self._reported: set[Any] = set()
+
+    def seed(self, key: Any, value: Any) -> None:
+        """Record a value already known (from a list call), so `get` makes no request for it."""
+        with self._lock:
+            self._values.setdefault(key, (True, value))
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                try:
+                    self._values[key] = (True, self._fn(key))
+                except Exception as exc:
+                    self._values[key] = (False, exc)
+            ok, value = self._values[key]
+        if not ok:
+            raise value
+        return value
+
+    def first_failure(self, key: Any) -> bool:
+        """True the first time a failure for `key` is reported, so it becomes exactly one skip."""
+        with self._lock:
+            if key in self._reported:
+                return False
+            self._reported.add(key)
+            return True
+
+
+def _session(options: AwsOptions, region: str | None = None, credentials: dict[str, str] | None = None) -> Any:
+    import boto3
+
+    kwargs: dict[str, Any] = {}
+    if credentials:
+        kwargs = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+    elif options.profile:
+        kwargs["profile_name"] = options.profile
+    session = boto3.Session(**kwargs)
+    if region or not session.region_name:
+        session = boto3.Session(**kwargs, region_name=region or "us-east-1")
+    return session
+
+
+# --- accounts and regions ------------------------------------------------------------------------------------
+
+
+def _start(options: AwsOptions) -> Iterator[Task | Skip]:
+    base = _session(options)
+    home_region = base.region_name
+    identity = base.client("sts", region_name=home_region).get_caller_identity()
+    caller, partition = identity["Account"], identity["Arn"].split(":")[1]
+    me = _Account(caller, base, partition, options)
+
+    targets: list[str] = list(dict.fromkeys(options.account_ids))
+    if options.org:
+        org = me.client("organizations", home_region)
+        for page in org.get_paginator("list_accounts").paginate():
+            for acct in page.get("Accounts", []):
+                if acct.get("Status", "ACTIVE") == "ACTIVE" and acct["Id"] not in targets:
+                    targets.append(acct["Id"])
+    if not targets:
+        targets = [caller]
+    for account_id in targets:
+        if account_id == caller:
+            yield Task(Provider.AWS, me.scope(), functools.partial(_account, me), describe_error)
+        else:
+            yield Task(
+                Provider.AWS,
+                f"account/{account_id}",
+                functools.partial(_enter, me, account_id),
+                describe_error,
+            )
+
+
+def _enter(me: _Account, account_id: str) -> Iterator[Task | Skip]:
+    role_arn = f"arn:{me.partition}:iam::{account_id}:role/{me.options.role_name}"
+    creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
+        "Credentials"
+    ]
+    account = _Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+    yield from _account(account)
+
+
+def _account(account: _Account) -> Iterator[Task | Skip]:
+    ec2 = account.client("ec2", account.home_region)
+    enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
+    if account.options.regions:
+        enabled = [r for r in enabled if r in account.options.regions]
+    services = account.options.services or SERVICES
+    for service in services:
+        offered = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
+        regions = [r for r in enabled if r in offered] if offered else enabled
+        if service == "s3":
+            yield Task(
+                Provider.AWS,
+                account.scope("service", "s3"),
+                functools.partial(_s3_list, account, regions),
+                describe_error,
+            )
+            continue
+        run = {"dynamodb": _dynamodb_list, "rds": _rds_list, "ebs-snapshot": _ebs_list}[service]
+        for region in regions:
+            yield Task(
+                Provider.AWS,
+                account.scope("region", region, "service", service),
+                functools.partial(run, account, region),
+                describe_error,
+            )
+
+
+def _resource(
+    account: _Account,
+    service: str,
+    rtype: str,
+    rid: str,
+    name: str,
+    footprint: Iterable[Copy],
+    tags: dict[str, str],
+    key: tuple[KeyControl, str],
+) -> Resource:
+    key_control, key_note = key
+    if tags.get(CLIENT_SIDE_TAG[0], "").lower() == CLIENT_SIDE_TAG[1]:
+        key_control, key_note = (
+            KeyControl.CLIENT_SIDE,
+            f"declared by tag {CLIENT_SIDE_TAG[0]}={CLIENT_SIDE_TAG[1]}",
+        )
+    return Resource(
+        provider=Provider.AWS,
+        account=account.id,
+        service=service,
+        type=rtype,
+        id=rid,
+        name=name,
+        footprint=tuple(footprint),
+        key_control=key_control,
+        key_note=key_note,
+        tags=tags,
+        classification=tags.get(account.options.classification_tag),
+    )
+
+
+def _region_of_arn(arn: str | None) -> str | None:
+    if arn and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 3 and parts[3]:
+            return parts[3]
+    return None
+
+
+# --- S3 ------------------------------------------------------------------------------------------------------
+
+
+def _s3_list(account: _Account, regions: list[str]) -> Iterator[Task | Skip]:
+    s3 = account.client("s3", account.home_region)
+    names: list[str] = []
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 10000}):
+        for bucket in page.get("Buckets", []):
+            names.append(bucket["Name"])
+            if "BucketRegion" in bucket:
+                account.bucket_regions.seed(bucket["Name"], bucket["BucketRegion"])
+    for name in names:
+        yield Task(
+            Provider.AWS,
+            account.scope("service", "s3", "bucket", name),
+            functools.partial(_s3_bucket, account, name, regions),
+            describe_error,
+        )
+
+
+def _endpoint_region(constraint: str) -> str:
+    """The real region behind an S3 location constraint ("" and "EU" are aliases in the knowledge base)."""
+    from ..knowledge import load
+
+    loc = load().resolve(Provider.AWS, constraint)
+    return loc.code if loc is not None else constraint
+
+
+def _s3_bucket(account: _Account, name: str, regions: list[str]) -> Iterator[Resource | Skip]:
+    from botocore.exceptions import ClientError
+
+    constraint = account.bucket_regions.get(name)
+    region = _endpoint_region(constraint)
+    if account.options.regions and region not in regions:
+        return
+    s3 = account.client("s3", region)
+    footprint = [Copy(constraint, CopyRole.PRIMARY)]
+    try:
+        rules = s3.get_bucket_replication(Bucket=name)["ReplicationConfiguration"].get("Rules", [])
+    except ClientError as exc:
+        if _error_code(exc) != "ReplicationConfigurationNotFoundError":
+            yield Skip(
+                Provider.AWS,
+                account.scope("service", "s3", "bucket", name, "replication"),
+                f"replicas unknown: {describe_error(exc)}",
+            )
+        rules = []
+    for rule in rules:
+        dest = rule.get("Destination", {}).get("Bucket", "").split(":::")[-1]
+        state = "enabled" if rule.get("Status") == "Enabled" else "disabled (earlier replicas may remain)"
+        footprint.append(_replica_bucket(account, dest, f"replication rule {rule.get('ID', '?')} {state}"))
+
+    try:
+        enc = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        default = enc.get("ApplyServerSideEncryptionByDefault", {})
+        algorithm, key_id = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
+        if algorithm == "AES256":
+            key = (KeyControl.PROVIDER_MANAGED, "SSE-S3 (S3 managed keys)")
+        elif algorithm in ("aws:kms", "aws:kms:dsse"):
+            key = account.key_control(region, key_id, f"{algorithm} with the AWS managed key aws/s3")
+        else:
+            key = (KeyControl.UNKNOWN, f"unrecognised default encryption {algorithm!r}")
+    except ClientError as exc:
+        if _error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+            key = (
+                KeyControl.PROVIDER_MANAGED,
+                "no default encryption rule: S3 applies SSE-S3 to new objects",
+            )
+        else:
+            key = (KeyControl.UNKNOWN, f"default encryption unreadable: {describe_error(exc)}")
+
+    arn = f"arn:{account.partition}:s3:::{name}"
+    tags, skip = account.tags_for(region, _TAG_TYPES["s3"], arn)
+    if skip:
+        yield skip
+    yield _resource(account, "s3", "AWS::S3::Bucket", arn, name, footprint, tags, key)
+
+
+def _replica_bucket(account: _Account, dest: str, note: str) -> Copy:
+    try:
+        return Copy(account.bucket_regions.get(dest), CopyRole.REPLICA, note=f"{note} → s3://{dest}")
+    except Exception as exc:  # another account's bucket we may not read: unknown, never guessed
+        return Copy(
+            UNKNOWN_LOCATION,
+            CopyRole.REPLICA,
+            note=f"{note} → s3://{dest}: region unreadable ({describe_error(exc)})",
+        )
+
+
+# --- DynamoDB ------------------------------------------------------------------------------------------------
+
+
+def _dynamodb_list(account: _Account, region: str) -> Iterator[Task]:
+    ddb = account.client("dynamodb", region)
+    for page in ddb.get_paginator("list_tables").paginate():
+        for table in page.get("TableNames", []):
+            yield Task(
+                Provider.AWS,
+                account.scope("region", region, "service", "dynamodb", "table", table),
+                functools.partial(_dynamodb_table, account, region, table),
+                describe_error,
+            )
+
+
+def _dynamodb_table(account: _Account, region: str, name: str) -> Iterator[Resource | Skip]:
+    table = account.client("dynamodb", region).describe_table(TableName=name)["Table"]
+    footprint = [Copy(region, CopyRole.PRIMARY)]
+    for replica in table.get("Replicas", []):
+        if replica.get("RegionName") and replica["RegionName"] != region:
+            footprint.append(
+                Copy(
+                    replica["RegionName"],
+                    CopyRole.REPLICA,
+                    note=f"global table replica ({replica.get('ReplicaStatus', '?')})",
+                )
+            )
+    for witness in table.get("GlobalTableWitnesses", []):
+        if witness.get("RegionName"):
+            footprint.append(
+                Copy(
+                    witness["RegionName"],
+                    CopyRole.REPLICA,
+                    note="global table witness (holds replicated change data)",
+                )
+            )
+    sse = table.get("SSEDescription") or {}
+    if sse.get("SSEType") == "KMS":
+        key = account.key_control(region, sse.get("KMSMasterKeyArn"), None)
+    else:
+        key = (KeyControl.PROVIDER_MANAGED, "encrypted with an AWS owned key (DynamoDB default)")
+    arn = table.get("TableArn", f"arn:{account.partition}:dynamodb:{region}:{account.id}:table/{name}")
+    tags, skip = account.tags_for(region, _TAG_TYPES["dynamodb"], arn)
+    if skip:
+        yield skip
+    yield _resource(account, "dynamodb", "AWS::DynamoDB::Table", arn, name, footprint, tags, key)
+
+
+# --- RDS and Aurora ------------------------------------------------------------------------------------------
+
+
+def _rds_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
+    rds = account.client("rds", region)
+    for page in rds.get_paginator("describe_db_instances").paginate():
+        for db in page.get("DBInstances", []):
+            if db.get("DBClusterIdentifier"):
+                continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
+            yield _rds_instance(account, region, db)
+    for page in rds.get_paginator("describe_db_clusters").paginate():
+        for cluster in page.get("DBClusters", []):
+            yield from _rds_cluster(account, region, cluster)
+
+
+def _rds_key(account: _Account, region: str, item: dict[str, Any]) -> tuple[KeyControl, str]:
+    if not item.get("StorageEncrypted"):
+        return KeyControl.PROVIDER_MANAGED, "storage not encrypted"
+    return account.key_control(region, item.get("KmsKeyId"), None)
+
+
+def _tags(items: Iterable[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items}
+
+
+def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resource:
+    footprint = [Copy(region, CopyRole.PRIMARY)]
+    for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
+        footprint.append(Copy(_region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
+    source = db.get("ReadReplicaSourceDBInstanceIdentifier")
+    if source:
+        footprint.append(
+            Copy(
+                _region_of_arn(source) or region,
+                CopyRole.REPLICA,
+                note=f"source of this read replica: {source}",
+            )
+        )
+    for backup in db.get("DBInstanceAutomatedBackupsReplications", []):
+        arn = backup.get("DBInstanceAutomatedBackupsArn")
+        footprint.append(
+            Copy(
+                _region_of_arn(arn) or UNKNOWN_LOCATION,
+                CopyRole.REPLICA,
+                note=f"automated backups replicated to {arn}",
+            )
+        )
+    arn = db.get("DBInstanceArn", f"arn:{account.partition}:rds:{region}:{account.id}:db:{db['DBInstanceIdentifier']}")
+    return _resource(
+        account,
+        "rds",
+        "AWS::RDS::DBInstance",
+        arn,
+        db["DBInstanceIdentifier"],
+        _dedupe(footprint),
+        _tags(db.get("TagList", [])),
+        _rds_key(account, region, db),
+    )
+
+
+def _rds_cluster(account: _Account, region: str, cluster: dict[str, Any]) -> Iterator[Resource | Skip]:
+    footprint = [Copy(region, CopyRole.PRIMARY)]
+    for replica in cluster.get("ReadReplicaIdentifiers", []):
+        footprint.append(Copy(_region_of_arn(replica) or region, CopyRole.REPLICA, note=f"replica cluster {replica}"))
+    source = cluster.get("ReplicationSourceIdentifier")
+    if source:
+        footprint.append(Copy(_region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
+    gid = cluster.get("GlobalClusterIdentifier")
+    if gid:
+        try:
+            for member in account.globals.get((region, gid)):
+                member_region = _region_of_arn(member.get("DBClusterArn"))
+                if member_region:
+                    footprint.append(Copy(member_region, CopyRole.REPLICA, note=f"global database {gid} member"))
+        except Exception as exc:
+            if account.globals.first_failure((region, gid)):
+                yield Skip(
+                    Provider.AWS,
+                    account.scope("region", region, "service", "rds", "global-cluster", gid),
+                    f"global database members unknown: {describe_error(exc)}",
+                )
+    arn = cluster.get(
+        "DBClusterArn",
+        f"arn:{account.partition}:rds:{region}:{account.id}:cluster:{cluster['DBClusterIdentifier']}",
+    )
+    yield _resource(
+        account,
+        "rds",
+        "AWS::RDS::DBCluster",
+        arn,
+        cluster["DBClusterIdentifier"],
+        _dedupe(footprint),
+        _tags(cluster.get("TagList", [])),
+        _rds_key(account, region, cluster),
+    )
+
+
+def _dedupe(footprint: list[Copy]) -> list[Copy]:
+    """One copy per (location, role), the primary first: a replica in the primary's region adds no place."""
+    seen: set[str] = set()
+    out: list[Copy] = []
+    for copy in footprint:
+        if copy.code in seen:
+            continue
+        seen.add(copy.code)
+        out.append(copy)
+    return out
+
+
+# --- EBS snapshots -------------------------------------------------------------------------------------------
+
+
+def _ebs_list(account: _Account, region: str) -> Iterator[Resource]:
+    ec2 = account.client("ec2", region)
+    for page in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]):
+        for snap in page.get("Snapshots", []):
+            key = (
+                account.key_control(region, snap.get("KmsKeyId"), None)
+                if snap.get("Encrypted")
+                else (KeyControl.PROVIDER_MANAGED, "snapshot not encrypted")
+            )
+            sid = snap["SnapshotId"]
+            arn = f"arn:{account.partition}:ec2:{region}::snapshot/{sid}"
+            tags = _tags(snap.get("Tags", []))
+            yield _resource(
+                account,
+                "ebs-snapshot",
+                "AWS::EC2::Snapshot",
+                arn,
+                tags.get("Name", sid),
+                [Copy(region, CopyRole.PRIMARY)],
+                tags,
+                key,
+            )

@@ -1,0 +1,86 @@
+"""Plain-JSON forms of the model: the contract other tools read. Extend freely; never rename a field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Assessment, Copy, Location, Reach, Resource, Skip
+
+
+def location(loc: Location) -> dict[str, Any]:
+    """A location as `regions --format json` and `explain --format json` print it."""
+    op = loc.operator
+    return {
+        "provider": str(loc.provider),
+        "location": loc.code,
+        "name": loc.name,
+        "kind": str(loc.kind),
+        "countries": list(loc.countries),
+        "city": loc.city,
+        "operator": op.name,
+        "operator_id": op.id,
+        "controlled_from": list(op.controlled_from),
+        "operator_parent": op.parent,
+        "parent_controlled_from": list(op.parent_controlled_from),
+        "cloud": loc.cloud,
+        "paired_region": loc.paired_region,
+        "members": list(loc.members),
+        "status": str(loc.status),
+        "note": loc.note,
+        "sources": list(loc.sources),
+        "as_of": loc.as_of.isoformat(),
+    }
+
+
+def reach(r: Reach) -> dict[str, Any]:
+    """One state's reach over a footprint."""
+    return {"state": r.state, "basis": str(r.basis), "via": r.via, "instruments": list(r.instruments)}
+
+
+def assessment(a: Assessment) -> dict[str, Any]:
+    """An assessment: level, foreign reach and the reasons behind them."""
+    return {
+        "level": str(a.level),
+        "foreign_reach": list(a.foreign_reach),
+        "countries": list(a.countries),
+        "reach": [reach(r) for r in a.reach],
+        "reasons": list(a.reasons),
+    }
+
+
+def copy(c: Copy) -> dict[str, Any]:
+    """One copy in a footprint."""
+    loc = c.location
+    return {
+        # the knowledge base's code ("" and "EU" from S3 become us-east-1 and eu-west-1); the raw value if unknown
+        "location": loc.code if loc else c.code,
+        "reported_as": c.code,
+        "known": loc is not None,
+        "countries": list(loc.countries) if loc else [],
+        "role": str(c.role),
+        "note": c.note,
+    }
+
+
+def resource(r: Resource) -> dict[str, Any]:
+    """A scanned resource, with its footprint and assessment."""
+    return {
+        "provider": str(r.provider),
+        "account": r.account,
+        "service": r.service,
+        "type": r.type,
+        "id": r.id,
+        "name": r.name,
+        "footprint": [copy(c) for c in r.footprint],
+        "countries": list(r.countries),
+        "key_control": str(r.key_control),
+        "key_note": r.key_note,
+        "classification": r.classification,
+        "tags": dict(sorted(r.tags.items())),
+        "assessment": assessment(r.assessment) if r.assessment else None,
+    }
+
+
+def skip(s: Skip) -> dict[str, Any]:
+    """Something the scan could not read."""
+    return {"provider": str(s.provider), "scope": s.scope, "reason": s.reason}

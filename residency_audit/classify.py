@@ -65,9 +65,10 @@ def reach_of(kb: KnowledgeBase, location: Location) -> list[Reach]:
     """Every state that can compel disclosure of a copy in `location`, with the basis and the instruments."""
     op = location.operator
     found: list[Reach] = []
-    territorial = _instruments(kb, "territorial", "*")
     for country in location.countries:
-        found.append(Reach(country, ReachBasis.TERRITORIAL, location.code, territorial))
+        # the general principle, plus the state's own laws over data on its soil (e.g. the PRC Data Security Law)
+        laws = _instruments(kb, "territorial", "*") + _instruments(kb, "territorial", country)
+        found.append(Reach(country, ReachBasis.TERRITORIAL, location.code, laws))
     for state in op.controlled_from:
         found.append(Reach(state, ReachBasis.OPERATOR, op.id, _instruments(kb, "operator", state)))
     for state in op.parent_controlled_from:

@@ -153,3 +153,27 @@ def test_help_imports_no_cloud_sdk() -> None:
     )
     assert "HEAVY []" in proc.stdout
     assert "scan" in proc.stdout and "explain" in proc.stdout
+
+
+def test_streamed_json_report_equals_the_built_one(kb: KnowledgeBase) -> None:
+    from datetime import UTC, datetime
+
+    from residency_audit import report
+    from residency_audit.classify import viewpoint
+    from residency_audit.model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+    from residency_audit.pipeline import ScanResult, assess_all, locate
+
+    view = viewpoint(kb, ["EU"])
+    raw = [
+        Resource(Provider.AWS, "1", "s3", "AWS::S3::Bucket", f"arn:aws:s3:::b{i}", f"b{i}",
+                 (Copy("eu-west-1", CopyRole.PRIMARY), Copy("us-east-1", CopyRole.REPLICA, note="rule r1")),
+                 KeyControl.CUSTOMER_MANAGED, {"team": "ünïcode"})
+        for i in range(3)
+    ]
+    resources = tuple(assess_all(kb, locate(kb, raw), view))
+    assert resources[0].assessment is resources[1].assessment  # same places and keys: one shared assessment
+    now = datetime.now(UTC)
+    for result in (ScanResult(resources, (Skip(Provider.AWS, "account/1", "denied"),)), ScanResult((), ())):
+        streamed = "".join(report.iter_json(result, view, now, now))
+        assert json.loads(streamed) == report.build(result, view, now, now)
+        assert streamed == json.dumps(report.build(result, view, now, now), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,662 @@
+"""Google Cloud connector: Cloud Storage buckets, BigQuery datasets and Cloud SQL instances, across projects.
+
+Read-only: every call is a GET (plus the OAuth token exchange). Credentials are Application Default Credentials
+(`google.auth.default`): `gcloud auth application-default login`, a service-account key in
+GOOGLE_APPLICATION_CREDENTIALS, workload identity or the metadata server. The scope asked for is `cloud-platform`
+because the Cloud SQL Admin and Cloud KMS APIs accept no read-only scope; what the credential may do is still
+decided by its IAM roles, and this module only ever reads.
+
+Clients. Cloud Storage uses the typed client (google-cloud-storage): its bucket objects already parse `location`,
+`locationType`, `customPlacementConfig` and the default KMS key, and `list_buckets()` pages by itself. Resource
+Manager, BigQuery, Cloud SQL Admin and Cloud KMS use one `google.auth.transport.requests.AuthorizedSession` (plain
+REST on google-auth and requests, which google-cloud-storage already brings; the storage client shares the session,
+so one token and one connection pool serve the whole scan). Their typed clients (google-cloud-resource-manager,
+google-cloud-bigquery, google-cloud-kms, and google-cloud-sql, still at 0.1) would add four dependencies with their
+gRPC/protobuf stacks and import time, for five kinds of GET whose JSON is read directly here; they would make the
+same round trips.
+
+Round trips. One `buckets.list` page per 1,000 buckets, and a Cloud KMS `cryptoKeys.get` once per distinct key (a
+bucket without a default KMS key needs nothing more, so only buckets with one become their own task). BigQuery's
+`datasets.list` gives each dataset's location and labels but not its `defaultEncryptionConfiguration`, so each
+dataset costs one `datasets.get` (its own task, run on the shared pool). Cloud SQL's `instances.list` carries
+everything, replicas included: one call per page of instances. Projects come from `--project`, or Resource
+Manager's `projects:search` (every ACTIVE project the credential can see), or, with `--organization`, a walk of
+the organization's folders (`folders.list`) with one `projects:search` per folder (a search by `parent` matches
+direct children only).
+
+Endpoints, for tests and private endpoints: STORAGE_EMULATOR_HOST points the storage client elsewhere (it then
+sends no credentials: that is the client's own rule), and these variables replace the REST APIs' base URLs:
+
+    RESIDENCY_AUDIT_GCP_RESOURCEMANAGER_ENDPOINT   default https://cloudresourcemanager.googleapis.com
+    RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT          default https://bigquery.googleapis.com
+    RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT          default https://sqladmin.googleapis.com
+    RESIDENCY_AUDIT_GCP_KMS_ENDPOINT               default https://cloudkms.googleapis.com
+
+Every request has `options.timeout` seconds; transient failures (429, 5xx, connection errors) are retried with
+backoff for at most twice that, so a dead endpoint costs seconds, not the storage client's default two minutes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ..pipeline import Task
+
+SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
+CLIENT_SIDE_LABEL = ("residency-encryption", "client-side")  # GCP label syntax: lower-case, no ':'
+UNKNOWN_LOCATION = "unknown"  # a place no knowledge base resolves: the copy is reported as unknown
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+ENDPOINT_VARS = {
+    "resourcemanager": ("RESIDENCY_AUDIT_GCP_RESOURCEMANAGER_ENDPOINT", "https://cloudresourcemanager.googleapis.com"),
+    "bigquery": ("RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT", "https://bigquery.googleapis.com"),
+    "sqladmin": ("RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT", "https://sqladmin.googleapis.com"),
+    "kms": ("RESIDENCY_AUDIT_GCP_KMS_ENDPOINT", "https://cloudkms.googleapis.com"),
+}
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_MAX_ATTEMPTS = 5
+_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$", re.IGNORECASE)  # us-central1-a → us-central1
+_EXTERNAL_LEVELS = frozenset({"EXTERNAL", "EXTERNAL_VPC"})
+
+
+@dataclass(frozen=True)
+class GcpOptions:
+    """What to scan and how."""
+
+    projects: tuple[str, ...] = ()  # empty: every ACTIVE project the credential can see (or the organization's)
+    organization: str | None = None
+    services: tuple[str, ...] = ()  # empty: every service
+    classification_label: str = "data-classification"
+    concurrency: int = 16
+    timeout: float = 30.0
+
+
+def tasks(options: GcpOptions) -> Iterator[Task]:
+    """The root task of a Google Cloud scan: it finds the projects and yields the rest."""
+    gcp = _Gcp(options)
+    yield Task(Provider.GCP, "gcp", lambda: _start(gcp), describe_error)
+
+
+class GcpCallError(Exception):
+    """A call that failed, already described in one credential-free line."""
+
+
+class GcpApiError(GcpCallError):
+    """A Google API answered with an error: which call, the HTTP status and the API's own reason and message."""
+
+    def __init__(self, operation: str, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{reason} on {operation} (HTTP {status}): {message}".rstrip(": "))
+        self.operation = operation
+        self.status = status
+        self.reason = reason
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, credential-free reason for a failed Google Cloud call."""
+    if isinstance(exc, GcpCallError):
+        return _one_line(str(exc))
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    if isinstance(exc, auth.DefaultCredentialsError):
+        # google-auth's message names the file or the lookup that failed, never a key's content
+        return _one_line(
+            "no usable Google Cloud credentials (run `gcloud auth application-default login`,"
+            f" or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key): {exc}"
+        )
+    if isinstance(exc, auth.RefreshError):
+        # the token endpoint's answer names the error (invalid_grant, …); it never echoes a token or a key
+        return _one_line(f"could not obtain an access token: {exc.args[0] if exc.args else exc}")
+    if isinstance(exc, api.RetryError):
+        return _one_line(f"gave up after retries: {describe_error(exc.cause) if exc.cause else exc}")
+    if isinstance(exc, api.GoogleAPICallError):
+        return _one_line(f"{exc.reason or type(exc).__name__} (HTTP {exc.code}): {exc.message}")
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return _one_line(f"timed out: {type(exc).__name__}")
+    if isinstance(exc, requests.ConnectionError):
+        return _one_line(f"endpoint unreachable: {_root_cause(exc)}")
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the scan's shared state: credentials, one HTTP session, memoised lookups ----------------------------------
+
+
+class _Memo:
+    """Compute a value once per key, even when many threads ask at once; failures are remembered too."""
+
+    def __init__(self, fn: Callable[[str], Any]) -> None:
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._values: dict[str, tuple[bool, Any]] = {}
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                try:
+                    self._values[key] = (True, self._fn(key))
+                except Exception as exc:
+                    self._values[key] = (False, exc)
+            ok, value = self._values[key]
+        if not ok:
+            raise value
+        return value
+
+
+class _Gcp:
+    """One scan's credentials, HTTP session, storage client and caches; safe to share between the pool's threads."""
+
+    def __init__(self, options: GcpOptions) -> None:
+        self.options = options
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._storage: Any = None
+        self._projects_seen: set[str] = set()
+        self.keys = _Memo(self._describe_key)
+        self.endpoints = {
+            api: os.environ.get(var, default).rstrip("/") for api, (var, default) in ENDPOINT_VARS.items()
+        }
+
+    # credentials are loaded on first use, so a storage-emulator scan of named projects needs none
+    def session(self) -> Any:
+        """The authorised session (ADC), its token obtained once up front rather than by 16 threads at once."""
+        with self._lock:
+            if isinstance(self._session, BaseException):
+                raise self._session  # tried once already: the same reason, without asking again
+            if self._session is None:
+                import google.auth
+                from google.auth.transport.requests import AuthorizedSession, Request
+
+                credentials: Any
+                try:
+                    credentials, _ = google.auth.default(scopes=list(SCOPES))
+                    session: Any = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+                    _size_pool(session, self.options.concurrency)
+                    credentials.refresh(Request())  # a plain transport: through `session` it would refresh twice
+                except Exception as exc:
+                    self._session = exc
+                    raise
+                self._session = session
+            return self._session
+
+    def storage(self) -> Any:
+        """The Cloud Storage client (anonymous when STORAGE_EMULATOR_HOST is set, as the client itself decides)."""
+        emulator = bool(os.environ.get("STORAGE_EMULATOR_HOST"))
+        session = None if emulator else self.session()
+        with self._lock:
+            if self._storage is None:
+                from google.cloud import storage
+
+                if session is None:
+                    import requests
+
+                    http = requests.Session()
+                    _size_pool(http, self.options.concurrency)
+                    self._storage = storage.Client(project="residency-audit", _http=http)
+                else:
+                    # the same session as the REST calls: one token, one connection pool
+                    self._storage = storage.Client(
+                        project="residency-audit", credentials=session.credentials, _http=session
+                    )
+            return self._storage
+
+    def storage_retry(self) -> Any:
+        """The storage client's own retry policy, bounded by our timeout instead of its 120 s."""
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        return DEFAULT_RETRY.with_timeout(2 * self.options.timeout).with_delay(initial=0.2, maximum=2.0)
+
+    def claim(self, project: str) -> bool:
+        """True the first time a project is met (from --project, a search or a folder), so it is scanned once."""
+        with self._lock:
+            if project in self._projects_seen:
+                return False
+            self._projects_seen.add(project)
+            return True
+
+    def get(self, api: str, path: str, operation: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET one JSON document, retrying transient failures with backoff within twice the timeout."""
+        import requests
+
+        session = self.session()
+        url = self.endpoints[api] + path
+        deadline = time.monotonic() + 2 * self.options.timeout
+        delay = 0.2
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            last = attempt == _MAX_ATTEMPTS or time.monotonic() + delay >= deadline
+            try:
+                resp = session.get(url, params=params, timeout=self.options.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    what = "timed out" if isinstance(exc, requests.Timeout) else "endpoint unreachable"
+                    host = self.endpoints[api].split("://")[-1]
+                    raise GcpCallError(f"{what} on {operation} ({host}): {_root_cause(exc)}") from exc
+            else:
+                if resp.status_code == 200:
+                    body: dict[str, Any] = resp.json()
+                    return body
+                if resp.status_code not in _RETRY_STATUS or last:
+                    raise _api_error(operation, resp)
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def pages(
+        self, api: str, path: str, operation: str, items: str, params: dict[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paged list (`pageToken` / `nextPageToken`)."""
+        query = dict(params or {})
+        while True:
+            body = self.get(api, path, operation, query)
+            yield from body.get(items, [])
+            token = body.get("nextPageToken")
+            if not token:
+                return
+            query["pageToken"] = token
+
+    def _describe_key(self, name: str) -> tuple[KeyControl, str]:
+        key = self.get("kms", "/v1/" + name, "cloudkms cryptoKeys.get")
+        level = (key.get("primary") or {}).get("protectionLevel") or (key.get("versionTemplate") or {}).get(
+            "protectionLevel", "?"
+        )
+        if level in _EXTERNAL_LEVELS:
+            return KeyControl.EXTERNAL, f"Cloud KMS key {name} held outside Google (Cloud EKM, protection {level})"
+        return KeyControl.CUSTOMER_MANAGED, f"customer-managed Cloud KMS key {name} (protection {level})"
+
+    def key_control(self, key_name: str | None, default: tuple[KeyControl, str]) -> tuple[KeyControl, str]:
+        """Key control of a CMEK key, read once per key; a key configured but unreadable is still customer-managed."""
+        if not key_name:
+            return default
+        # a version name (…/cryptoKeyVersions/3) is read through its key: the protection level is the key's
+        key_name = key_name.split("/cryptoKeyVersions/")[0]
+        try:
+            found: tuple[KeyControl, str] = self.keys.get(key_name)
+            return found
+        except Exception as exc:
+            return (
+                KeyControl.CUSTOMER_MANAGED,
+                f"customer-managed Cloud KMS key {key_name}; whether it is held externally (EKM) is unknown:"
+                f" the key could not be read ({describe_error(exc)})",
+            )
+
+
+def _size_pool(session: Any, concurrency: int) -> None:
+    # requests' default pool keeps 10 connections per host: more threads than that would reconnect every time
+    from requests.adapters import HTTPAdapter
+
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+
+
+def _api_error(operation: str, resp: Any) -> GcpApiError:
+    """The API's error body ({"error": {"code", "status", "message"}}) as an exception; never the request's headers."""
+    reason, message = resp.reason or "Error", ""
+    try:
+        err = resp.json().get("error", {})
+        if isinstance(err, dict):
+            reason = err.get("status") or (err.get("errors") or [{}])[0].get("reason") or reason
+            message = str(err.get("message", ""))
+        else:  # OAuth-style {"error": "invalid_grant", "error_description": …}
+            reason, message = str(err), str(resp.json().get("error_description", ""))
+    except ValueError:
+        message = resp.text[:200]
+    return GcpApiError(operation, resp.status_code, reason, _one_line(message, 300))
+
+
+# --- projects ------------------------------------------------------------------------------------------------
+
+
+def _scope(project: str, service: str, *rest: str) -> str:
+    return "/".join(("project", project, "service", service, *rest))
+
+
+def _start(gcp: _Gcp) -> Iterator[Task | Skip]:
+    options = gcp.options
+    anonymous_only = (
+        bool(os.environ.get("STORAGE_EMULATOR_HOST"))
+        and tuple(options.services) == ("gcs",)
+        and bool(options.projects)
+        and not options.organization
+    )
+    if not anonymous_only:
+        # credentials first: without them this root task is the one skip, not one per project and service
+        gcp.session()
+    for project in gcp.options.projects:
+        if gcp.claim(project):
+            yield from _project_tasks(gcp, project)
+    if gcp.options.organization:
+        org = gcp.options.organization
+        org = org if org.startswith("organizations/") else f"organizations/{org}"
+        yield Task(
+            Provider.GCP,
+            org.replace("organizations/", "organization/"),
+            functools.partial(_container, gcp, org),
+            describe_error,
+        )
+    elif not gcp.options.projects:
+        yield from _search(gcp, "state:ACTIVE")
+
+
+def _search(gcp: _Gcp, query: str) -> Iterator[Task]:
+    for project in gcp.pages(
+        "resourcemanager", "/v3/projects:search", "resourcemanager projects.search", "projects", {"query": query}
+    ):
+        pid = project.get("projectId")
+        # a project pending deletion is not scanned (its services are shut down)
+        if pid and project.get("state", "ACTIVE") == "ACTIVE" and gcp.claim(pid):
+            yield from _project_tasks(gcp, pid)
+
+
+def _container(gcp: _Gcp, parent: str) -> Iterator[Task]:
+    """Projects directly under an organization or folder, and a task for each sub-folder."""
+    # one term only: projects:search ORs the terms of a query ("match any of the fields"); state is checked below
+    yield from _search(gcp, f"parent:{parent}")
+    for folder in gcp.pages(
+        "resourcemanager", "/v3/folders", "resourcemanager folders.list", "folders", {"parent": parent}
+    ):
+        name = folder.get("name")
+        if name and folder.get("state", "ACTIVE") == "ACTIVE":
+            yield Task(
+                Provider.GCP,
+                name.replace("folders/", "folder/"),
+                functools.partial(_container, gcp, name),
+                describe_error,
+            )
+
+
+def _project_tasks(gcp: _Gcp, project: str) -> Iterator[Task]:
+    runs = {"gcs": _gcs_list, "bigquery-dataset": _bigquery_list, "cloudsql-instance": _sql_list}
+    for service in gcp.options.services or SERVICES:
+        yield Task(
+            Provider.GCP, _scope(project, service), functools.partial(runs[service], gcp, project), describe_error
+        )
+
+
+def _resource(
+    gcp: _Gcp,
+    project: str,
+    service: str,
+    rtype: str,
+    rid: str,
+    name: str,
+    footprint: list[Copy],
+    labels: dict[str, str],
+    key: tuple[KeyControl, str],
+) -> Resource:
+    key_control, key_note = key
+    if labels.get(CLIENT_SIDE_LABEL[0], "").lower() == CLIENT_SIDE_LABEL[1]:
+        key_control, key_note = (
+            KeyControl.CLIENT_SIDE,
+            f"declared by label {CLIENT_SIDE_LABEL[0]}={CLIENT_SIDE_LABEL[1]}",
+        )
+    return Resource(
+        provider=Provider.GCP,
+        account=project,
+        service=service,
+        type=rtype,
+        id=rid,
+        name=name,
+        footprint=tuple(_dedupe(footprint)),
+        key_control=key_control,
+        key_note=key_note,
+        tags=labels,
+        classification=labels.get(gcp.options.classification_label),
+    )
+
+
+def _dedupe(footprint: list[Copy]) -> list[Copy]:
+    """One copy per place, the first (primary) kept: a replica in the primary's region adds no place."""
+    seen: set[str] = set()
+    out: list[Copy] = []
+    for copy in footprint:
+        code = copy.code.lower()
+        if code in seen and code != UNKNOWN_LOCATION:
+            continue
+        seen.add(code)
+        out.append(copy)
+    return out
+
+
+GOOGLE_DEFAULT_KEY = (KeyControl.PROVIDER_MANAGED, "Google default encryption (Google-owned keys)")
+
+
+# --- Cloud Storage -------------------------------------------------------------------------------------------
+
+
+def _gcs_list(gcp: _Gcp, project: str) -> Iterator[Resource | Task | Skip]:
+    from google.api_core.exceptions import GoogleAPICallError, RetryError
+
+    client = gcp.storage()
+    try:
+        buckets = client.list_buckets(
+            project=project,
+            timeout=gcp.options.timeout,
+            retry=gcp.storage_retry(),
+            page_size=1000,
+            # a bucket whose location is down is named in `unreachable` instead of failing the whole listing
+            return_partial_success=True,
+        )
+        for page in buckets.pages:
+            for bucket in page:
+                if bucket.default_kms_key_name:
+                    # a per-key KMS read is needed: its own task, so it does not hold this listing up
+                    yield Task(
+                        Provider.GCP,
+                        _scope(project, "gcs", "bucket", bucket.name),
+                        functools.partial(_gcs_bucket, gcp, project, bucket),
+                        describe_error,
+                    )
+                else:
+                    yield from _gcs_bucket(gcp, project, bucket)
+            for name in getattr(page, "unreachable", None) or []:
+                bucket_name = str(name).rsplit("/", 1)[-1]
+                yield Skip(
+                    Provider.GCP,
+                    _scope(project, "gcs", "bucket", bucket_name),
+                    "bucket unreachable when listed (its location may be unavailable): location and keys unknown",
+                )
+    except GoogleAPICallError as exc:
+        raise _storage_error(exc, "") from exc
+    except RetryError as exc:
+        if isinstance(exc.cause, GoogleAPICallError):
+            raise _storage_error(exc.cause, " (still failing after retries)") from exc
+        raise
+
+
+def _storage_error(exc: Any, suffix: str) -> GcpApiError:
+    """The storage client's error in the same shape as the REST calls' (without the URL it puts in messages)."""
+    first = exc.errors[0] if exc.errors and isinstance(exc.errors[0], dict) else {}
+    reason = exc.reason or first.get("reason") or type(exc).__name__
+    message = re.sub(r"^[A-Z]+ \S+: ", "", str(exc.message or ""))
+    return GcpApiError("storage buckets.list", exc.code or 0, reason, _one_line(message + suffix, 300))
+
+
+def _gcs_bucket(gcp: _Gcp, project: str, bucket: Any) -> Iterator[Resource]:
+    footprint = bucket_footprint(bucket.location, bucket.location_type, bucket.data_locations)
+    key = gcp.key_control(bucket.default_kms_key_name, GOOGLE_DEFAULT_KEY)
+    yield _resource(
+        gcp,
+        project,
+        "gcs",
+        "storage.googleapis.com/Bucket",
+        f"//storage.googleapis.com/projects/_/buckets/{bucket.name}",
+        bucket.name,
+        footprint,
+        dict(bucket.labels or {}),
+        key,
+    )
+
+
+def bucket_footprint(location: str | None, location_type: str | None, data_locations: list[str] | None) -> list[Copy]:
+    """The copies of a bucket from `location`, `locationType` and `customPlacementConfig.dataLocations`.
+
+    A configurable dual-region reports its multi-region as `location` ("EU") but keeps data in the two
+    `dataLocations` only, so those two are the footprint, not the whole multi-region.
+    """
+    from ..knowledge import load
+
+    kb = load()
+    code = (location or "").strip()
+    kind = (location_type or "?").lower()
+    places = [d for d in data_locations or [] if d]
+    if places:
+        note = f"configurable dual-region: data location of {code or '?'} ({kind})"
+        return [_place(kb, p, note) for p in places]
+    if "+" in code:  # the older spelling of a configurable dual-region: "US-EAST1+US-WEST1"
+        return [_place(kb, part, f"configurable dual-region {code}") for part in code.split("+") if part]
+    known = kb.resolve(Provider.GCP, code)
+    if known is not None and known.members:
+        return [Copy(code, CopyRole.PRIMARY, note=f"predefined dual-region: {' + '.join(known.members)}")]
+    if known is not None and kind == "dual-region" and str(known.kind) == "multi-region":
+        # a dual-region without its data locations: the whole multi-region is the honest upper bound
+        return [
+            Copy(code, CopyRole.PRIMARY, note="dual-region whose data locations were not reported: whole multi-region")
+        ]
+    if known is not None:
+        return [Copy(code, CopyRole.PRIMARY, note="multi-region" if str(known.kind) == "multi-region" else None)]
+    return [_place(kb, code, None)]
+
+
+def _place(kb: Any, code: str, note: str | None) -> Copy:
+    """One region, or a zone mapped to its region (said in the note); unknown codes are kept as reported."""
+    code = code.strip()
+    if kb.resolve(Provider.GCP, code) is None:
+        zone = _ZONE.match(code)
+        if zone and kb.resolve(Provider.GCP, zone.group(1)) is not None:
+            region = zone.group(1).lower()
+            prefix = f"{note}; " if note else ""
+            return Copy(region, CopyRole.PRIMARY, note=f"{prefix}zonal location {code}, in region {region}")
+    return Copy(code, CopyRole.PRIMARY, note=note)
+
+
+# --- BigQuery ------------------------------------------------------------------------------------------------
+
+
+def _bigquery_list(gcp: _Gcp, project: str) -> Iterator[Task]:
+    for item in gcp.pages(
+        "bigquery",
+        f"/bigquery/v2/projects/{project}/datasets",
+        "bigquery datasets.list",
+        "datasets",
+        {"maxResults": "1000", "all": "true"},  # hidden datasets hold data too
+    ):
+        ref = item.get("datasetReference") or {}
+        dataset = ref.get("datasetId") or str(item.get("id", "")).split(":")[-1]
+        if dataset:
+            yield Task(
+                Provider.GCP,
+                _scope(project, "bigquery-dataset", "dataset", dataset),
+                functools.partial(_bigquery_dataset, gcp, project, dataset, item),
+                describe_error,
+            )
+
+
+def _bigquery_dataset(gcp: _Gcp, project: str, dataset: str, listed: dict[str, Any]) -> Iterator[Resource | Skip]:
+    # datasets.list has location and labels but not defaultEncryptionConfiguration: one datasets.get each
+    try:
+        full = gcp.get("bigquery", f"/bigquery/v2/projects/{project}/datasets/{dataset}", "bigquery datasets.get")
+        cmek = (full.get("defaultEncryptionConfiguration") or {}).get("kmsKeyName")
+        key = gcp.key_control(cmek, GOOGLE_DEFAULT_KEY)
+    except Exception as exc:
+        if isinstance(exc, GcpApiError) and exc.status == 404:
+            return  # deleted since it was listed: no data left to report
+        full = listed
+        key = (KeyControl.UNKNOWN, f"dataset unreadable, so its default encryption is unknown: {describe_error(exc)}")
+        yield Skip(Provider.GCP, _scope(project, "bigquery-dataset", "dataset", dataset), key[1])
+    location = str(full.get("location") or listed.get("location") or UNKNOWN_LOCATION)
+    yield _resource(
+        gcp,
+        project,
+        "bigquery-dataset",
+        "bigquery.googleapis.com/Dataset",
+        f"//bigquery.googleapis.com/projects/{project}/datasets/{dataset}",
+        dataset,
+        [Copy(location, CopyRole.PRIMARY)],
+        dict(full.get("labels") or listed.get("labels") or {}),
+        key,
+    )
+
+
+# --- Cloud SQL -----------------------------------------------------------------------------------------------
+
+
+def _sql_list(gcp: _Gcp, project: str) -> Iterator[Resource]:
+    instances = list(gcp.pages("sqladmin", f"/v1/projects/{project}/instances", "sqladmin instances.list", "items"))
+    # replicas are instances of the same list: their regions come from it, no extra call
+    by_name = {i.get("name", ""): i for i in instances}
+    for inst in instances:
+        if inst.get("instanceType") == "ON_PREMISES_INSTANCE":
+            continue  # a stand-in for an external primary server: its data is not in Google Cloud
+        yield _sql_instance(gcp, project, inst, by_name)
+
+
+def _sql_peer(project: str, ref: str, by_name: dict[str, dict[str, Any]], what: str) -> Copy:
+    """A replica's or master's copy, located through the instance list; unknown (never guessed) if not in it."""
+    owner, _, name = ref.rpartition(":")
+    peer = by_name.get(name) if owner in ("", project) else None
+    if peer is not None and peer.get("region"):
+        return Copy(str(peer["region"]), CopyRole.REPLICA, note=f"{what} {name}")
+    return Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note=f"{what} {ref}: not in this project's instance list")
+
+
+def _sql_instance(gcp: _Gcp, project: str, inst: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> Resource:
+    name = str(inst.get("name", "?"))
+    settings = inst.get("settings") or {}
+    backups = settings.get("backupConfiguration") or {}
+    primary_note = None
+    if backups.get("enabled") and not backups.get("location"):
+        # Google documents the default only as "the closest multi-region location": no published mapping to model
+        primary_note = (
+            "automated backups are in Cloud SQL's default location (the multi-region closest to the instance),"
+            " which is not counted here: set backupConfiguration.location to know it"
+        )
+    footprint = [Copy(str(inst.get("region") or UNKNOWN_LOCATION), CopyRole.PRIMARY, note=primary_note)]
+    for replica in inst.get("replicaNames", []) or []:
+        footprint.append(_sql_peer(project, replica, by_name, "read replica"))
+    if inst.get("masterInstanceName"):
+        footprint.append(_sql_peer(project, inst["masterInstanceName"], by_name, "primary of this read replica:"))
+    failover = (inst.get("failoverReplica") or {}).get("name")
+    if failover:
+        footprint.append(_sql_peer(project, failover, by_name, "failover replica"))
+    dr = (inst.get("replicationCluster") or {}).get("failoverDrReplicaName")
+    if dr:
+        footprint.append(_sql_peer(project, dr, by_name, "disaster-recovery replica"))
+    if backups.get("location"):
+        state = "enabled" if backups.get("enabled") else "disabled (earlier backups may remain)"
+        footprint.append(Copy(str(backups["location"]), CopyRole.REPLICA, note=f"backups (custom location, {state})"))
+    cmek = (inst.get("diskEncryptionConfiguration") or {}).get("kmsKeyName")
+    return _resource(
+        gcp,
+        project,
+        "cloudsql-instance",
+        "sqladmin.googleapis.com/Instance",
+        f"//sqladmin.googleapis.com/projects/{project}/instances/{name}",
+        name,
+        footprint,
+        dict(settings.get("userLabels") or {}),
+        gcp.key_control(cmek, GOOGLE_DEFAULT_KEY),
+    )

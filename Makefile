@@ -19,9 +19,10 @@ kb-check: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check residency_audit tests bench
+	$(BIN)/ruff format --check residency_audit tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) kb-check
+test: $(STAMP) kb-check lint
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -111,7 +111,7 @@ def assess(kb: KnowledgeBase, footprint: Sequence[Copy], key_control: KeyControl
             countries.update(loc.countries)
             where = f"{loc.name}, {loc.city}" if loc.city else loc.name
             reasons.append(
-                f"{copy.role} copy in {loc.key} ({where}) sits in {', '.join(loc.countries)} {_cite(loc.sources)}"
+                f"{copy.role} copy in {loc.key} ({where}) sits in {', '.join(loc.countries)} {cite(loc.sources)}"
             )
         reach.extend(reach_of(kb, loc))
 
@@ -119,7 +119,7 @@ def assess(kb: KnowledgeBase, footprint: Sequence[Copy], key_control: KeyControl
     reasons.extend(_operator_reasons(kb, footprint))
     foreign = [r for r in reach if _is_foreign(kb, view, r.state)]
     for r in foreign:
-        reasons.append(_reach_reason(kb, r))
+        reasons.append(reach_reason(kb, r))
 
     if not footprint:
         unknown.append("(no copy)")
@@ -183,11 +183,12 @@ def _operator_reasons(kb: KnowledgeBase, footprint: Sequence[Copy]) -> list[str]
         text = f"{copy.location.code} is operated by {op.name}, controlled from {', '.join(op.controlled_from)}"
         if op.parent:
             text += f"; parent {op.parent}, controlled from {', '.join(op.parent_controlled_from)}"
-        seen[op.id] = f"{text} {_cite(op.sources)}"
+        seen[op.id] = f"{text} {cite(op.sources)}"
     return list(seen.values())
 
 
-def _reach_reason(kb: KnowledgeBase, r: Reach) -> str:
+def reach_reason(kb: KnowledgeBase, r: Reach) -> str:
+    """One state's reach as a sentence, with the laws and their sources."""
     laws = [kb.instruments[i] for i in r.instruments if i in kb.instruments]
     law_text = "; ".join(_law(i) for i in laws)
     if r.basis is ReachBasis.TERRITORIAL:
@@ -202,8 +203,10 @@ def _reach_reason(kb: KnowledgeBase, r: Reach) -> str:
 
 
 def _law(ins: Instrument) -> str:
-    return f"{ins.title} ({ins.citation}) {_cite(ins.sources)}"
+    # the instrument's id is its knowledge-base key: its title, full citation and sources are there (and in explain)
+    return f"{ins.short} [{ins.id}]"
 
 
-def _cite(sources: Iterable[str]) -> str:
+def cite(sources: Iterable[str]) -> str:
+    """Source ids as a reason cites them: [a, b]."""
     return "[" + ", ".join(sources) + "]"

@@ -67,6 +67,7 @@ class Instrument:
     id: str
     title: str
     citation: str
+    short: str  # a short name with its citation, as reasons quote it
     state: str
     applies: str
     through: str | None
@@ -323,6 +324,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 id=iid,
                 title=e.text("title"),
                 citation=e.text("citation"),
+                short=e.text("short", required=False) or e.text("title"),
                 state=e.text("state"),
                 applies=applies,
                 through=e.text("through", required=False),
@@ -333,6 +335,15 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
             )
             e.done()
 
+    if adequacy:
+        # a bloc derived from the sourced decisions, so profiles can say "EU-ADEQUACY" and never drift from them
+        blocs["EU-ADEQUACY"] = Bloc(
+            "EU-ADEQUACY",
+            "Countries with an EU adequacy decision in force (some partial: see each decision's scope)",
+            frozenset(a.country for a in adequacy),
+            tuple(dict.fromkeys(s for a in adequacy for s in a.sources)),
+            max(a.as_of for a in adequacy),
+        )
     locations = tuple(_location(file, e, operators) for file, e in raw_locations)
     return KnowledgeBase(
         sources=sources,

@@ -9,7 +9,6 @@ A task that raises becomes a skip naming its scope and the cause: the scan goes 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .classify import assess
 from .knowledge import KnowledgeBase
-from .model import Assessment, Provider, Resource, Skip, Viewpoint
+from .model import Assessment, Copy, Location, Provider, Resource, Skip, Viewpoint
 
 
 @dataclass(frozen=True)
@@ -123,10 +122,24 @@ def run_tasks(
 
 
 def locate(kb: KnowledgeBase, resources: Iterable[Resource]) -> Iterator[Resource]:
-    """The locations stage: attach the knowledge base's location to every copy (None when unknown)."""
+    """The locations stage: attach the knowledge base's location to every copy (None when unknown).
+
+    Identical footprints share one tuple of (frozen) copies, which also lets `assess_all` recognise them cheaply.
+    """
+    resolved: dict[tuple[Provider, str], Location | None] = {}
+    shared: dict[tuple[object, ...], tuple[Copy, ...]] = {}
     for r in resources:
-        footprint = tuple(dataclasses.replace(c, location=kb.resolve(r.provider, c.code)) for c in r.footprint)
-        yield dataclasses.replace(r, footprint=footprint)
+        key = (r.provider, *((c.code, c.role, c.note) for c in r.footprint))
+        footprint = shared.get(key)
+        if footprint is None:
+            copies = []
+            for c in r.footprint:
+                where = (r.provider, c.code)
+                if where not in resolved:
+                    resolved[where] = kb.resolve(r.provider, c.code)
+                copies.append(Copy.make(c.code, c.role, resolved[where], c.note))
+            footprint = shared[key] = tuple(copies)
+        yield r.evolve(footprint=footprint)
 
 
 def assess_all(kb: KnowledgeBase, resources: Iterable[Resource], view: Viewpoint) -> Iterator[Resource]:
@@ -137,7 +150,8 @@ def assess_all(kb: KnowledgeBase, resources: Iterable[Resource], view: Viewpoint
     """
     seen: dict[tuple[object, ...], Assessment] = {}
     for r in resources:
-        key = (r.key_control, *((c.code, c.role, c.location) for c in r.footprint))
+        # `locate` shares identical footprints, so identity finds them; resources are alive, so ids are unique
+        key = (r.provider, r.key_control, id(r.footprint))
         if key not in seen:
             seen[key] = assess(kb, r.footprint, r.key_control, view)
-        yield dataclasses.replace(r, assessment=seen[key])
+        yield r.evolve(assessment=seen[key])

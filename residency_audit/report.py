@@ -7,41 +7,91 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import __version__, serialize
-from .model import Level, Viewpoint
+from .model import Finding, Level, Resource, Viewpoint
 from .pipeline import ScanResult
+from .policy import counts
+from .profiles import Profile
 
 SCHEMA_VERSION = "1"
 
 
-def build(result: ScanResult, view: Viewpoint, started: datetime, finished: datetime) -> dict[str, Any]:
-    """The report other tools read (see README, "JSON report"): extend freely, never rename."""
-    return _head(result, view, started, finished) | {
+@dataclass(frozen=True)
+class Gate:
+    """What a profile made of a result: its findings and the verdict (absent without a profile)."""
+
+    profile: Profile
+    findings: tuple[Finding, ...]
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Where a report comes from."""
+
+    kind: str  # scan | check | plan
+    path: str | None
+    started: datetime
+    finished: datetime
+    not_evaluated: tuple[dict[str, str], ...] = ()
+
+
+def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
+    """The report other tools read (docs/report-format.md): extend freely, never rename."""
+    return _head(result, view, meta, gate) | {
         "resources": [serialize.resource(r) for r in result.resources],
+        "findings": [serialize.finding(f) for f in gate.findings] if gate else [],
         "skipped": [serialize.skip(s) for s in result.skipped],
+        "not_evaluated": list(meta.not_evaluated),
     }
 
 
-def iter_json(result: ScanResult, view: Viewpoint, started: datetime, finished: datetime) -> Iterator[str]:
-    """The same report as `build`, as JSON text in chunks, one resource at a time (flat memory at any size)."""
+def iter_json(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> Iterator[str]:
+    """The same report as `build`, as JSON text in chunks (flat memory at any size).
+
+    The head is indented; each resource, finding and skip is one compact line, so a report of 100,000 resources
+    stays small, diffs line by line, and `check` can read it a line at a time (reportfile.py). An assessment
+    shared by many resources is serialised once.
+    """
     yield "{"
-    for key, value in _head(result, view, started, finished).items():
+    for key, value in _head(result, view, meta, gate).items():
         yield f"\n  {json.dumps(key)}: {_nest(value, 2)},"
-    yield from _array("resources", (serialize.resource(r) for r in result.resources))
+    cache: dict[int, str] = {}
+    yield from _array("resources", (_resource_line(r, cache) for r in result.resources))
     yield ","
-    yield from _array("skipped", (serialize.skip(s) for s in result.skipped))
+    yield from _array("findings", (_line(serialize.finding(f)) for f in gate.findings) if gate else iter(()))
+    yield ","
+    yield from _array("skipped", (_line(serialize.skip(s)) for s in result.skipped))
+    yield ","
+    yield from _array("not_evaluated", (_line(n) for n in meta.not_evaluated))
     yield "\n}\n"
 
 
-def _array(key: str, items: Iterable[dict[str, Any]]) -> Iterator[str]:
+def _line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _resource_line(r: Resource, cache: dict[int, str]) -> str:
+    data = serialize.resource(r, with_assessment=False)
+    if r.assessment is None:
+        return _line(data | {"assessment": None})
+    key = id(r.assessment)
+    if key not in cache:
+        cache[key] = _line(serialize.assessment(r.assessment))
+    # "assessment" is the last key on the line: reportfile.py reads a line up to it
+    return _line(data)[:-1] + ', "assessment": ' + cache[key] + "}"
+
+
+def _array(key: str, lines: Iterable[str]) -> Iterator[str]:
     yield f"\n  {json.dumps(key)}: ["
     first = True
-    for item in items:
-        yield ("" if first else ",") + "\n    " + _nest(item, 4)
+    for text in lines:
+        yield ("" if first else ",") + "\n    " + text
         first = False
     yield "]" if first else "\n  ]"
 
@@ -50,22 +100,25 @@ def _nest(value: Any, depth: int) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
 
 
-def _head(result: ScanResult, view: Viewpoint, started: datetime, finished: datetime) -> dict[str, Any]:
+def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) -> dict[str, Any]:
     levels = Counter(str(r.assessment.level) for r in result.resources if r.assessment)
     countries = Counter(c for r in result.resources for c in r.countries)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "residency-audit", "version": __version__},
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": finished.isoformat(timespec="seconds"),
+        "source": {"kind": meta.kind, "path": meta.path},
+        "started_at": meta.started.isoformat(timespec="seconds"),
+        "finished_at": meta.finished.isoformat(timespec="seconds"),
         "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
         "complete": not result.skipped,
+        "profile": serialize.profile(gate.profile) if gate else None,
         "summary": {
             "resources": len(result.resources),
             "skipped": len(result.skipped),
             "by_level": {str(level): levels.get(str(level), 0) for level in Level},
             "by_country": dict(sorted(countries.items())),
-        },
+        }
+        | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
     }
 
 

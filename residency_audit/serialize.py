@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from .model import Assessment, Copy, Location, Reach, Resource, Skip
+from .knowledge import Instrument
+from .model import Assessment, Copy, Finding, Location, Reach, Resource, Skip, Waiver
+from .profiles import Profile
+from .rules import RULES
 
 
 def location(loc: Location) -> dict[str, Any]:
@@ -62,9 +66,9 @@ def copy(c: Copy) -> dict[str, Any]:
     }
 
 
-def resource(r: Resource) -> dict[str, Any]:
-    """A scanned resource, with its footprint and assessment."""
-    return {
+def resource(r: Resource, with_assessment: bool = True) -> dict[str, Any]:
+    """A scanned resource, with its footprint and (last, as reportfile.py relies on) its assessment."""
+    data = {
         "provider": str(r.provider),
         "account": r.account,
         "service": r.service,
@@ -77,10 +81,79 @@ def resource(r: Resource) -> dict[str, Any]:
         "key_note": r.key_note,
         "classification": r.classification,
         "tags": dict(sorted(r.tags.items())),
-        "assessment": assessment(r.assessment) if r.assessment else None,
     }
+    if with_assessment:
+        data["assessment"] = assessment(r.assessment) if r.assessment else None
+    return data
 
 
 def skip(s: Skip) -> dict[str, Any]:
     """Something the scan could not read."""
     return {"provider": str(s.provider), "scope": s.scope, "reason": s.reason}
+
+
+def waiver(w: Waiver, today: date | None = None) -> dict[str, Any]:
+    """A profile's waiver."""
+    return {
+        "resource": w.resource,
+        "rule": w.rule,
+        "reason": w.reason,
+        "expires": w.expires.isoformat(),
+        "expired": w.expires < (today or date.today()),
+    }
+
+
+def finding(f: Finding) -> dict[str, Any]:
+    """A finding, with its rule's metadata from the registry."""
+    rule = RULES[f.rule]
+    return {
+        "rule": f.rule,
+        "rule_name": rule.name,
+        "title": rule.title,
+        "severity": f.severity,
+        "provider": str(f.provider),
+        "account": f.account,
+        "service": f.service,
+        "resource": f.resource_id,
+        "name": f.resource_name,
+        "message": f.message,
+        "reasons": list(f.reasons),
+        "remediation": rule.remediation,
+        "waived": f.waived,
+        "waiver": waiver(f.waiver) | {"expired": f.expired_waiver} if f.waiver else None,
+        "fingerprint": f.fingerprint,
+    }
+
+
+def profile(p: Profile) -> dict[str, Any]:
+    """The profile a report was evaluated with, its overrides and waivers recorded."""
+    return {
+        "name": p.name,
+        "description": p.description,
+        "source": p.source,
+        "overrides": [
+            {
+                "target": o.target,
+                "kind": o.kind,
+                "field": o.field,
+                "value": list(o.value) if isinstance(o.value, tuple) else o.value,
+                "reason": o.reason,
+            }
+            for o in p.overrides
+        ],
+        "waivers": [waiver(w) for w in p.waivers],
+    }
+
+
+def instrument(i: Instrument) -> dict[str, Any]:
+    """A legal instrument, as `explain` lists the laws an assessment cites."""
+    return {
+        "id": i.id,
+        "title": i.title,
+        "citation": i.citation,
+        "state": i.state,
+        "applies": i.applies,
+        "in_force": i.in_force.isoformat() if i.in_force else None,
+        "summary": i.summary,
+        "sources": list(i.sources),
+    }

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import heapq
+import io
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .knowledge import KnowledgeBase
-from .model import Assessment, Level, Location, Resource, Skip
+from .knowledge import Instrument, KnowledgeBase
+from .model import Assessment, Level, Location
+from .policy import counts
+from .rules import RULES, Severity
+
+if TYPE_CHECKING:
+    from .pipeline import ScanResult
+    from .report import Gate
 
 LEVEL_STYLE = {
     Level.NONE: "green",
@@ -92,11 +101,39 @@ def explain_view(kb: KnowledgeBase, loc: Location, assessment: Assessment, viewp
     reasons = Text()
     for i, reason in enumerate(assessment.reasons, 1):
         reasons.append(f"{i:>2}. {reason}\n")
-    return Group(facts, Text(""), verdict, Text("\nreasons", style="bold"), reasons)
+    laws = Text()
+    for ins in instruments_in(kb, assessment):
+        laws.append(f"[{ins.id}] ", style="bold")
+        laws.append(f"{ins.title} — {ins.citation}. {ins.summary} Sources: {', '.join(ins.sources)}.\n")
+    return Group(
+        facts, Text(""), verdict, Text("\nreasons", style="bold"), reasons, Text("laws cited", style="bold"), laws
+    )
 
 
-def scan_view(resources: Sequence[Resource], skipped: Sequence[Skip], viewpoint: str) -> RenderableType:
-    """The scan's risk table: a summary by exposure and country, the resources worst first, and every skip."""
+def instruments_in(kb: KnowledgeBase, assessment: Assessment) -> list[Instrument]:
+    """The legal instruments an assessment's reach rests on, once each."""
+    ids = dict.fromkeys(i for r in assessment.reach for i in r.instruments)
+    return [kb.instruments[i] for i in ids if i in kb.instruments]
+
+
+def render_text(renderable: object, plain: bool, width: int | None = None) -> str:
+    """Render to text: styled for this terminal, or plain and wide (for a file)."""
+    if plain:
+        buffer = io.StringIO()
+        Console(file=buffer, width=width or 200, color_system=None, force_terminal=False).print(renderable)
+        return buffer.getvalue()
+    console = Console(width=width) if width else Console()
+    with console.capture() as captured:
+        console.print(renderable)
+    return captured.get()
+
+
+def scan_view(result: ScanResult, viewpoint: str, gate: Gate | None = None) -> RenderableType:
+    """The risk table: findings first, a summary by exposure and country, the resources worst first, every skip."""
+    resources, skipped = result.resources, result.skipped
+    parts: list[RenderableType] = []
+    if gate is not None:
+        parts.append(_findings_table(gate))
     levels = Counter(r.assessment.level for r in resources if r.assessment)
     summary = Table(title=f"exposure from {viewpoint}", show_header=True)
     summary.add_column("level")
@@ -105,7 +142,13 @@ def scan_view(resources: Sequence[Resource], skipped: Sequence[Skip], viewpoint:
         if levels.get(level):
             summary.add_row(level_text(level), str(levels[level]))
 
-    by_country = Counter(c for r in resources for c in r.countries)
+    places: dict[int, tuple[str, ...]] = {}  # footprints are shared: compute each one's countries once
+    by_country: Counter[str] = Counter()
+    for r in resources:
+        key = id(r.footprint)
+        if key not in places:
+            places[key] = r.countries
+        by_country.update(places[key])
     countries = Table(title="copies by country", show_header=True)
     countries.add_column("country")
     countries.add_column("resources", justify="right")
@@ -113,19 +156,16 @@ def scan_view(resources: Sequence[Resource], skipped: Sequence[Skip], viewpoint:
         countries.add_row(country, str(n))
 
     table = Table(title=f"{len(resources)} data stores", show_lines=False)
-    for col in (
-        "level",
-        "provider",
-        "account",
-        "service",
-        "name",
-        "footprint",
-        "countries",
-        "keys",
-        "foreign reach",
-    ):
+    for col in ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach"):
         table.add_column(col, overflow="fold")
-    ordered = sorted(resources, key=lambda r: (-(r.assessment.level.rank if r.assessment else 99), r.provider, r.id))
+    # the worst ROW_LIMIT rows without sorting all of them
+    ordered = heapq.nsmallest(
+        ROW_LIMIT, resources, key=lambda r: (-(r.assessment.level.rank if r.assessment else 99), r.provider, r.id)
+    )
+    if len(resources) > ROW_LIMIT:
+        table.caption = (
+            f"the {ROW_LIMIT} most exposed of {len(resources)}: every resource is in --format json, csv or html"
+        )
     for r in ordered:
         a = r.assessment
         footprint = ", ".join(
@@ -144,7 +184,7 @@ def scan_view(resources: Sequence[Resource], skipped: Sequence[Skip], viewpoint:
             str(r.key_control),
             ",".join(a.foreign_reach) if a else "",
         )
-    parts: list[RenderableType] = [Columns([summary, countries]), table]
+    parts += [Columns([summary, countries]), table]
     if skipped:
         skips = Table(title=f"{len(skipped)} skipped: the scan is incomplete", title_style="bold yellow")
         skips.add_column("provider")
@@ -155,4 +195,45 @@ def scan_view(resources: Sequence[Resource], skipped: Sequence[Skip], viewpoint:
         parts.append(skips)
     else:
         parts.append(Text("nothing skipped: the scan is complete", style="green"))
+    if gate is not None:
+        parts.append(_verdict_line(gate))
     return Group(*parts)
+
+
+# A terminal table of 100,000 rows helps nobody and takes minutes to lay out; the file formats carry everything.
+ROW_LIMIT = 200
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+def _findings_table(gate: Gate) -> Table:
+    ranks = {str(s): s.rank for s in Severity}
+    findings = heapq.nsmallest(
+        ROW_LIMIT, gate.findings, key=lambda f: (f.waived, -ranks[f.severity], f.rule, f.provider, f.resource_id)
+    )
+    profile = gate.profile
+    table = Table(title=f"{len(gate.findings)} findings · profile {profile.name} ({profile.source})", show_lines=False)
+    for col in ("severity", "rule", "resource", "message"):
+        table.add_column(col, overflow="fold")
+    if len(gate.findings) > ROW_LIMIT:
+        table.caption = (
+            f"the first {ROW_LIMIT} of {len(gate.findings)} findings: all are in --format json, sarif or html\n"
+        )
+    for f in findings:
+        severity = Text("waived", style="dim") if f.waived else Text(f.severity, style=_SEVERITY_STYLE[f.severity])
+        rule = RULES[f.rule]
+        extra = f" — waived until {f.waiver.expires}: {f.waiver.reason}" if f.waived and f.waiver else ""
+        table.add_row(severity, f"{f.rule} {rule.title}", f"{f.provider}:{f.resource_name}", f.message + extra)
+    for o in profile.overrides:
+        table.caption = (table.caption or "") + f"override {o.target}.{o.field} = {o.value!r}: {o.reason}\n"
+    return table
+
+
+def _verdict_line(gate: Gate) -> Text:
+    style = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}[gate.verdict]
+    c = counts(gate.findings)
+    return Text(
+        f"verdict: {gate.verdict} — {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s), "
+        f"{c['waived']} waived",
+        style=style,
+    )

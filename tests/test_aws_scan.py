@@ -360,8 +360,7 @@ def test_progress_display_on_a_terminal(aws: AwsEndpoint) -> None:
     ("args", "message"),
     [
         (["--region", "eu-wst-1"], "--region 'eu-wst-1' is not an AWS region; closest known: aws:eu-west-1"),
-        (["--service", "s4"], "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot"),
-        (["--provider", "gcp"], "this version scans aws only"),
+        (["--service", "s4"], "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot (for --provider aws)"),
         (["--home", "Atlantis"], "'ATLANTIS' is neither a bloc"),
     ],
 )
@@ -369,3 +368,38 @@ def test_bad_scan_options_exit_2(args: list[str], message: str) -> None:
     result = CliRunner().invoke(app, ["scan", *args])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-central-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
+    code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
+    assert code == 0, err
+    assert report["findings"] == [] and report["summary"]["verdict"] == "pass"
+    assert report["profile"]["name"] == "eu-sovereign"
+
+    seed_bucket(s, "leaky", "eu-central-1", replicate_to={"leaky-us": "us-east-1"}, sse="aws:kms", kms_key_arn=xks)
+    code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
+    assert code == 1
+    assert sorted((f["name"], f["rule"]) for f in report["findings"]) == [
+        ("leaky", "RA001"),  # its replica is in the US
+        ("leaky-us", "RA001"),  # the replica bucket itself
+        ("leaky-us", "RA002"),  # ... with provider-managed keys
+    ]
+    assert "fail: 3 error(s)" in err
+
+    aws.add_fault(service="tagging", status=403, code="AccessDenied", message="no tags")
+    code, report, err = scan("--service", "s3", "--profile", "eu-sovereign", "--fail-on", "error")
+    assert code == 1  # violations win over incomplete
+
+    aws.reset()
+    xks = seed_kms_key(s, "eu-central-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
+    aws.add_fault(service="tagging", status=403, code="AccessDenied", message="no tags")
+    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign")
+    assert code == 3 and report["summary"]["verdict"] == "incomplete"  # no violation, but tags unread
+    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign", "--allow-incomplete")
+    assert code == 0 and report["skipped"]

@@ -74,7 +74,7 @@ def test_reasons_cite_sources_and_laws(mini_kb: KnowledgeBase) -> None:
     text = "\n".join(result.reasons)
     assert "sits in DE [aws]" in text
     assert "operated by US Cloud Inc., controlled from US [aws]" in text
-    assert "CLOUD Act (18 U.S.C. § 2713) [law]" in text
+    assert "CLOUD Act [us-cloud-act]" in text  # laws are cited by their knowledge-base id
     assert "UK agreement" in text
 
 

@@ -165,15 +165,37 @@ def test_streamed_json_report_equals_the_built_one(kb: KnowledgeBase) -> None:
 
     view = viewpoint(kb, ["EU"])
     raw = [
-        Resource(Provider.AWS, "1", "s3", "AWS::S3::Bucket", f"arn:aws:s3:::b{i}", f"b{i}",
-                 (Copy("eu-west-1", CopyRole.PRIMARY), Copy("us-east-1", CopyRole.REPLICA, note="rule r1")),
-                 KeyControl.CUSTOMER_MANAGED, {"team": "ünïcode"})
+        Resource(
+            Provider.AWS,
+            "1",
+            "s3",
+            "AWS::S3::Bucket",
+            f"arn:aws:s3:::b{i}",
+            f"b{i}",
+            (Copy("eu-west-1", CopyRole.PRIMARY), Copy("us-east-1", CopyRole.REPLICA, note="rule r1")),
+            KeyControl.CUSTOMER_MANAGED,
+            {"team": "ünïcode"},
+        )
         for i in range(3)
     ]
     resources = tuple(assess_all(kb, locate(kb, raw), view))
     assert resources[0].assessment is resources[1].assessment  # same places and keys: one shared assessment
     now = datetime.now(UTC)
+    meta = report.Meta("scan", None, now, now)
     for result in (ScanResult(resources, (Skip(Provider.AWS, "account/1", "denied"),)), ScanResult((), ())):
-        streamed = "".join(report.iter_json(result, view, now, now))
-        assert json.loads(streamed) == report.build(result, view, now, now)
-        assert streamed == json.dumps(report.build(result, view, now, now), indent=2, ensure_ascii=False) + "\n"
+        streamed = "".join(report.iter_json(result, view, meta))
+        assert json.loads(streamed) == report.build(result, view, meta)
+        lines = streamed.splitlines()
+        assert sum(1 for line in lines if line.startswith('    {"provider": "aws", "account": "1"')) == len(
+            result.resources
+        )  # one resource per line
+
+
+def test_explain_lists_the_laws_it_cites_in_full() -> None:
+    code, out, _ = run("explain", "aws:eu-central-1", "--format", "json")
+    assert code == 0
+    laws = {law["id"]: law for law in json.loads(out)["laws"]}
+    assert {"us-cloud-act", "us-fisa-702", "uk-ipa-2016"} <= set(laws)
+    assert laws["us-cloud-act"]["citation"].startswith("18 U.S.C. § 2713") and laws["us-cloud-act"]["sources"]
+    _code, out, _ = run("explain", "aws:eu-central-1")
+    assert "laws cited" in out and "Clarifying Lawful Overseas Use of Data Act" in out

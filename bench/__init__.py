@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures the issues name, measured against the local test servers."""

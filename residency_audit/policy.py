@@ -1,0 +1,195 @@
+"""Policy evaluation: assessed resources + a profile → findings, and findings + skips → the gate's verdict.
+
+Pure functions. The profile's overrides change knowledge-base facts before assessment (`apply_overrides`); its
+viewpoint decides what is foreign; its rules turn assessments into findings with stable rule ids (rules.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from .classify import cite, reach_reason, viewpoint
+from .knowledge import KnowledgeBase
+from .model import Finding, Level, Location, Resource, Viewpoint, Waiver
+from .profiles import ClassificationRule, Profile
+from .rules import Severity
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INCOMPLETE = 0, 1, 3
+
+
+def apply_overrides(kb: KnowledgeBase, profile: Profile) -> KnowledgeBase:
+    """The knowledge base with the profile's overrides applied (operators first, then locations)."""
+    if not profile.overrides:
+        return kb
+    operators = dict(kb.operators)
+    for o in profile.overrides:
+        if o.kind == "operator":
+            changes: dict[str, Any] = {o.field: tuple(o.value)}
+            operators[o.target] = dataclasses.replace(operators[o.target], **changes)
+    locations: list[Location] = []
+    for loc in kb.locations:
+        loc = dataclasses.replace(loc, operator=operators[loc.operator.id])
+        for o in profile.overrides:
+            if o.kind == "location" and o.target == loc.key:
+                value: Any = o.value
+                if o.field == "operator":
+                    value = operators[o.value]
+                elif o.field == "countries":
+                    value = tuple(o.value)
+                changes = {o.field: value}
+                loc = dataclasses.replace(loc, **changes)
+        locations.append(loc)
+    return dataclasses.replace(kb, operators=operators, locations=tuple(locations))
+
+
+def profile_viewpoint(kb: KnowledgeBase, profile: Profile) -> Viewpoint:
+    """The viewpoint a profile measures from."""
+    return viewpoint(kb, profile.home, profile.trusted)
+
+
+def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase, today: date) -> list[Finding]:
+    """Every finding the profile raises on the (located and assessed) resources, waivers applied."""
+    view = profile_viewpoint(kb, profile)
+    findings: list[Finding] = []
+    # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
+    # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on them.
+    memo: dict[tuple[object, ...], list[Finding]] = {}
+    for r in resources:
+        key = (id(r.assessment), r.key_control, r.classification, *((c.code, c.role, c.note) for c in r.footprint))
+        if key not in memo:
+            memo[key] = list(_check(r, profile, kb, view))
+        for template in memo[key]:
+            f = template.evolve(
+                provider=r.provider, account=r.account, service=r.service, resource_id=r.id, resource_name=r.name
+            )
+            findings.append(_waive(f, profile.waivers, today) if profile.waivers else f)
+    # an expired waiver is itself a violation, reported once, on the first finding it covered
+    for waiver in profile.waivers:
+        if waiver.expires < today:
+            covered = next((f for f in findings if f.waiver == waiver), None)
+            if covered is not None:
+                findings.append(_expired(covered, waiver))
+    return findings
+
+
+def _rule_for(r: Resource, profile: Profile) -> ClassificationRule | None:
+    if not r.classification:
+        return None
+    value = r.classification.lower()
+    return next((c for c in profile.classifications if value in c.values), None)
+
+
+def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) -> Iterator[Finding]:
+    a = r.assessment
+    if a is None:
+        return
+    strict = _rule_for(r, profile)
+    tag = f" (classification {r.classification!r})" if strict else ""
+
+    def finding(rule: str, severity: Severity, message: str, reasons: Sequence[str]) -> Finding:
+        return Finding(rule, str(severity), r.provider, r.account, r.service, r.id, r.name, message + tag,
+                       tuple(reasons))  # fmt: skip
+
+    unknown = [c for c in r.footprint if c.location is None or not c.location.countries]
+    if unknown and profile.unknown != "ignore":
+        severity = Severity.ERROR if profile.unknown == "violation" else Severity.WARNING
+        codes = ", ".join(repr(c.code) for c in unknown)
+        why = [reason for reason in a.reasons if "location unknown" in reason]
+        yield finding("RA004", severity, f"{len(unknown)} copy/copies in unknown location(s): {codes}", why)
+
+    allowed = strict.allowed if strict and strict.allowed is not None else profile.allowed
+    replicas_allowed = (
+        strict.replicas_allowed
+        if strict and strict.replicas_allowed is not None
+        else (strict.allowed if strict and strict.allowed is not None else profile.replicas_allowed)
+    )
+    outside, why = [], []
+    for c in r.footprint:
+        loc = c.location
+        if loc is None or not loc.countries:
+            continue
+        permitted = allowed if c.role == "primary" else replicas_allowed
+        if permitted is None:
+            continue
+        bad = sorted(set(loc.countries) - permitted)
+        if bad:
+            outside.append(f"{c.role} copy in {loc.code} ({', '.join(bad)})")
+            via = f" ({c.note})" if c.note else ""
+            why.append(f"{c.role} copy{via} in {loc.key} ({loc.name}) sits in {', '.join(loc.countries)} "
+                       f"{cite(loc.sources)}")  # fmt: skip
+    if outside:
+        yield finding("RA001", profile.copies_severity,
+                      f"{'; '.join(outside)} outside the allowed jurisdictions", why)  # fmt: skip
+
+    key_ok = strict.key_control if strict and strict.key_control is not None else profile.reach_key_control
+    untolerated = sorted(
+        {
+            reach.state
+            for reach in a.reach
+            if reach.basis in profile.reach_bases
+            and reach.state in a.foreign_reach
+            and not (kb.states_of(reach.state) <= profile.reach_tolerated)
+        }
+    )
+    if untolerated and r.key_control not in key_ok:
+        need = ", ".join(str(k) for k in key_ok) or "no key control"
+        why = [reach_reason(kb, x) for x in a.reach if x.state in untolerated and x.basis in profile.reach_bases]
+        why.append(f"key control {r.key_control}" + (f": {r.key_note}" if r.key_note else ""))
+        yield finding(
+            "RA002", profile.reach_severity,
+            f"foreign reach by {', '.join(untolerated)} with {r.key_control} keys (tolerated only with: {need})",
+            list(dict.fromkeys(why)),
+        )  # fmt: skip
+
+    max_level = strict.max_level if strict and strict.max_level is not None else profile.max_level
+    if max_level is not None and a.level is not Level.UNKNOWN and a.level > max_level:
+        why = [reason for reason in a.reasons if reason.startswith(("base level", "key control"))]
+        yield finding("RA003", profile.exposure_severity,
+                      f"exposure {a.level} is above the tolerated {max_level}", why)  # fmt: skip
+
+
+def _waive(f: Finding, waivers: Sequence[Waiver], today: date) -> Finding:
+    for w in waivers:
+        if w.rule in ("*", f.rule) and (
+            fnmatch.fnmatchcase(f.resource_id, w.resource) or fnmatch.fnmatchcase(f.resource_name, w.resource)
+        ):
+            return dataclasses.replace(f, waiver=w, expired_waiver=w.expires < today)
+    return f
+
+
+def _expired(f: Finding, w: Waiver) -> Finding:
+    return Finding(
+        "RA005", str(Severity.ERROR), f.provider, f.account, f.service, f.resource_id, f.resource_name,
+        f"waiver for {w.rule} on {w.resource!r} expired on {w.expires.isoformat()}: {w.reason}", (),
+    )  # fmt: skip
+
+
+def counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Unwaived findings per severity, and how many are waived."""
+    out = {str(s): 0 for s in Severity} | {"waived": 0}
+    for f in findings:
+        if f.waived:
+            out["waived"] += 1
+        else:
+            out[f.severity] += 1
+    return out
+
+
+def verdict(
+    findings: Sequence[Finding], incomplete: bool, fail_on: Severity = Severity.ERROR, allow_incomplete: bool = False
+) -> tuple[str, int]:
+    """The gate's decision and exit code.
+
+    ("fail", 1) on an unwaived finding at or above `fail_on`; else ("incomplete", 3) if anything was skipped
+    (unless allowed); else ("pass", 0).
+    """
+    ranks = {str(s): s.rank for s in Severity}
+    if any(not f.waived and ranks[f.severity] >= fail_on.rank for f in findings):
+        return "fail", EXIT_VIOLATIONS
+    if incomplete and not allow_incomplete:
+        return "incomplete", EXIT_INCOMPLETE
+    return "pass", EXIT_OK

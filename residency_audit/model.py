@@ -59,7 +59,7 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order, 0 for none."""
-        return _LEVEL_ORDER.index(self)
+        return _LEVEL_RANK[self]
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Level):
@@ -82,7 +82,7 @@ class Level(StrEnum):
         return self.rank >= other.rank
 
 
-_LEVEL_ORDER = list(Level)
+_LEVEL_RANK = {level: i for i, level in enumerate(Level)}
 
 
 class ReachBasis(StrEnum):

@@ -57,12 +57,13 @@ def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase,
     findings: list[Finding] = []
     # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
     # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on them.
-    memo: dict[tuple[object, ...], list[Finding]] = {}
+    # each entry holds its assessment, so the id in the key cannot be reused by another while the memo lives
+    memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
     for r in resources:
         key = (id(r.assessment), r.key_control, r.classification, *((c.code, c.role, c.note) for c in r.footprint))
         if key not in memo:
-            memo[key] = list(_check(r, profile, kb, view))
-        for template in memo[key]:
+            memo[key] = (r.assessment, list(_check(r, profile, kb, view)))
+        for template in memo[key][1]:
             f = template.evolve(
                 provider=r.provider, account=r.account, service=r.service, resource_id=r.id, resource_name=r.name
             )

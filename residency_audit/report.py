@@ -43,8 +43,17 @@ class Meta:
 
 def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
     """The report other tools read (docs/report-format.md): extend freely, never rename."""
+    # assessments are shared objects: serialise each once and share the (read-only) dict
+    cache: dict[int, tuple[object, dict[str, Any] | None]] = {}
+
+    def resource(r: Resource) -> dict[str, Any]:
+        key = id(r.assessment)
+        if key not in cache:
+            cache[key] = (r.assessment, serialize.assessment(r.assessment) if r.assessment else None)
+        return serialize.resource(r, with_assessment=False) | {"assessment": cache[key][1]}
+
     return _head(result, view, meta, gate) | {
-        "resources": [serialize.resource(r) for r in result.resources],
+        "resources": [resource(r) for r in result.resources],
         "findings": [serialize.finding(f) for f in gate.findings] if gate else [],
         "skipped": [serialize.skip(s) for s in result.skipped],
         "not_evaluated": list(meta.not_evaluated),

@@ -122,7 +122,8 @@ def _read_lines(path: Path) -> tuple[dict[str, Any], list[Resource], list[Skip]]
     del resource_texts
     if not isinstance(head, dict):
         return None
-    resources = [_resource(path, i, item) for i, item in enumerate(items)]
+    shared: dict[tuple[Any, ...], tuple[Copy, ...]] = {}
+    resources = [_resource(path, i, item, shared) for i, item in enumerate(items)]
     return head, resources, [_skip(path, i, s) for i, s in enumerate(skipped)]
 
 
@@ -162,20 +163,25 @@ def _enum(path: Path, where: str, enum: Any, value: str) -> Any:
         raise ReportError(f"{path}: {where} is {value!r}, not one of {allowed}") from None
 
 
-def _resource(path: Path, i: int, r: Any) -> Resource:
+def _resource(path: Path, i: int, r: Any, shared: dict[tuple[Any, ...], tuple[Copy, ...]] | None = None) -> Resource:
     try:
-        return _resource_fast(r)
+        return _resource_fast(r, {} if shared is None else shared)
     except (KeyError, TypeError, ValueError, AttributeError):
         return _resource_checked(path, i, r)  # the careful path, to name the bad field
 
 
-def _resource_fast(r: dict[str, Any]) -> Resource:
-    """A well-formed resource, read without per-field checks (a million field checks cost a second at 100,000)."""
+def _resource_fast(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, ...]]) -> Resource:
+    """A well-formed resource, read without per-field checks (a million field checks cost a second at 100,000).
+
+    Identical footprints share one tuple, which the locations stage then resolves once.
+    """
     roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
-    footprint = tuple(
-        Copy.make(c["reported_as"] if "reported_as" in c else c["location"], roles[c["role"]], None, c.get("note"))
-        for c in r["footprint"]
+    key = tuple(
+        (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in r["footprint"]
     )
+    footprint = shared.get(key)
+    if footprint is None:
+        footprint = shared[key] = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
     texts = (r["account"], r["service"], r["type"], r["id"], r["name"])
     tags = r.get("tags") or {}
     # str.join raises TypeError on anything that is not text: one C call checks a whole group

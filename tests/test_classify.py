@@ -90,3 +90,19 @@ def test_viewpoint_rejects_unknown_tokens(mini_kb: KnowledgeBase) -> None:
     with pytest.raises(ValueError, match="at least one home"):
         viewpoint(mini_kb, [])
     assert viewpoint(mini_kb, ["eu"]).home == {"DE", "FR"}
+
+
+def test_streamed_resources_never_share_a_stale_cache_entry(mini_kb: KnowledgeBase) -> None:
+    """Caches keyed by object identity must stay right when the caller drops each resource as it goes."""
+    from residency_audit.model import Provider, Resource
+    from residency_audit.pipeline import assess_all, locate
+
+    def stream() -> object:
+        for i in range(2000):
+            code = ("eu-central-1", "us-east-1", "cn-north-1")[i % 3]
+            yield Resource(Provider.AWS, "1", "s3", "t", f"r{i}", f"r{i}", (Copy(code, CopyRole.PRIMARY),))
+
+    view = viewpoint(mini_kb, ["EU"])
+    for r in assess_all(mini_kb, locate(mini_kb, stream()), view):  # type: ignore[arg-type]
+        expected = {"eu-central-1": ("DE",), "us-east-1": ("US",), "cn-north-1": ("CN",)}[r.footprint[0].code]
+        assert r.countries == expected and r.assessment is not None and r.assessment.countries == expected

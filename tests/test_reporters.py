@@ -660,3 +660,20 @@ def test_world_map_data_is_small_and_sourced() -> None:
     assert set(data["countries"]) <= set(kb.countries) | {"XK"}
     # every country a cloud location of the knowledge base sits in can be drawn
     assert {c for loc in kb.locations for c in loc.countries} <= set(data["countries"])
+
+
+def test_sarif_keeps_the_most_severe_results_within_githubs_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from residency_audit.reporters import sarif
+
+    report = make_report()
+    every = len(report["findings"])
+    assert every > 2
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 2)
+    log = json.loads(sarif.render(report, source_file="profiles/eu-sovereign.toml"))
+    run = log["runs"][0]
+    assert len(run["results"]) == 2
+    assert all(r["level"] == "error" for r in run["results"])  # the most severe are kept
+    notes = [
+        n for n in run["invocations"][0]["toolExecutionNotifications"] if n["descriptor"]["id"] == "results-truncated"
+    ]
+    assert len(notes) == 1 and f"{every - 2} further findings" in notes[0]["message"]["text"]

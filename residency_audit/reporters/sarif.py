@@ -21,16 +21,42 @@ _MAX_REASONS = 3  # the message carries the first reasons; all of them are in pr
 _DEFAULT_LEVEL = Severity.WARNING.value  # for a rule no finding in this report used
 
 
+# GitHub code scanning rejects a run with more results than this (and shows the 5,000 most severe):
+# https://docs.github.com/en/code-security/code-scanning/troubleshooting-sarif-uploads/results-exceed-limit
+MAX_RESULTS = 25_000
+
+
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
-    """The report as a SARIF 2.1.0 log (JSON text, keys sorted so the output is byte-stable)."""
-    findings = sorted_findings(report)
+    """The report as a SARIF 2.1.0 log (JSON text, keys sorted so the output is byte-stable).
+
+    At most MAX_RESULTS results, the most severe first (waived ones last); a tool notification says how many
+    were left out. The exit code and every other format count them all.
+    """
+    every = sorted_findings(report)
+    findings = every[:MAX_RESULTS]
     rule_ids = list(RULES)
-    resources = {resource_key(r): r for r in report.get("resources", [])}
+    wanted = {(str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", ""))) for f in findings}
+    resources = {
+        key: r for r in report.get("resources", []) if (key := resource_key(r)) in wanted
+    }  # only what the results cite: a report of 100,000 resources stays cheap to render
     uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
+    invocation = _invocation(report)
+    if len(every) > len(findings):
+        invocation["toolExecutionNotifications"].append(
+            {
+                "level": "warning",
+                "descriptor": {"id": "results-truncated"},
+                "message": {
+                    "text": f"{len(every) - len(findings)} further findings are not in this log: GitHub code "
+                    f"scanning rejects more than {MAX_RESULTS} results per run. Every finding is in the JSON, CSV, "
+                    "Markdown and HTML reports, and counts towards the exit code."
+                },
+            }
+        )
     run: dict[str, Any] = {
         "tool": {"driver": _driver(report, findings)},
         "automationDetails": {"id": f"residency-audit/{(report.get('source') or {}).get('kind', 'scan')}/"},
-        "invocations": [_invocation(report)],
+        "invocations": [invocation],
         "results": [_result(f, rule_ids, resources, uri) for f in findings],
         "properties": _run_properties(report),
     }

@@ -18,8 +18,8 @@ kb-check: $(STAMP)
 	$(BIN)/residency-audit kb-check
 
 lint: $(STAMP)
-	$(BIN)/ruff check residency_audit tests bench
-	$(BIN)/ruff format --check residency_audit tests bench
+	$(BIN)/ruff check residency_audit tests bench demo
+	$(BIN)/ruff format --check residency_audit tests bench demo
 	$(BIN)/mypy
 
 test: $(STAMP) kb-check lint
@@ -27,6 +27,10 @@ test: $(STAMP) kb-check lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Local AWS, Azure and Google Cloud stand-ins, a seeded estate, the real CLI, reports in demo-out/ (RESIDENCY_AUDIT_DEMO_OUT)
+demo: $(STAMP)
+	$(BIN)/python -m demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

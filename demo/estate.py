@@ -1,0 +1,284 @@
+"""The demo's estate: a fictional group, Acme, with data in AWS, Azure and Google Cloud.
+
+Everything is written through the real SDKs (boto3 straight to moto, google-cloud-storage to the GCS stand-in) or the
+test servers' seeding methods, exactly as the tests seed; the tool under test only ever reads. Each ``seed_*`` function
+returns the notable things it planted, so the demo can point at them afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.servers.aws import (
+    DEFAULT_ACCOUNT,
+    AwsEndpoint,
+    seed_bucket,
+    seed_db_instance,
+    seed_global_table,
+    seed_kms_key,
+    seed_organization,
+    seed_table,
+    seed_volume,
+)
+from tests.servers.azure import AzureEndpoint
+from tests.servers.gcp import GcpEndpoint
+
+PERSONAL = {"data-classification": "personal"}
+CLIENT_SIDE_AWS = {"residency:encryption": "client-side"}
+
+# Azure subscriptions: two the scanner may read, one it may not (the "skipped scope").
+SUB_PRODUCTION = "0a1c3e5f-1111-4111-8111-acme00000001"
+SUB_ANALYTICS = "0a1c3e5f-2222-4222-8222-acme00000002"
+SUB_LEGACY = "0a1c3e5f-3333-4333-8333-acme00000003"
+
+GCP_PROJECTS = ("acme-web", "acme-data", "acme-analytics")
+GCP_CMEK = "projects/acme-keys/locations/europe-west3/keyRings/acme/cryptoKeys/cmek-hsm"
+GCP_EKM = "projects/acme-keys/locations/europe-west3/keyRings/acme/cryptoKeys/ekm-external"
+
+
+@dataclass
+class Planted:
+    """What one cloud's seeding created: the number of data stores the scan should find, and the traps."""
+
+    stores: int = 0
+    accounts: list[str] = field(default_factory=list)
+    traps: list[str] = field(default_factory=list)
+
+
+# -- AWS ---------------------------------------------------------------------------------------------------------
+
+
+def seed_aws(ep: AwsEndpoint) -> Planted:
+    """An organization: the management account and two members, S3/DynamoDB/RDS/EBS in a dozen regions."""
+    out = Planted()
+    mgmt = ep.session("eu-central-1", direct=True)
+    finance_id, research_id = seed_organization(mgmt, ["acme-finance", "acme-research"])
+    out.accounts = [DEFAULT_ACCOUNT, finance_id, research_id]
+
+    # keys: a customer-managed key in two regions, and one in an external key store (keys held outside AWS)
+    cmk_dublin = seed_kms_key(mgmt, "eu-west-1", alias="acme-hr")
+    cmk_frankfurt = seed_kms_key(mgmt, "eu-central-1", alias="acme-orders")
+    xks = seed_kms_key(mgmt, "eu-central-1", origin="EXTERNAL_KEY_STORE", alias="acme-xks")
+    ep.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+
+    buckets = [
+        # the legacy "EU" location constraint: really eu-west-1 (Ireland)
+        seed_bucket(mgmt, "acme-legacy-eu", "EU"),
+        # null location constraint: us-east-1
+        seed_bucket(mgmt, "acme-web-assets", "us-east-1", tags={"data-classification": "public"}),
+        # replication EU → US: the copy in Virginia is the point of the demo
+        seed_bucket(
+            mgmt, "acme-invoices", "eu-central-1", replicate_to={"acme-invoices-dr": "us-east-1"}, tags=PERSONAL
+        ),
+        "acme-invoices-dr",
+        seed_bucket(mgmt, "acme-hr-records", "eu-west-1", sse="aws:kms", kms_key_arn=cmk_dublin, tags=PERSONAL),
+        # the compliant one: Frankfurt, keys in an external key store
+        seed_bucket(mgmt, "acme-sovereign-vault", "eu-central-1", sse="aws:kms", kms_key_arn=xks, tags=PERSONAL),
+        # replication inside the EU
+        seed_bucket(mgmt, "acme-backups-paris", "eu-west-3", replicate_to={"acme-backups-stockholm": "eu-north-1"}),
+        "acme-backups-stockholm",
+        # declared client-side encryption (a tag the tool trusts, and says so)
+        seed_bucket(mgmt, "acme-client-side-archive", "eu-west-1", tags=CLIENT_SIDE_AWS),
+        # London: "eu-" in the name, outside the EU/EEA
+        seed_bucket(mgmt, "acme-logs-london", "eu-west-2"),
+        seed_bucket(mgmt, "acme-ml-datasets", "us-west-2"),
+        seed_bucket(mgmt, "acme-paused-replication", "eu-west-1"),
+        seed_bucket(mgmt, "acme-paused-replica-sg", "ap-southeast-1"),
+    ]
+    _replication(mgmt, "acme-paused-replication", "eu-west-1", "acme-paused-replica-sg", enabled=False)
+    seed_global_table(ep, mgmt, "acme-sessions", ["eu-west-1", "eu-central-1", "us-east-1"])
+    seed_table(mgmt, "acme-orders", "eu-central-1", kms_key_arn=cmk_frankfurt)
+    seed_db_instance(mgmt, "acme-crm", "eu-central-1", replica_regions=["us-east-1"])
+    seed_db_instance(mgmt, "acme-billing", "eu-west-1", kms_key_arn=cmk_dublin)
+    volume = seed_volume(mgmt, "eu-central-1")
+    ec2 = mgmt.client("ec2", region_name="eu-central-1")
+    snapshot = ec2.create_snapshot(VolumeId=volume, Description="nightly")["SnapshotId"]
+    mgmt.client("ec2", region_name="us-east-1").copy_snapshot(
+        SourceSnapshotId=snapshot, SourceRegion="eu-central-1", Description="disaster recovery copy"
+    )
+    out.stores += len(buckets) + 3 + 1 + 2 + 1 + 2
+
+    finance = ep.member_session(finance_id, region="eu-central-1", direct=True)
+    finance_xks = seed_kms_key(finance, "eu-central-1", origin="EXTERNAL_KEY_STORE")
+    ep.kms_origin_override[finance_xks] = "EXTERNAL_KEY_STORE"
+    seed_bucket(finance, "acme-finance-ledger", "eu-central-1", sse="aws:kms", kms_key_arn=finance_xks, tags=PERSONAL)
+    seed_bucket(finance, "acme-finance-reports", "eu-west-1")
+    seed_bucket(finance, "acme-finance-export", "us-east-2")
+    seed_db_instance(finance, "acme-finance-db", "eu-west-1", replica_regions=["eu-central-1"])
+    out.stores += 3 + 2
+
+    research = ep.member_session(research_id, region="eu-north-1", direct=True)
+    seed_bucket(research, "acme-genomics", "eu-north-1", replicate_to={"acme-genomics-us": "us-west-2"}, tags=PERSONAL)
+    seed_bucket(research, "acme-research-scratch", "ap-northeast-1")
+    seed_bucket(research, "acme-research-share", "eu-west-1")
+    # replicates into a partner's bucket the scan cannot see: its location is unknown, never guessed
+    _replication(research, "acme-research-share", "eu-west-1", "partner-lab-intake", enabled=True)
+    seed_table(research, "acme-experiments", "eu-west-1")
+    out.stores += 4 + 1
+
+    out.traps = [
+        "S3 replication eu-central-1 → us-east-1 (acme-invoices)",
+        'the legacy "EU" location constraint (acme-legacy-eu: Ireland)',
+        "a paused replication rule whose earlier copies may remain in Singapore",
+        "a replication target in a partner's account: location unknown (acme-research-share)",
+        "a DynamoDB global table with a replica in Virginia, an RDS read replica across the Atlantic",
+        "an EBS snapshot copied to us-east-1",
+        "eu-west-2 is London: outside the EU/EEA",
+    ]
+    return out
+
+
+def seed_aws_sovereign(ep: AwsEndpoint) -> Planted:
+    """An account in the AWS European Sovereign Cloud (partition aws-eusc): its own credentials, its own scan."""
+    eusc = ep.session("eusc-de-east-1", direct=True)
+    seed_bucket(eusc, "acme-eusc-records", "eusc-de-east-1", tags=PERSONAL)
+    key = seed_kms_key(eusc, "eusc-de-east-1", origin="EXTERNAL_KEY_STORE")
+    ep.kms_origin_override[key] = "EXTERNAL_KEY_STORE"
+    seed_bucket(eusc, "acme-eusc-vault", "eusc-de-east-1", sse="aws:kms", kms_key_arn=key, tags=PERSONAL)
+    return Planted(stores=2, accounts=[DEFAULT_ACCOUNT], traps=["eusc-de-east-1: German operator, US parent"])
+
+
+def _replication(session: Any, bucket: str, region: str, dest: str, *, enabled: bool) -> None:
+    s3 = session.client("s3", region_name=region)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    account = session.client("sts").get_caller_identity()["Account"]
+    s3.put_bucket_replication(
+        Bucket=bucket,
+        ReplicationConfiguration={
+            "Role": f"arn:aws:iam::{account}:role/s3-replication",
+            "Rules": [
+                {
+                    "ID": f"to-{dest}",
+                    "Priority": 1,
+                    "Filter": {},
+                    "Status": "Enabled" if enabled else "Disabled",
+                    "DeleteMarkerReplication": {"Status": "Disabled"},
+                    "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
+                }
+            ],
+        },
+    )
+
+
+# -- Azure -------------------------------------------------------------------------------------------------------
+
+
+def seed_azure(ep: AzureEndpoint) -> Planted:
+    """Three subscriptions; the third answers 403 to everything (a skip in the report)."""
+    out = Planted(accounts=[SUB_PRODUCTION, SUB_ANALYTICS, SUB_LEGACY])
+    ep.add_subscription(SUB_PRODUCTION, "acme-production")
+    ep.add_subscription(SUB_ANALYTICS, "acme-analytics")
+    ep.add_subscription(SUB_LEGACY, "acme-legacy-emea")
+
+    p = SUB_PRODUCTION
+    # geo-redundant storage: the API reports the secondary, the knowledge base knows the pair
+    ep.add_storage_account(p, "acmebrgrs", "brazilsouth", "Standard_GRS", secondary_location="southcentralus")
+    ep.add_storage_account(
+        p, "acmeneragrs", "northeurope", "Standard_RAGRS", secondary_location="westeurope", tags=PERSONAL
+    )
+    ep.add_storage_account(
+        p,
+        "acmewegzrs",
+        "westeurope",
+        "Standard_GZRS",
+        secondary_location="francecentral",
+        key_source="Microsoft.Keyvault",
+    )
+    ep.add_storage_account(p, "acmechgrs", "switzerlandnorth", "Standard_GRS", secondary_location="switzerlandwest")
+    ep.add_storage_account(p, "acmegwcgrs", "germanywestcentral", "Standard_GRS", secondary_location="germanynorth")
+    ep.add_storage_account(p, "acmeuklogs", "uksouth", "Standard_LRS")
+    ep.add_storage_account(p, "acmeitlrs", "italynorth", "Standard_ZRS")
+    ep.add_storage_account(
+        p, "acmeusvault", "eastus", "Standard_LRS", tags={"residency:encryption": "client-side", **PERSONAL}
+    )
+    ep.add_cosmosdb(p, "acme-orders", ["West Europe", "North Europe", "East US"], tags=PERSONAL)
+    ep.add_cosmosdb(
+        p, "acme-catalog", ["Germany West Central"], key_vault_key_uri="https://acme.vault.azure.net/keys/cosmos"
+    )
+    weu = ep.add_sql_server(p, "acme-sql-weu", "westeurope")
+    eus = ep.add_sql_server(p, "acme-sql-eus", "eastus", cmk=True)
+    app = ep.add_sql_database(weu, "app", "westeurope", backup="Geo", tags=PERSONAL)
+    app_copy = ep.add_sql_database(eus, "app", "eastus", backup="Local")
+    ep.add_failover_group(weu, "app-fg", eus, [app])
+    ep.add_replication_link(app, app_copy)
+    ep.add_sql_database(weu, "reports", "westeurope", backup="Zone")
+    pg = ep.add_flexible_server("postgresql", p, "acme-pg", "westeurope", geo_backup=True)
+    ep.add_flexible_server("postgresql", p, "acme-pg-replica", "swedencentral", source=pg)
+    out.stores += 8 + 2 + 3 + 2
+
+    a = SUB_ANALYTICS
+    ep.add_storage_account(a, "acmelake", "westeurope", "Standard_ZRS", rg="lake")
+    ep.add_cosmosdb(a, "acme-telemetry", ["Sweden Central", "Norway East"], rg="lake")
+    ep.add_flexible_server("mysql", a, "acme-mysql", "germanywestcentral", rg="lake", cmk=True)
+    ep.add_disk(a, "acme-vm-os", "westeurope", rg="lake")
+    ep.add_disk(a, "acme-nightly", "eastus", rg="lake", snapshot=True, customer_key=True)
+    out.stores += 5
+
+    # the legacy subscription exists but the scanner's identity has no role on it
+    ep.add_storage_account(SUB_LEGACY, "acmeoldarchive", "westeurope", "Standard_GRS", secondary_location="northeurope")
+    ep.add_fault(
+        subscription=SUB_LEGACY,
+        status=403,
+        code="AuthorizationFailed",
+        message="The client 'residency-audit' does not have authorization to perform action 'read' over this scope",
+    )
+    out.traps = [
+        "brazilsouth GRS: the second copy is in Texas (southcentralus)",
+        "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
+        "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
+        "a subscription the scanner may not read (403): a skip, not a clean bill of health",
+    ]
+    return out
+
+
+# -- Google Cloud ------------------------------------------------------------------------------------------------
+
+
+def seed_gcp(ep: GcpEndpoint) -> Planted:
+    """Three projects: Cloud Storage in every kind of location, BigQuery datasets, Cloud SQL with replicas."""
+    out = Planted(accounts=list(GCP_PROJECTS))
+    for project in GCP_PROJECTS:
+        ep.add_project(project, parent="organizations/1000")
+    ep.add_key(GCP_CMEK, "HSM")
+    ep.add_key(GCP_EKM, "EXTERNAL")
+
+    web = ep.storage_client("acme-web")
+    web.create_bucket("acme-web-eu", location="EU")
+    web.create_bucket("acme-web-asia-cdn", location="ASIA")
+    web.create_bucket("acme-web-us", location="US")
+    web.create_bucket("acme-web-frankfurt", location="europe-west3")
+    declared = web.bucket("acme-web-client-side")
+    declared.labels = {"residency-encryption": "client-side", "data-classification": "personal"}
+    web.create_bucket(declared, location="US")
+    out.stores += 5
+
+    data = ep.storage_client("acme-data")
+    data.create_bucket("acme-data-eur4", location="EUR4")
+    data.create_bucket("acme-data-eur8", location="EUR8")
+    data.create_bucket("acme-data-de-ch", location="EU", data_locations=["EUROPE-WEST3", "EUROPE-WEST6"])
+    data.create_bucket("acme-data-warsaw", location="europe-central2")
+    data.create_bucket("acme-data-madrid", location="europe-southwest1")
+    for name, key in (("acme-data-cmek", GCP_CMEK), ("acme-data-ekm", GCP_EKM)):
+        bucket = data.bucket(name)
+        bucket.default_kms_key_name = key
+        bucket.labels = {"data-classification": "personal"}
+        data.create_bucket(bucket, location="EUROPE-WEST3")
+    out.stores += 7
+
+    ep.add_dataset("acme-analytics", "analytics_us", "US", labels={"data-classification": "internal"})
+    ep.add_dataset("acme-analytics", "analytics_eu", "EU")
+    ep.add_dataset("acme-analytics", "events_de", "europe-west3", kms_key=GCP_CMEK)
+    ep.add_instance("acme-analytics", "acme-orders", "europe-west1", labels={"data-classification": "personal"})
+    ep.add_instance("acme-analytics", "acme-orders-us", "us-east1", master="acme-orders")
+    ep.add_instance("acme-analytics", "acme-ledger", "europe-west3", backup_location="us")
+    ep.add_instance("acme-analytics", "acme-crm", "europe-west4", kms_key=GCP_EKM)
+    out.stores += 3 + 4
+
+    out.traps = [
+        "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",
+        "EU and ASIA multi-regions, a BigQuery dataset in the US",
+        "a Cloud SQL read replica in us-east1, and backups pinned to the US multi-region",
+        "CMEK (Cloud HSM) and Cloud EKM (keys outside Google) buckets",
+    ]
+    return out

@@ -3,7 +3,7 @@
 Cloud SDKs and even the knowledge base are imported inside the commands that need them, so `--help` is instant.
 
 Exit codes: 0 done, nothing skipped; 1 policy violations (with a profile); 2 usage, configuration or input error;
-3 scan incomplete (something could not be read).
+3 scan incomplete (something could not be read); 130 interrupted (Ctrl-C during a scan: nothing is written).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 app = typer.Typer(
     name="residency-audit",
@@ -92,11 +93,19 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log every step and SDK call to stderr, with credentials redacted.")
+    ] = False,
 ) -> None:
     """Audit data residency and legal reach across AWS, Azure and Google Cloud."""
+    if debug:
+        from .logs import setup
+
+        ctx.call_on_close(setup())
 
 
 HomeOpt = Annotated[
@@ -523,6 +532,15 @@ def scan(
     trust: TrustOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Requests in flight at once.")] = 16,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds each API call may take.")] = 30.0,
+    scan_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--scan-timeout",
+            min=1,
+            help="Seconds the whole scan may take. Scopes not read by then are skips; the report keeps what was "
+            "found (exit 3). Default: no limit.",
+        ),
+    ] = None,
     profile: ProfileOpt = None,
     fail_on: FailOnOpt = Severity.ERROR,
     allow_incomplete: AllowIncompleteOpt = False,
@@ -532,8 +550,9 @@ def scan(
     """Inventory data stores, map every copy to countries and legal reach, assess, and (with --profile) gate.
 
     Exit codes: 0 pass/complete, 1 policy violations, 2 usage or input error, 3 incomplete (something could not be
-    read; every report lists it).
+    read; every report lists it), 130 interrupted (Ctrl-C; nothing is written).
     """
+    import time
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, Task, assess_all, locate, run_tasks
@@ -606,10 +625,15 @@ def scan(
         )
 
     started = datetime.now(UTC)
-    result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress))
-    result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
-    meta = Meta("scan", None, started, datetime.now(UTC))
-    _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
+    deadline = None if scan_timeout is None else time.monotonic() + scan_timeout
+    try:
+        result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress, deadline=deadline))
+        result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
+        meta = Meta("scan", None, started, datetime.now(UTC))
+        _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
+    except KeyboardInterrupt:
+        # calls in flight are abandoned (daemon threads); --output is written atomically, so it is whole or absent
+        _fail("interrupted: the scan was stopped and no report was written", code=EXIT_INTERRUPTED)
 
 
 def _run_with_progress(run: Callable[[Callable[[Progress], None]], ScanResult]) -> ScanResult:

@@ -9,15 +9,21 @@ A task that raises becomes a skip naming its scope and the cause: the scan goes 
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from .classify import assess
 from .knowledge import KnowledgeBase
 from .model import Assessment, Copy, Location, Provider, Resource, Skip, Viewpoint
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,65 @@ class ScanResult:
     skipped: tuple[Skip, ...]
 
 
+class _Pool:
+    """A fixed pool of daemon worker threads.
+
+    Unlike ThreadPoolExecutor, whose workers the interpreter joins at exit, a worker blocked in an abandoned
+    HTTP call (the scan deadline passed, or Ctrl-C) never keeps the process alive: `shutdown` cancels what has not
+    started and returns at once.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._workers = max(1, workers)
+        self._threads: list[threading.Thread] = []
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            fut, fn = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # handed to the waiting thread, as an executor does
+                fut.set_exception(exc)
+
+    def submit(self, fn: Callable[[], _T]) -> Future[_T]:
+        """Queue `fn`; a worker is started per submission until there are `workers` (one thread submits)."""
+        fut: Future[_T] = Future()
+        self._queue.put((fut, fn))
+        if len(self._threads) < self._workers:
+            worker = threading.Thread(target=self._work, name=f"scan_{len(self._threads)}", daemon=True)
+            worker.start()
+            self._threads.append(worker)
+        return fut
+
+    def shutdown(self, cancel: Iterable[Future[Any]] = ()) -> None:
+        """Cancel `cancel` where not started, and let the workers end (without waiting for running calls)."""
+        for fut in cancel:
+            fut.cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+
+
+INTERRUPTED = "scan interrupted before this scope was read"
+DEADLINE = "scan deadline passed before this scope was read"
+DEADLINE_RUNNING = "scan deadline passed while this scope was being read (its calls were abandoned)"
+
+
 def run_tasks(
     tasks: Iterable[Task],
     concurrency: int = 16,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> ScanResult:
-    """Run tasks (and the tasks they yield) with at most `concurrency` at once; collect what they find."""
+    """Run tasks (and the tasks they yield) with at most `concurrency` at once; collect what they find.
+
+    `cancel` (set from another thread) or `deadline` (a `time.monotonic()` instant) stops the scan: tasks not yet
+    finished become skips saying so, and calls still running are abandoned, not waited for. A KeyboardInterrupt
+    propagates the same way, after the pool is told to stop.
+    """
     progress = Progress()
     resources: dict[tuple[str, str, str], Resource] = {}
     skipped: list[Skip] = []
@@ -67,9 +125,9 @@ def run_tasks(
         except Exception as exc:  # a task's failure is data: a skip with its scope and reason
             return [Skip(task.provider, task.scope, task.describe_error(exc))]
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="scan") as pool:
-        pending: dict[Future[list[Resource | Skip | Task]], Task] = {}
-
+    pool = _Pool(concurrency)
+    pending: dict[Future[list[Resource | Skip | Task]], Task] = {}
+    try:
         # Tasks wait in a backlog and enter the pool a few at a time, so 10,000 bucket tasks are 10,000 small
         # objects, not 10,000 queued futures.
         backlog: deque[Task] = deque()
@@ -82,22 +140,18 @@ def run_tasks(
         def fill() -> None:
             while backlog and len(pending) < window:
                 task = backlog.popleft()
-                pending[pool.submit(execute, task)] = task
+                pending[pool.submit(functools.partial(execute, task))] = task
 
         for task in tasks:
             submit(task)
         fill()
         notify(progress)
         while pending:
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            if cancel is not None and cancel.is_set():
-                for fut, task in pending.items():
-                    fut.cancel()
-                    skipped.append(Skip(task.provider, task.scope, "scan interrupted before this scope was read"))
-                skipped.extend(
-                    Skip(t.provider, t.scope, "scan interrupted before this scope was read") for t in backlog
-                )
-                break
+            timeout = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            stop = INTERRUPTED if cancel is not None and cancel.is_set() else None
+            if stop is None and deadline is not None and time.monotonic() >= deadline:
+                stop = DEADLINE
             for fut in done:
                 task = pending.pop(fut)
                 progress.tasks_done += 1
@@ -112,8 +166,20 @@ def run_tasks(
                         # the same resource reached by two paths is one resource
                         resources.setdefault((item.provider, item.account, item.id), item)
                         progress.resources = len(resources)
+            if stop is not None:
+                running = stop
+                if stop == DEADLINE:
+                    running = DEADLINE_RUNNING
+                for fut, task in pending.items():
+                    reason = stop if fut.cancel() else running
+                    skipped.append(Skip(task.provider, task.scope, reason))
+                skipped.extend(Skip(t.provider, t.scope, stop) for t in backlog)
+                progress.skips = len(skipped)
+                break
             fill()
             notify(progress)
+    finally:
+        pool.shutdown(cancel=pending)
 
     return ScanResult(
         resources=tuple(sorted(resources.values(), key=lambda r: (r.provider, r.account, r.service, r.id))),
@@ -128,7 +194,13 @@ def locate(kb: KnowledgeBase, resources: Iterable[Resource]) -> Iterator[Resourc
     """
     resolved: dict[tuple[Provider, str], Location | None] = {}
     shared: dict[tuple[object, ...], tuple[Copy, ...]] = {}
+    # footprints a reader already shared, by identity; each entry holds its key object so the id cannot be reused
+    by_identity: dict[tuple[Provider, int], tuple[tuple[Copy, ...], tuple[Copy, ...]]] = {}
     for r in resources:
+        hit = by_identity.get((r.provider, id(r.footprint)))
+        if hit is not None:
+            yield r.evolve(footprint=hit[1])
+            continue
         key = (r.provider, *((c.code, c.role, c.note) for c in r.footprint))
         footprint = shared.get(key)
         if footprint is None:
@@ -139,6 +211,7 @@ def locate(kb: KnowledgeBase, resources: Iterable[Resource]) -> Iterator[Resourc
                     resolved[where] = kb.resolve(r.provider, c.code)
                 copies.append(Copy.make(c.code, c.role, resolved[where], c.note))
             footprint = shared[key] = tuple(copies)
+        by_identity[(r.provider, id(r.footprint))] = (r.footprint, footprint)
         yield r.evolve(footprint=footprint)
 
 
@@ -148,10 +221,11 @@ def assess_all(kb: KnowledgeBase, resources: Iterable[Resource], view: Viewpoint
     Resources with the same places and key control get the same (frozen, shared) assessment: an estate of
     10,000 buckets in six regions has a handful of distinct assessments, not 10,000 copies of the same reasons.
     """
-    seen: dict[tuple[object, ...], Assessment] = {}
+    # `locate` shares identical footprints, so identity finds them; each entry holds its footprint, so a freed
+    # footprint's id can never be reused for another while the cache lives
+    seen: dict[tuple[object, ...], tuple[tuple[Copy, ...], Assessment]] = {}
     for r in resources:
-        # `locate` shares identical footprints, so identity finds them; resources are alive, so ids are unique
         key = (r.provider, r.key_control, id(r.footprint))
         if key not in seen:
-            seen[key] = assess(kb, r.footprint, r.key_control, view)
-        yield r.evolve(assessment=seen[key])
+            seen[key] = (r.footprint, assess(kb, r.footprint, r.key_control, view))
+        yield r.evolve(assessment=seen[key][1])

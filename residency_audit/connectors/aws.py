@@ -12,6 +12,7 @@ key or global cluster is described once however many resources use it.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -103,6 +104,12 @@ class _Account:
         )
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        # botocore reads an unparsable JSON body as {"message": body}: a listing would silently come back empty
+        session.events.register(
+            "needs-retry",
+            functools.partial(_malformed_json, max_attempts=options.max_attempts),
+            unique_id="residency-audit-malformed-json",
+        )
         self.keys = _Memo(self._describe_key)
         self.globals = _Memo(self._describe_global_cluster)
         self.tags = _Memo(self._tag_map)
@@ -185,6 +192,28 @@ class _Account:
                 )
                 return {}, Skip(Provider.AWS, self.scope("region", region, "tags", resource_type), reason)
             return {}, None
+
+
+def _malformed_json(response: Any, attempts: int, operation: Any, max_attempts: int, **_: Any) -> float | None:
+    """A 2xx answer whose JSON body does not parse is retried like a dropped connection, then is an error."""
+    if response is None or not 200 <= response[0].status_code < 300:
+        return None
+    protocol = getattr(operation.service_model, "resolved_protocol", None) or operation.metadata.get("protocol")
+    body = response[0].content
+    if protocol not in ("json", "rest-json") or not body:
+        return None
+    try:
+        json.loads(body)
+        return None
+    except ValueError:
+        if attempts < max_attempts:
+            return float(min(0.2 * 2 ** (attempts - 1), 2.0))
+        from botocore.parsers import ResponseParserError
+
+        raise ResponseParserError(
+            f"malformed or truncated JSON body in the {operation.name} response ({len(body)} bytes), after {attempts} "
+            "attempts"
+        ) from None
 
 
 class _Memo:

@@ -132,11 +132,17 @@ def describe_error(exc: BaseException) -> str:
     """A one-line, credential-free reason for a failed Azure call."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
+        DecodeError,
         HttpResponseError,
+        IncompleteReadError,
         ServiceRequestError,
         ServiceResponseError,
     )
 
+    if isinstance(exc, IncompleteReadError):
+        return _one_line(f"response cut short (connection broken mid-body): {exc.message or exc}")
+    if isinstance(exc, DecodeError):
+        return _one_line(f"malformed response body (not JSON): {exc.message or exc}")
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         code, message = "Error", exc.message or ""
         if exc.error is not None:
@@ -247,7 +253,6 @@ class _Arm:
                 HeadersPolicy({"Accept": "application/json"}),
                 UserAgentPolicy(sdk_moniker="residency-audit"),
                 ProxyPolicy(),
-                ContentDecodePolicy(),
                 RedirectPolicy(),
                 _Retry(
                     retry_total=options.max_retries,
@@ -255,6 +260,8 @@ class _Arm:
                     retry_backoff_factor=0.5,
                     retry_backoff_max=30,
                 ),
+                # inside the retry policy: a body that does not decode (cut short, not JSON) is retried
+                ContentDecodePolicy(),
                 BearerTokenCredentialPolicy(self.credential, self.audience),
             ],
         )

@@ -225,9 +225,14 @@ class _Gcp:
 
     def storage_retry(self) -> Any:
         """The storage client's own retry policy, bounded by our timeout instead of its 120 s."""
-        from google.cloud.storage.retry import DEFAULT_RETRY
+        from google.cloud.storage.retry import DEFAULT_RETRY, _should_retry
 
-        return DEFAULT_RETRY.with_timeout(2 * self.options.timeout).with_delay(initial=0.2, maximum=2.0)
+        # the client's own predicate, plus a 200 whose JSON body does not parse (cut short on the way): retried too
+        return (
+            DEFAULT_RETRY.with_predicate(lambda exc: _should_retry(exc) or isinstance(exc, ValueError))
+            .with_timeout(2 * self.options.timeout)
+            .with_delay(initial=0.2, maximum=2.0)
+        )
 
     def claim(self, project: str) -> bool:
         """True the first time a project is met (from --project, a search or a folder), so it is scanned once."""
@@ -249,14 +254,28 @@ class _Gcp:
             last = attempt == _MAX_ATTEMPTS or time.monotonic() + delay >= deadline
             try:
                 resp = session.get(url, params=params, timeout=self.options.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                # a body cut short or not JSON is as transient as a dropped connection: retried alike
+                body: dict[str, Any] = resp.json() if resp.status_code == 200 else {}
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                ValueError,
+            ) as exc:
                 if last:
-                    what = "timed out" if isinstance(exc, requests.Timeout) else "endpoint unreachable"
+                    if isinstance(exc, requests.Timeout):
+                        what = "timed out"
+                    elif isinstance(exc, requests.exceptions.ChunkedEncodingError):
+                        what = "response cut short"
+                    elif isinstance(exc, ValueError):
+                        what = "malformed JSON response"
+                    else:
+                        what = "endpoint unreachable"
                     host = self.endpoints[api].split("://")[-1]
-                    raise GcpCallError(f"{what} on {operation} ({host}): {_root_cause(exc)}") from exc
+                    cause = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else _root_cause(exc)
+                    raise GcpCallError(f"{what} on {operation} ({host}): {cause}") from exc
             else:
                 if resp.status_code == 200:
-                    body: dict[str, Any] = resp.json()
                     return body
                 if resp.status_code not in _RETRY_STATUS or last:
                     raise _api_error(operation, resp)

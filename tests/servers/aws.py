@@ -58,7 +58,7 @@ __all__ = [
     "seed_volume",
 ]
 
-FaultMode = Literal["error", "reset", "timeout", "truncate"]
+FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 #: The account moto assigns to any access key it did not issue itself.
 DEFAULT_ACCOUNT = "123456789012"
@@ -351,10 +351,11 @@ class AwsEndpoint:
 
         ``mode``: ``error`` answers ``status`` with an error body in the request's protocol; ``reset`` drops the
         connection with a TCP RST; ``timeout`` holds the request ``delay`` seconds (0: until the client gives up) and
-        closes without answering; ``truncate`` forwards, then sends half the body. For the others ``delay`` is
+        closes without answering; ``truncate`` forwards, then sends half the body; ``malformed`` forwards, then
+        answers 200 with a body cut short of valid JSON/XML (and no checksum header). For the others ``delay`` is
         waited first. ``times`` limits how often the rule fires (``None``: forever).
         """
-        if mode not in ("error", "reset", "timeout", "truncate"):
+        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
             raise ValueError(f"unknown fault mode {mode!r}")
         fault = Fault(service, region, action, status, code, message, times, delay, mode)
         with self._lock:
@@ -789,6 +790,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             resp = endpoint._forward(rec, headers, body)
         except (OSError, http.client.HTTPException) as exc:
             resp = 502, "Bad Gateway", [("Content-Type", "text/plain")], f"moto unreachable: {exc}".encode()
+        if fault is not None and fault.mode == "malformed":
+            keep = [(k, v) for k, v in resp[2] if k.lower() != "x-amz-crc32"]
+            garbage = b'{"TableNames": [' if self.headers.get("X-Amz-Target") else b"<Result><Items><Item><Name>"
+            resp = 200, "OK", keep, garbage
         self._send(resp, truncate=fault is not None and fault.mode == "truncate")
 
     def _read_body(self) -> bytes:

@@ -24,8 +24,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import stat
+import struct
 import sys
 import tempfile
 import threading
@@ -36,10 +38,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 __all__ = ["AzureEndpoint", "Fault", "RequestRecord"]
+
+FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 # Azure SQL spells a failover partner's and a replication link's partner location as a display name ("Japan East").
@@ -81,6 +85,8 @@ class Fault:
     retry_after: int | None = None
     times: int | None = None
     hits: int = 0
+    mode: FaultMode = "error"
+    delay: float = 0.0
 
     def matches(self, method: str, pattern: str, subscriptions: Iterable[str]) -> bool:
         """Whether this rule applies (ignoring how many firings are left)."""
@@ -245,9 +251,18 @@ print(json.dumps({{
         message: str = "Injected fault",
         retry_after: int | None = None,
         times: int | None = None,
+        mode: FaultMode = "error",
+        delay: float = 0.0,
     ) -> Fault:
-        """Answer matching requests with ``status`` and an ARM error body; the first live matching rule wins."""
-        fault = Fault(method, pattern, subscription, status, code, message, retry_after, times)
+        """Answer matching requests with ``status`` and an ARM error body; the first live matching rule wins.
+
+        Other ``mode``s: ``reset`` drops the connection with a TCP RST; ``timeout`` holds the request ``delay``
+        seconds (0: 600) and closes without answering; ``truncate`` sends the real answer's headers and half its
+        body; ``malformed`` answers 200 with a body that is not JSON.
+        """
+        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
+            raise ValueError(f"unknown fault mode {mode!r}")
+        fault = Fault(method, pattern, subscription, status, code, message, retry_after, times, mode=mode, delay=delay)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -684,14 +699,16 @@ print(json.dumps({{
             )
             if fault is not None:
                 fault.hits += 1
-        if fault is not None:
+        if fault is not None and fault.mode == "error":
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             return done(fault.status, extra, _error(fault.code, fault.message))
         try:
             status, doc = self._route(method, path, query, request, split.path)
         except KeyError as exc:
             status, doc = 404, _error("ResourceNotFound", f"The resource {exc.args[0]} was not found.")
-        return done(status, {}, doc)
+        # a fault on the wire rather than in the answer: the handler reads (and removes) these two keys
+        extra = {_FAULT_MODE: fault.mode, _FAULT_DELAY: str(fault.delay)} if fault is not None else {}
+        return done(status, extra, doc)
 
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], request: dict[str, Any], raw_path: str
@@ -811,6 +828,10 @@ def _sub_rg(rid: str) -> tuple[str, str]:
     return parts[2], parts[4]
 
 
+_FAULT_MODE = "x-test-fault-mode"
+_FAULT_DELAY = "x-test-fault-delay"
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -868,7 +889,20 @@ class _Handler(BaseHTTPRequestHandler):
         if ep.latency:
             time.sleep(ep.latency)
         status, extra, doc = ep.answer(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        data = json.dumps(doc).encode()
+        mode, delay = extra.pop(_FAULT_MODE, "error"), float(extra.pop(_FAULT_DELAY, "0"))
+        if mode == "reset":
+            # SO_LINGER 0 makes close() send RST instead of FIN: the client sees "connection reset by peer"
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if mode == "timeout":
+            time.sleep(delay if delay > 0 else 600)
+            self.close_connection = True
+            return
+        data = b'{"value": [{"id": ' if mode == "malformed" else json.dumps(doc).encode()
+        if mode == "malformed":
+            status = 200
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -876,6 +910,10 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
+        if mode == "truncate":
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     do_GET = _handle

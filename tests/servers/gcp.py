@@ -25,6 +25,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import tempfile
 import threading
 import time
@@ -33,10 +35,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
+
+FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 MULTI_REGIONS = frozenset({"US", "EU", "ASIA"})
 PREDEFINED_DUAL_REGIONS = frozenset({"ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4"})
@@ -98,6 +102,9 @@ class Fault:
     message: str = "Injected fault"
     times: int | None = None
     hits: int = 0
+    mode: FaultMode = "error"
+    delay: float = 0.0
+    retry_after: int | None = None
 
     def matches(self, rec: RequestRecord) -> bool:
         """Whether this rule applies to ``rec`` (ignoring how many firings are left)."""
@@ -249,9 +256,19 @@ class GcpEndpoint:
         status: int = 403,
         message: str = "Injected fault",
         times: int | None = None,
+        mode: FaultMode = "error",
+        delay: float = 0.0,
+        retry_after: int | None = None,
     ) -> Fault:
-        """Answer matching requests with an HTTP error in Google's JSON error shape (``times``: only that often)."""
-        fault = Fault(api, operation, project, status, message, times)
+        """Answer matching requests with an HTTP error in Google's JSON error shape (``times``: only that often).
+
+        Other ``mode``s: ``reset`` drops the connection with a TCP RST; ``timeout`` holds the request ``delay``
+        seconds (0: 600) and closes without answering; ``truncate`` sends the real answer's headers and half its
+        body; ``malformed`` answers 200 with a body that is not JSON. ``retry_after`` adds that header to an error.
+        """
+        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
+            raise ValueError(f"unknown fault mode {mode!r}")
+        fault = Fault(api, operation, project, status, message, times, mode=mode, delay=delay, retry_after=retry_after)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -628,6 +645,19 @@ class _Handler(BaseHTTPRequestHandler):
         fault = ep._record(rec)
         if ep.latency:
             time.sleep(ep.latency)
+        mode = fault.mode if fault is not None else "error"
+        if mode == "reset":
+            # SO_LINGER 0 makes close() send RST instead of FIN: the client sees "connection reset by peer"
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if mode == "timeout":
+            time.sleep(fault.delay if fault is not None and fault.delay > 0 else 600)
+            self.close_connection = True
+            return
+        if fault is not None and mode != "error":
+            fault = None  # truncate / malformed: the real answer, spoilt on the way out
         if fault is not None and api == "oauth2":
             # the token endpoint answers in OAuth 2.0's shape, not the APIs' JSON error shape
             code, _, description = fault.message.partition(": ")
@@ -641,8 +671,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             status, payload = ep._handle(api, op, groups, query, body)
         data = json.dumps(payload).encode()
+        if mode == "malformed":
+            status, data = 200, b'{"items": [{"name": '
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
+        if fault is not None and fault.retry_after is not None:
+            self.send_header("Retry-After", str(fault.retry_after))
         self.end_headers()
+        if mode == "truncate":
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(data)

@@ -1,0 +1,537 @@
+"""Fault tolerance: faults injected at the HTTP level, for each cloud, transient and persistent (issue 7).
+
+The matrix is cloud × fault kind: HTTP 500, HTTP 503, throttling in each cloud's own shape (S3 `SlowDown` 503 and
+DynamoDB `ThrottlingException`, Azure 429 with `Retry-After: 1`, Google 429), a connection reset, a read timeout
+(the server stalls longer than `--timeout`), a truncated body, a malformed body and a 403 on one region /
+subscription / project.
+
+* **transient** (the fault fires once): every kind in its own scan; the call is retried, the scan is complete
+  (exit 0) and the set of resource ids equals a fault-free baseline's, each id exactly once. The exception is the
+  403: a permission error is not transient, so even once it is a skip (not retried), and the rest is reported.
+* **persistent** (the fault never stops): one scan per cloud with *every* kind at once, each on its own scope
+  (an AWS region, an Azure subscription, a Google project). Retries of a persistent fault take seconds (backoff,
+  timeouts); in one scan they run side by side on the pool, so the whole matrix costs one retry budget per cloud,
+  not one per kind. Each kind is then its own test case over that scan: a skip naming its scope and cause, and
+  everything outside the faulted scopes still reported exactly once. The saved report is rendered in every format,
+  each of which must say the scan is incomplete and list the skips.
+
+Where the faults land (a representative subset, not every call of every service: each client stack once):
+AWS, DynamoDB `ListTables` of one region per kind (JSON protocol), plus S3 `SlowDown` on `GetBucketReplication` (XML,
+REST); Azure, each subscription's storage-account list through Resource Manager (`--no-resource-graph`; Graph's own
+retry and fallback are in test_azure_scan.py); Google Cloud, every request naming one project, so both the storage
+client (`buckets.list`) and the REST session (`instances.list`) meet it.
+
+Also: `--scan-timeout` against a slow server, and Ctrl-C on the installed command (exit 130, nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from residency_audit.cli import app
+
+from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_table
+from .servers.azure import AzureEndpoint
+from .servers.gcp import GcpEndpoint
+
+BIN = str(Path(sys.executable).parent / "residency-audit")
+TIMEOUT = 2  # --timeout for every scan here: a stalled call costs 2 s per attempt
+KINDS = ("500", "503", "throttle", "reset", "timeout", "truncate", "malformed", "403")
+FORMATS = ("json", "sarif", "csv", "markdown", "junit", "html", "table")
+_ENV_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "CLOUDSDK_", "STORAGE_EMULATOR", "RESIDENCY_AUDIT_", "REQUESTS_CA")
+
+
+@dataclass
+class Run:
+    """One command's outcome."""
+
+    code: int
+    report: dict[str, Any]
+    stdout: str
+    stderr: str
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.report.get("resources", [])]
+
+    @property
+    def skips(self) -> dict[str, str]:
+        return {s["scope"]: s["reason"] for s in self.report.get("skipped", [])}
+
+
+def _base_env() -> dict[str, str]:
+    """This process's environment without any cloud's variables: a child process gets only the test server's."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIXES)}
+
+
+def invoke(env: dict[str, str], *argv: str) -> Run:
+    """The command in-process, with `env` as the cloud environment (nothing of the developer's own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith(_ENV_PREFIXES):
+                mp.delenv(key)
+        for key, value in env.items():
+            mp.setenv(key, value)
+        result = CliRunner().invoke(app, list(argv))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    out, err = result.stdout, result.stderr
+    assert "Traceback" not in out + err
+    report = json.loads(out) if out.strip().startswith("{") else {}
+    return Run(result.exit_code, report, out, err)
+
+
+def exactly_once(run: Run) -> set[str]:
+    dupes = [rid for rid, n in Counter(run.ids).items() if n > 1]
+    assert not dupes, f"reported twice: {dupes}"
+    return set(run.ids)
+
+
+# --- the clouds ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cloud:
+    """A started server with a small estate, and how to put each fault kind on one scope of it."""
+
+    name: str
+    env: dict[str, str]
+    args: tuple[str, ...]
+    inject: Callable[[str, int | None], None]  # (kind, times) → a fault on the kind's own scope
+    clear: Callable[[], None]
+    scopes: dict[str, set[str]]  # kind → the skip scopes a persistent fault there yields
+    lost: dict[str, set[str]]  # kind → resource ids a persistent fault there hides
+    causes: dict[str, str]  # kind → regex the skip reason matches
+
+    def scan(self, *extra: str) -> Run:
+        return invoke(self.env, "scan", "--format", "json", "--timeout", str(TIMEOUT), *self.args, *extra)
+
+
+# AWS: the DynamoDB listing of each region is a scope; S3 SlowDown hits the S3 calls for one bucket's region.
+AWS_REGIONS = {
+    "500": "eu-west-1",
+    "503": "eu-central-1",
+    "throttle": "ap-southeast-2",  # DynamoDB ThrottlingException (HTTP 400)
+    "reset": "ap-northeast-1",
+    "timeout": "ca-central-1",
+    "truncate": "sa-east-1",
+    "malformed": "eu-north-1",
+    "403": "eu-west-2",
+}
+AWS_CLEAN = "us-east-1"
+AWS_SLOWDOWN = "us-west-2"  # S3 SlowDown (HTTP 503) on a bucket's calls in this region
+
+
+def _aws_table(region: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{DEFAULT_ACCOUNT}:table/t-{region}"
+
+
+def _aws_cloud(ep: AwsEndpoint) -> Cloud:
+    s = ep.session(direct=True)
+    regions = [AWS_CLEAN, AWS_SLOWDOWN, *AWS_REGIONS.values()]
+    for region in regions:
+        seed_table(s, f"t-{region}", region)
+    for region in (AWS_CLEAN, AWS_SLOWDOWN, "eu-west-1"):
+        seed_bucket(s, f"fault-bucket-{region}", region)
+    faults: dict[str, dict[str, Any]] = {
+        "500": {"status": 500, "code": "InternalServerError", "message": "internal error"},
+        "503": {"status": 503, "code": "ServiceUnavailable", "message": "unavailable"},
+        "throttle": {"status": 400, "code": "ThrottlingException", "message": "Rate of requests exceeds the allowed"},
+        "reset": {"mode": "reset"},
+        "timeout": {"mode": "timeout", "delay": 0},  # held until the client gives up
+        "truncate": {"mode": "truncate"},
+        "malformed": {"mode": "malformed"},
+        "403": {"status": 403, "code": "AccessDeniedException", "message": "not authorised in this region"},
+    }
+
+    def inject(kind: str, times: int | None) -> None:
+        if kind == "throttle-s3":
+            ep.add_fault("s3", AWS_SLOWDOWN, "GetBucketReplication", status=503, code="SlowDown",
+                         message="Please reduce your request rate.", times=times)  # fmt: skip
+            return
+        ep.add_fault("dynamodb", AWS_REGIONS[kind], "ListTables", times=times, **faults[kind])
+
+    def scope(region: str) -> str:
+        return f"account/{DEFAULT_ACCOUNT}/region/{region}/service/dynamodb"
+
+    scopes = {k: {scope(r)} for k, r in AWS_REGIONS.items()}
+    scopes["throttle-s3"] = {f"account/{DEFAULT_ACCOUNT}/service/s3/bucket/fault-bucket-{AWS_SLOWDOWN}/replication"}
+    lost = {k: {_aws_table(r)} for k, r in AWS_REGIONS.items()}
+    lost["throttle-s3"] = set()
+    causes = {
+        "500": r"InternalServerError on ListTables \(HTTP 500\)",
+        "503": r"ServiceUnavailable on ListTables \(HTTP 503\)",
+        "throttle": r"ThrottlingException on ListTables \(HTTP 400\)",
+        "throttle-s3": r"SlowDown on GetBucketReplication \(HTTP 503\)",
+        "reset": r"ConnectionClosedError: Connection was closed",
+        "timeout": r"timed out: Read timeout",
+        "truncate": r"malformed or truncated JSON body in the ListTables response",
+        "malformed": r"malformed or truncated JSON body in the ListTables response",
+        "403": r"AccessDeniedException on ListTables \(HTTP 403\)",
+    }
+    args: list[str] = ["--service", "s3", "--service", "dynamodb"]
+    for region in regions:
+        args += ["--region", region]
+    return Cloud("aws", ep.env(_base_env()), tuple(args), inject, ep.clear_faults, scopes, lost, causes)
+
+
+# Azure: each subscription's storage accounts are a scope (Resource Manager lists; Resource Graph in transient runs).
+AZ_SUBS = {kind: f"{i + 1:08d}-0000-4000-8000-{i + 1:012d}" for i, kind in enumerate(KINDS)}
+AZ_CLEAN = "00000000-0000-4000-8000-000000000000"
+
+
+def _azure_cloud(ep: AzureEndpoint) -> Cloud:
+    ids: dict[str, str] = {}
+    for kind, sub in [("clean", AZ_CLEAN), *AZ_SUBS.items()]:
+        ep.add_subscription(sub)
+        ids[kind] = ep.add_storage_account(
+            sub, f"sa{kind}", "westeurope", "Standard_GRS", secondary_location="northeurope"
+        )
+        ep.add_storage_account(sub, f"sa{kind}2", "germanywestcentral")
+    faults: dict[str, dict[str, Any]] = {
+        "500": {"status": 500, "code": "InternalServerError", "message": "internal error"},
+        "503": {"status": 503, "code": "ServiceUnavailable", "message": "unavailable"},
+        "throttle": {"status": 429, "code": "RateLimiting", "message": "too many requests", "retry_after": 1},
+        "reset": {"mode": "reset"},
+        "timeout": {"mode": "timeout", "delay": TIMEOUT + 1},
+        "truncate": {"mode": "truncate"},
+        "malformed": {"mode": "malformed"},
+        "403": {"status": 403, "code": "AuthorizationFailed", "message": "no access to this subscription"},
+    }
+
+    def inject(kind: str, times: int | None) -> None:
+        ep.add_fault(subscription=AZ_SUBS[kind], times=times, **faults[kind])
+
+    scopes = {k: {f"subscription/{s}/type/Microsoft.Storage/storageAccounts"} for k, s in AZ_SUBS.items()}
+    lost = {k: {i for i in _azure_ids(ep, s)} for k, s in AZ_SUBS.items()}
+    causes = {
+        "500": r"InternalServerError \(HTTP 500 on GET\)",
+        "503": r"ServiceUnavailable \(HTTP 503 on GET\)",
+        "throttle": r"RateLimiting \(HTTP 429 on GET\)",
+        "reset": r"no complete response \(timed out or connection dropped\)",
+        "timeout": r"no complete response \(timed out or connection dropped\).*Read timed out",
+        "truncate": r"response cut short",
+        "malformed": r"malformed response body \(not JSON\)",
+        "403": r"AuthorizationFailed \(HTTP 403 on GET\)",
+    }
+    return Cloud("azure", ep.env(_base_env()), ("--provider", "azure", "--no-resource-graph", "--service", "storage-account"), inject,
+                 ep.clear_faults, scopes, lost, causes)  # fmt: skip
+
+
+def _azure_ids(ep: AzureEndpoint, sub: str) -> set[str]:
+    prefix = f"/subscriptions/{sub}/".lower()
+    return {body["id"] for key, body in ep._resources.items() if key.startswith(prefix)}
+
+
+# Google Cloud: each project's Cloud Storage and Cloud SQL listings are scopes.
+GCP_PROJECTS = {kind: f"proj-{kind}" for kind in KINDS}
+GCP_CLEAN = "proj-clean"
+
+
+def _gcp_cloud(ep: GcpEndpoint) -> Cloud:
+    for project in [GCP_CLEAN, *GCP_PROJECTS.values()]:
+        ep.add_project(project)
+        ep.storage_client(project).create_bucket(f"{project}-bucket", location="EU")
+        ep.add_instance(project, f"{project}-db", "europe-west3")
+    faults: dict[str, dict[str, Any]] = {
+        "500": {"status": 500, "message": "internal error"},
+        "503": {"status": 503, "message": "backend unavailable"},
+        "throttle": {"status": 429, "message": "Quota exceeded: too many requests", "retry_after": 1},
+        "reset": {"mode": "reset"},
+        "timeout": {"mode": "timeout", "delay": TIMEOUT + 1},
+        "truncate": {"mode": "truncate"},
+        "malformed": {"mode": "malformed"},
+        "403": {"status": 403, "message": "The caller does not have permission"},
+    }
+
+    def inject(kind: str, times: int | None) -> None:
+        ep.add_fault(project=GCP_PROJECTS[kind], times=times, **faults[kind])
+
+    scopes = {
+        k: {f"project/{p}/service/gcs", f"project/{p}/service/cloudsql-instance"} for k, p in GCP_PROJECTS.items()
+    }
+    lost = {
+        k: {f"//storage.googleapis.com/projects/_/buckets/{p}-bucket", f"//sqladmin.googleapis.com/projects/{p}/instances/{p}-db"}
+        for k, p in GCP_PROJECTS.items()
+    }  # fmt: skip
+    causes = {
+        "500": r"HTTP 500",
+        "503": r"HTTP 503",
+        "throttle": r"HTTP 429",
+        "reset": r"endpoint unreachable.*Connection reset by peer",
+        "timeout": r"timed out",
+        "truncate": r"response cut short|ChunkedEncodingError: \('Connection broken: IncompleteRead",
+        "malformed": r"malformed JSON response|JSONDecodeError",
+        "403": r"HTTP 403\): The caller does not have permission",
+    }
+    args = ["--provider", "gcp", "--service", "gcs", "--service", "cloudsql-instance"]
+    for project in [GCP_CLEAN, *GCP_PROJECTS.values()]:
+        args += ["--project", project]
+    return Cloud("gcp", ep.env(_base_env()), tuple(args), inject, ep.clear_faults, scopes, lost, causes)
+
+
+@pytest.fixture(scope="module")
+def aws_cloud() -> Iterator[Cloud]:
+    with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
+        for key, value in ep.env({}).items():
+            mp.setenv(key, value)  # the seeding helpers' boto3 too
+        yield _aws_cloud(ep)
+
+
+@pytest.fixture(scope="module")
+def azure_cloud() -> Iterator[Cloud]:
+    with AzureEndpoint() as ep:
+        yield _azure_cloud(ep)
+
+
+@pytest.fixture(scope="module")
+def gcp_cloud() -> Iterator[Cloud]:
+    with GcpEndpoint() as ep:
+        yield _gcp_cloud(ep)
+
+
+CLOUDS = ("aws", "azure", "gcp")
+
+
+def cloud_kinds(cloud: str) -> list[str]:
+    return [*KINDS, "throttle-s3"] if cloud == "aws" else list(KINDS)
+
+
+MATRIX = [(c, k) for c in CLOUDS for k in cloud_kinds(c)]
+
+
+@pytest.fixture(scope="module")
+def baselines() -> dict[str, set[str]]:
+    """Each cloud's fault-free resource ids, computed once (by `_baseline`)."""
+    return {}
+
+
+def _cloud(request: pytest.FixtureRequest, name: str) -> Cloud:
+    cloud: Cloud = request.getfixturevalue(f"{name}_cloud")
+    return cloud
+
+
+def _baseline(cloud: Cloud, cache: dict[str, set[str]]) -> set[str]:
+    if cloud.name not in cache:
+        cloud.clear()
+        run = cloud.scan()
+        assert run.code == 0 and run.report["complete"] is True, run.stderr
+        cache[cloud.name] = exactly_once(run)
+    return cache[cloud.name]
+
+
+# --- transient: retried, complete, every resource exactly once ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "kind"), MATRIX, ids=[f"{c}-{k}" for c, k in MATRIX])
+def test_transient_fault_is_retried(
+    request: pytest.FixtureRequest, baselines: dict[str, set[str]], name: str, kind: str
+) -> None:
+    cloud = _cloud(request, name)
+    expected = _baseline(cloud, baselines)
+    cloud.clear()
+    cloud.inject(kind, 1)
+    try:
+        run = cloud.scan()
+    finally:
+        cloud.clear()
+    if kind == "403":
+        # a permission error is not transient: not retried, even once; the scope is a skip and the rest is reported
+        assert run.code == 3
+        assert set(run.skips) & cloud.scopes[kind]
+        assert expected - cloud.lost[kind] <= exactly_once(run) <= expected
+        return
+    assert run.code == 0, (run.skips, run.stderr)
+    assert run.report["complete"] is True and run.report["skipped"] == []
+    assert exactly_once(run) == expected
+
+
+# --- persistent: a skip naming scope and cause; the rest reported exactly once; every format says incomplete -----
+
+
+@dataclass
+class Persistent:
+    """A persistent-fault scan of one cloud by the installed command, and its saved report read back by `check`."""
+
+    code: int
+    stderr: str
+    seconds: float
+    saved: Path
+    run: Run  # `check saved.json --format json`
+
+
+@pytest.fixture(scope="module")
+def persistent(
+    aws_cloud: Cloud, azure_cloud: Cloud, gcp_cloud: Cloud, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Persistent]]:
+    """Every fault kind at once, persistent, each on its own scope; the three clouds' scans run side by side."""
+    tmp = tmp_path_factory.mktemp("persistent")
+    procs: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
+    for cloud in (aws_cloud, azure_cloud, gcp_cloud):
+        cloud.clear()
+        for kind in cloud_kinds(cloud.name):
+            cloud.inject(kind, None)
+        saved = tmp / f"{cloud.name}.json"
+        argv = [BIN, "scan", "--format", "json", "--timeout", str(TIMEOUT), "--output", str(saved), *cloud.args]
+        proc = subprocess.Popen(argv, env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs[cloud.name] = (proc, saved, time.monotonic())
+    out: dict[str, Persistent] = {}
+    try:
+        for name, (proc, saved, started) in procs.items():
+            stdout, stderr = proc.communicate(timeout=80)
+            seconds = time.monotonic() - started
+            assert stdout == "" and "Traceback" not in stderr, stderr
+            out[name] = Persistent(
+                proc.returncode, stderr, seconds, saved, invoke({}, "check", str(saved), "--format", "json")
+            )
+    finally:
+        for proc, _, _ in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        for cloud in (aws_cloud, azure_cloud, gcp_cloud):
+            cloud.clear()
+    yield out
+
+
+@pytest.mark.parametrize(("name", "kind"), MATRIX, ids=[f"{c}-{k}" for c, k in MATRIX])
+def test_persistent_fault_is_a_skip(
+    request: pytest.FixtureRequest,
+    baselines: dict[str, set[str]],
+    persistent: dict[str, Persistent],
+    name: str,
+    kind: str,
+) -> None:
+    cloud = _cloud(request, name)
+    expected = _baseline(cloud, baselines)
+    p = persistent[name]
+    assert p.code == 3, p.stderr
+    assert "incomplete" in p.stderr
+    for scope in cloud.scopes[kind]:
+        assert scope in p.run.skips, (scope, p.run.skips)
+        assert re.search(cloud.causes[kind], p.run.skips[scope]), (kind, p.run.skips[scope])
+    assert p.run.code == 3 and p.run.report["complete"] is False
+    hidden = set().union(*cloud.lost.values())
+    assert exactly_once(p.run) == expected - hidden  # nothing outside the faulted scopes is lost or doubled
+    assert cloud.lost[kind] <= expected
+
+
+@pytest.mark.parametrize("name", CLOUDS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_says_incomplete(persistent: dict[str, Persistent], name: str, fmt: str) -> None:
+    p = persistent[name]
+    run = invoke({"COLUMNS": "400"}, "check", str(p.saved), "--format", fmt)
+    assert run.code == 3 and "incomplete" in run.stderr
+    text = run.stdout
+    if fmt == "json":
+        assert json.loads(text)["complete"] is False
+    elif fmt == "sarif":
+        [invocation] = json.loads(text)["runs"][0]["invocations"]
+        assert invocation["executionSuccessful"] is False
+    elif fmt == "csv":
+        assert "skipped_reason" in text.splitlines()[0]
+    else:
+        assert re.search(r"(?i)incomplete", text), text[:2000]
+    for scope in p.run.skips:
+        assert scope in text, (fmt, scope)
+
+
+# --- the whole-scan deadline and Ctrl-C ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_gcp() -> Iterator[tuple[GcpEndpoint, dict[str, str], list[str]]]:
+    """A Google Cloud server answering every request after 0.3 s, with ten projects and one call that never ends."""
+    with GcpEndpoint() as ep:
+        projects = [f"slow-{i}" for i in range(10)]
+        for project in projects:
+            ep.storage_client(project).create_bucket(f"{project}-bucket", location="EU")
+            ep.add_instance(project, f"{project}-db", "europe-west3")
+        ep.latency = 0.3
+        ep.add_fault("sqladmin", project="slow-0", mode="timeout", delay=60)  # stalls far past the deadline
+        args = ["scan", "--provider", "gcp", "--service", "gcs", "--service", "cloudsql-instance", "--concurrency", "2"]
+        for project in projects:
+            args += ["--project", project]
+        yield ep, ep.env(_base_env()), args
+
+
+def test_scan_deadline_reports_what_was_found(
+    slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
+) -> None:
+    _, env, args = slow_gcp
+    out = tmp_path / "report.json"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [BIN, *args, "--timeout", "30", "--scan-timeout", "2", "--format", "json", "--output", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    # the stalled call (60 s, --timeout 30) is abandoned: the process ends at the deadline, not when the call does
+    assert elapsed < 2 + 4, elapsed
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    report = json.loads(out.read_text())
+    assert report["complete"] is False
+    ids = [r["id"] for r in report["resources"]]
+    assert ids and len(ids) == len(set(ids)) < 20  # some found, each once, not all
+    reasons = {s["scope"]: s["reason"] for s in report["skipped"]}
+    assert reasons["project/slow-0/service/cloudsql-instance"].startswith("scan deadline passed while")
+    assert any(r == "scan deadline passed before this scope was read" for r in reasons.values())
+    # every scope is accounted for: found, or a skip naming it
+    for i in range(10):
+        for service, rid in (
+            ("gcs", f"//storage.googleapis.com/projects/_/buckets/slow-{i}-bucket"),
+            ("cloudsql-instance", f"//sqladmin.googleapis.com/projects/slow-{i}/instances/slow-{i}-db"),
+        ):
+            assert (rid in ids) != (f"project/slow-{i}/service/{service}" in reasons), (i, service)
+
+
+def test_ctrl_c_stops_promptly_and_writes_nothing(
+    slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
+) -> None:
+    ep, env, args = slow_gcp
+    out = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [BIN, *args, "--timeout", "30", "--format", "json", "--output", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not any(r.api == "sqladmin" for r in ep.requests):  # mid-scan: the listings have begun
+            assert time.monotonic() < deadline and proc.poll() is None, "the scan did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # promptly, although a call is blocked (60 s stall, --timeout 30): its thread does not keep the process alive
+    assert elapsed < 3, elapsed
+    assert proc.returncode == 130
+    assert stdout == ""
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [
+        "residency-audit: error: interrupted: the scan was stopped and no report was written"
+    ]
+    assert list(tmp_path.iterdir()) == []  # no report, no temp file

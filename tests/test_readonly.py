@@ -1,0 +1,455 @@
+"""Read-only and least privilege: every API call a full scan of all three clouds makes is a read, and the policies
+shipped in residency_audit/permissions/ (documented in docs/permissions.md) allow each one, and nothing broader.
+
+The three local servers record every request. A representative estate (every service of every cloud, with the
+features that make the connectors read more: replication, KMS keys, global tables, read replicas, failover groups,
+an organisation with a member account, folders) is scanned by the real CLI on every inventory path (AWS --org and
+the GetBucketLocation fallback; Azure Resource Graph and --no-resource-graph; GCP projects:search and
+--organization). The maps below, from a recorded call to the permission it needs, come from AWS's Service
+Authorization Reference, Azure's resource provider operations and the Google Cloud IAM permissions reference; a call
+without a mapping fails the test with its name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from residency_audit.cli import app
+
+from .servers.aws import (
+    AwsEndpoint,
+    seed_bucket,
+    seed_db_instance,
+    seed_global_table,
+    seed_kms_key,
+    seed_organization,
+    seed_table,
+    seed_volume,
+)
+from .servers.azure import AzureEndpoint
+from .servers.gcp import GcpEndpoint
+
+REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "us-west-2")
+S1 = "11111111-1111-4111-8111-111111111111"
+S2 = "22222222-2222-4222-8222-222222222222"
+CMEK = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/cmek"
+EKM = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/ekm"
+
+# --- recorded call → permission ----------------------------------------------------------------------------------
+
+#: (SigV4 service, API operation) → IAM action (Service Authorization Reference: the action is not always the
+#: operation's name: S3 subresources, ListBuckets and the tagging API's prefix differ).
+AWS_ACTIONS = {
+    ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
+    ("sts", "AssumeRole"): "sts:AssumeRole",
+    ("organizations", "ListAccounts"): "organizations:ListAccounts",
+    ("ec2", "DescribeRegions"): "ec2:DescribeRegions",
+    ("ec2", "DescribeSnapshots"): "ec2:DescribeSnapshots",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
+    ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("kms", "DescribeKey"): "kms:DescribeKey",
+    ("tagging", "GetResources"): "tag:GetResources",
+    ("dynamodb", "ListTables"): "dynamodb:ListTables",
+    ("dynamodb", "DescribeTable"): "dynamodb:DescribeTable",
+    ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
+    ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
+    ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+}
+#: Calls that are not reads of data-store metadata, each allowed for a stated reason.
+AWS_NOT_READS = {
+    # "No permissions are required to perform this operation" (STS API reference); it names the caller's account
+    "sts:GetCallerIdentity": "identifies the caller; needs no permission and cannot be denied",
+    # returns temporary credentials; changes nothing; required for --org and --account-id only
+    "sts:AssumeRole": "enters a member account (--org, --account-id) with the role named by --role-name",
+}
+#: IAM actions that need no statement in a policy.
+AWS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+
+#: (method, path pattern as the Azure server records it, lower-case) → Azure RBAC operation.
+AZURE_OPERATIONS = {
+    ("GET", "/subscriptions"): "Microsoft.Resources/subscriptions/read",
+    ("POST", "/providers/microsoft.resourcegraph/resources"): "Microsoft.ResourceGraph/resources/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.storage/storageaccounts"): (
+        "Microsoft.Storage/storageAccounts/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.documentdb/databaseaccounts"): (
+        "Microsoft.DocumentDB/databaseAccounts/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.sql/servers"): "Microsoft.Sql/servers/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/servers/{name}"
+        "/databases",
+    ): "Microsoft.Sql/servers/databases/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/servers/{name}"
+        "/failovergroups",
+    ): "Microsoft.Sql/servers/failoverGroups/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/servers/{name}"
+        "/replicationlinks",
+    ): "Microsoft.Sql/servers/replicationLinks/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/servers/{name}"
+        "/encryptionprotector/current",
+    ): "Microsoft.Sql/servers/encryptionProtector/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.dbforpostgresql/flexibleservers"): (
+        "Microsoft.DBforPostgreSQL/flexibleServers/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.dbforpostgresql"
+        "/flexibleservers/{name}",
+    ): "Microsoft.DBforPostgreSQL/flexibleServers/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.dbforpostgresql"
+        "/flexibleservers/{name}/replicas",
+    ): "Microsoft.DBforPostgreSQL/flexibleServers/replicas/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.dbformysql/flexibleservers"): (
+        "Microsoft.DBforMySQL/flexibleServers/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.dbformysql"
+        "/flexibleservers/{name}",
+    ): "Microsoft.DBforMySQL/flexibleServers/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.dbformysql"
+        "/flexibleservers/{name}/replicas",
+    ): "Microsoft.DBforMySQL/flexibleServers/replicas/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/disks"): "Microsoft.Compute/disks/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/snapshots"): (
+        "Microsoft.Compute/snapshots/read"
+    ),
+}
+
+#: (api, operation) as the GCP server records them → IAM permission (None: no permission, the OAuth exchange).
+GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
+    ("oauth2", "token"): None,
+    ("storage", "buckets.list"): "storage.buckets.list",
+    ("kms", "cryptoKeys.get"): "cloudkms.cryptoKeys.get",
+    # "bigquery.datasets.get … is required to list datasets or get information on datasets" (BigQuery docs)
+    ("bigquery", "datasets.list"): "bigquery.datasets.get",
+    ("bigquery", "datasets.get"): "bigquery.datasets.get",
+    ("sqladmin", "instances.list"): "cloudsql.instances.list",
+    # projects:search returns "projects that the caller has the resourcemanager.projects.get permission on"
+    ("resourcemanager", "projects.search"): "resourcemanager.projects.get",
+    ("resourcemanager", "folders.list"): "resourcemanager.folders.list",
+}
+
+
+def permissions_file(name: str) -> Any:
+    """A policy file as shipped in the package."""
+    return json.loads(resources.files("residency_audit").joinpath("permissions", name).read_text(encoding="utf-8"))
+
+
+def aws_policy_actions() -> set[str]:
+    """The exact actions the shipped IAM policy allows; wildcards and Deny statements are refused."""
+    policy = permissions_file("aws-iam-policy.json")
+    assert policy["Version"] == "2012-10-17"
+    allowed: set[str] = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow", statement
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        for action in actions:
+            assert "*" not in action and "?" not in action, f"wildcard action {action} is not least privilege"
+            allowed.add(action)
+    return allowed
+
+
+def azure_role_actions() -> set[str]:
+    role = permissions_file("azure-role.json")
+    assert role["DataActions"] == [] and role["NotActions"] == [], "only control-plane reads are needed"
+    actions = set(role["Actions"])
+    assert all(a.endswith("/read") and "*" not in a for a in actions), actions
+    return {a.lower() for a in actions}
+
+
+def gcp_permissions() -> set[str]:
+    data = permissions_file("gcp-permissions.json")
+    listed = {p["permission"] for p in data["permissions"]}
+    assert listed == set(data["custom_role"]["includedPermissions"])
+    return listed
+
+
+# --- the servers and the estate ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clouds:
+    """The three local clouds, seeded, with the member account the organisation has."""
+
+    aws: AwsEndpoint
+    azure: AzureEndpoint
+    gcp: GcpEndpoint
+    member: str = ""
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """An environment pointing every SDK at the local servers (and at nothing of the developer's)."""
+        return self.gcp.env(self.azure.env(self.aws.env(base)))
+
+    def clear_logs(self) -> None:
+        self.aws.clear_log()
+        self.azure.clear_log()
+        self.gcp.clear_log()
+
+
+@pytest.fixture(scope="module")
+def clouds() -> Iterator[Clouds]:
+    with AwsEndpoint() as aws, AzureEndpoint() as azure, GcpEndpoint() as gcp:
+        yield Clouds(aws, azure, gcp)
+
+
+def prepare(clouds: Clouds, mp: pytest.MonkeyPatch, extra_env: dict[str, str] | None = None) -> Clouds:
+    """Empty servers, every service of every cloud seeded, and this process's environment pointing at them."""
+    clouds.aws.reset()
+    clouds.azure.reset()
+    clouds.gcp.reset()
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "AZURE_", "GOOGLE_", "CLOUDSDK_", "STORAGE_EMULATOR", "RESIDENCY_AUDIT_")):
+            mp.delenv(key)
+    for key, value in {**clouds.env(dict(os.environ)), **(extra_env or {})}.items():
+        mp.setenv(key, value)
+    clouds.member = seed_aws(clouds.aws)
+    seed_azure(clouds.azure)
+    seed_gcp(clouds.gcp)
+    clouds.clear_logs()
+    return clouds
+
+
+def seed_aws(ep: AwsEndpoint) -> str:
+    s = ep.session(direct=True)
+    key = seed_kms_key(s, "eu-west-1")
+    seed_bucket(s, "data-eu", "eu-west-1", replicate_to={"data-eu-copy": "us-west-2"}, sse="aws:kms", kms_key_arn=key)
+    seed_bucket(s, "plain", "us-east-1", sse=None, tags={"data-classification": "public"})
+    seed_global_table(ep, s, "orders", ["eu-west-1", "us-east-1"])
+    seed_table(s, "sessions", "eu-central-1", kms_key_arn=seed_kms_key(s, "eu-central-1"))
+    seed_db_instance(s, "pg", "eu-west-1", replica_regions=["eu-central-1"], kms_key_arn=key)
+    rds = s.client("rds", region_name="eu-west-1")
+    rds.create_global_cluster(GlobalClusterIdentifier="global-aurora", Engine="aurora-postgresql")
+    rds.create_db_cluster(
+        DBClusterIdentifier="aurora-eu",
+        Engine="aurora-postgresql",
+        GlobalClusterIdentifier="global-aurora",
+        MasterUsername="admin1",
+        MasterUserPassword="seeded-password-1",
+        StorageEncrypted=True,
+        KmsKeyId=key,
+    )
+    volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
+    s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
+    (member,) = seed_organization(s, ["member"])
+    seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
+    return member
+
+
+def seed_azure(ep: AzureEndpoint) -> None:
+    ep.add_subscription(S1, "production")
+    ep.add_subscription(S2, "analytics")
+    ep.add_storage_account(S1, "brgrs", "brazilsouth", "Standard_GRS", secondary_location="southcentralus")
+    ep.add_storage_account(S2, "wecmk", "westeurope", "Standard_LRS", key_source="Microsoft.Keyvault")
+    ep.add_cosmosdb(S1, "orders", ["West Europe", "North Europe"], backup_redundancy="Geo")
+    weu = ep.add_sql_server(S1, "sql-weu", "westeurope")
+    eus = ep.add_sql_server(S1, "sql-eus", "eastus", cmk=True)
+    app_db = ep.add_sql_database(weu, "app", "westeurope", backup="Geo")
+    app_copy = ep.add_sql_database(eus, "app", "eastus")
+    ep.add_failover_group(weu, "app-fg", eus, [app_db])
+    ep.add_replication_link(app_db, app_copy)
+    pg = ep.add_flexible_server("postgresql", S1, "pg-main", "westeurope", geo_backup=True)
+    ep.add_flexible_server("postgresql", S1, "pg-replica", "swedencentral", source=pg)
+    mysql = ep.add_flexible_server("mysql", S2, "mysql-main", "germanywestcentral", cmk=True)
+    ep.add_flexible_server("mysql", S2, "mysql-replica", "westeurope", source=mysql)
+    ep.add_disk(S2, "vm-os-disk", "westeurope")
+    ep.add_disk(S2, "nightly", "eastus", snapshot=True, customer_key=True)
+
+
+def seed_gcp(ep: GcpEndpoint) -> None:
+    ep.add_project("data", parent="organizations/1000")
+    ep.add_folder("folders/7", parent="organizations/1000")
+    ep.add_project("analytics", parent="folders/7")
+    ep.add_key(CMEK, "HSM")
+    ep.add_key(EKM, "EXTERNAL")
+    client = ep.storage_client("data")
+    client.create_bucket("eu-multi", location="EU")
+    bucket = client.bucket("frankfurt-cmek")
+    bucket.default_kms_key_name = CMEK
+    client.create_bucket(bucket, location="EUROPE-WEST3")
+    ep.storage_client("analytics").create_bucket(
+        "de-ch", location="EU", data_locations=["EUROPE-WEST3", "EUROPE-WEST6"]
+    )
+    ep.add_dataset("data", "events", "EU", kms_key=EKM)
+    ep.add_dataset("analytics", "marts", "europe-west3")
+    ep.add_instance("data", "pg", "europe-west3", kms_key=CMEK, backup_location="eu")
+    ep.add_instance("data", "pg-replica", "europe-west1", master="pg")
+
+
+def run(*args: str) -> Result:
+    """The real CLI, in this process."""
+    return CliRunner().invoke(app, list(args))
+
+
+def full_scans(clouds: Clouds, tmp: Path, *extra: str) -> list[Result]:
+    """Scans of all three clouds that, together, take every inventory path; their results."""
+    regions = [a for r in REGIONS for a in ("--region", r)]
+    providers = ["--provider", "aws", "--provider", "azure", "--provider", "gcp"]
+    out = [
+        # AWS --org (the caller and the member account), Azure over Resource Graph, GCP projects:search
+        run(*extra, "scan", *providers, *regions, "--org", "--format", "json", "--output", str(tmp / "a.json")),
+        # Resource Manager lists instead of Resource Graph; the organization's folder walk
+        run(
+            *extra,
+            "scan",
+            "--provider",
+            "azure",
+            "--provider",
+            "gcp",
+            "--no-resource-graph",
+            "--organization",
+            "1000",
+            "--format",
+            "json",
+            "--output",
+            str(tmp / "b.json"),
+        ),
+    ]
+    # an S3 that does not report BucketRegion: the GetBucketLocation fallback
+    clouds.aws.list_buckets_region = False
+    out.append(run(*extra, "scan", "--service", "s3", *regions, "--format", "json", "--output", str(tmp / "c.json")))
+    clouds.aws.list_buckets_region = True
+    return out
+
+
+@pytest.fixture(scope="module")
+def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
+    """The estate after full scans, with every request they made still in the servers' logs."""
+    tmp = tmp_path_factory.mktemp("readonly")
+    with pytest.MonkeyPatch.context() as mp:
+        estate = prepare(clouds, mp)
+        for result in full_scans(estate, tmp):
+            assert result.exit_code == 0, (result.stdout, result.stderr)
+        report = json.loads((tmp / "a.json").read_text())
+        names = {r["name"] for r in report["resources"]}
+        # the estate really was read: every service of every cloud, the member account included
+        assert {"data-eu", "orders", "pg", "aurora-eu", "member-data", "brgrs", "app", "pg-replica"} <= names, names
+        assert {"mysql-replica", "nightly", "vm-os-disk", "frankfurt-cmek", "events", "marts", "de-ch"} <= names, names
+        assert {r["service"] for r in report["resources"]} == {
+            "s3",
+            "dynamodb",
+            "rds",
+            "ebs-snapshot",
+            "storage-account",
+            "cosmosdb",
+            "sql-database",
+            "postgresql-flexible",
+            "mysql-flexible",
+            "disk",
+            "snapshot",
+            "gcs",
+            "bigquery-dataset",
+            "cloudsql-instance",
+        }
+        assert json.loads((tmp / "b.json").read_text())["complete"] is True
+        yield estate
+
+
+def aws_calls(ep: AwsEndpoint) -> set[tuple[str, str]]:
+    return {(str(r.service), str(r.action)) for r in ep.requests}
+
+
+def azure_calls(ep: AzureEndpoint) -> set[tuple[str, str]]:
+    return {(r.method, r.pattern.lower()) for r in ep.requests}
+
+
+def gcp_calls(ep: GcpEndpoint) -> set[tuple[str, str, str]]:
+    return {(r.api, r.operation, r.method) for r in ep.requests}
+
+
+# --- the tests -----------------------------------------------------------------------------------------------------
+
+
+def test_every_call_of_a_full_scan_is_a_read(recorded: Clouds) -> None:
+    aws = aws_calls(recorded.aws)
+    unmapped = sorted(c for c in aws if c not in AWS_ACTIONS)
+    assert not unmapped, f"AWS calls with no known IAM action (add them to AWS_ACTIONS and the policy): {unmapped}"
+    for call in aws:
+        action = AWS_ACTIONS[call]
+        verb = action.split(":", 1)[1]
+        assert verb.startswith(("List", "Get", "Describe")) or action in AWS_NOT_READS, f"AWS write? {action}"
+    # the whole read surface was exercised, so the coverage check below is worth something
+    assert aws == set(AWS_ACTIONS), f"not exercised: {sorted(set(AWS_ACTIONS) - aws)}"
+
+    azure = {(r.method, r.pattern) for r in recorded.azure.requests}
+    for method, pattern in azure:
+        assert method == "GET" or (method, pattern.lower()) == (
+            "POST",
+            "/providers/microsoft.resourcegraph/resources",
+        ), f"Azure write? {method} {pattern}"
+    assert all(r.status < 400 for r in recorded.azure.requests), [r for r in recorded.azure.requests if r.status >= 400]
+
+    for api, operation, method in gcp_calls(recorded.gcp):
+        assert method == "GET" or (api, operation) == ("oauth2", "token"), f"GCP write? {method} {api} {operation}"
+
+
+def test_the_shipped_policies_allow_every_recorded_call(recorded: Clouds) -> None:
+    allowed = aws_policy_actions()
+    needed = {AWS_ACTIONS[c] for c in aws_calls(recorded.aws) if c in AWS_ACTIONS} - AWS_NO_PERMISSION
+    assert not needed - allowed, f"AWS actions missing from aws-iam-policy.json: {sorted(needed - allowed)}"
+    assert not allowed - needed, f"aws-iam-policy.json allows actions no scan makes: {sorted(allowed - needed)}"
+
+    role = azure_role_actions()
+    calls = azure_calls(recorded.azure)
+    unmapped = sorted(c for c in calls if c not in AZURE_OPERATIONS)
+    assert not unmapped, f"Azure requests with no known operation (add them to AZURE_OPERATIONS): {unmapped}"
+    operations = {AZURE_OPERATIONS[c] for c in calls}
+    assert operations == set(AZURE_OPERATIONS.values()), f"not exercised: {set(AZURE_OPERATIONS.values()) - operations}"
+    missing = sorted(op for op in operations if op.lower() not in role)
+    assert not missing, f"Azure operations missing from azure-role.json: {missing}"
+    assert role == {op.lower() for op in operations}, "azure-role.json allows operations no scan performs"
+
+    permissions = gcp_permissions()
+    calls_gcp = {(api, op) for api, op, _ in gcp_calls(recorded.gcp)}
+    unmapped_gcp = sorted(c for c in calls_gcp if c not in GCP_PERMISSIONS)
+    assert not unmapped_gcp, f"GCP calls with no known permission (add them to GCP_PERMISSIONS): {unmapped_gcp}"
+    assert calls_gcp == set(GCP_PERMISSIONS), f"not exercised: {set(GCP_PERMISSIONS) - calls_gcp}"
+    needed_gcp = {p for c in calls_gcp if (p := GCP_PERMISSIONS[c]) is not None}
+    assert not needed_gcp - permissions, (
+        f"GCP permissions missing from gcp-permissions.json: {needed_gcp - permissions}"
+    )
+    assert not permissions - needed_gcp, (
+        f"gcp-permissions.json lists permissions no scan needs: {permissions - needed_gcp}"
+    )
+
+
+def test_policy_files_are_well_formed_and_documented() -> None:
+    policy = permissions_file("aws-iam-policy.json")
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert len(sids) == len(set(sids)) and all(s.isalnum() for s in sids)
+    assume = next(s for s in policy["Statement"] if "sts:AssumeRole" in s["Action"])
+    assert assume["Action"] == ["sts:AssumeRole"] and assume["Resource"] != "*", "AssumeRole only into the scan role"
+    role = permissions_file("azure-role.json")
+    assert role["IsCustom"] is True and role["AssignableScopes"]
+    gcp = permissions_file("gcp-permissions.json")
+    for item in gcp["permissions"]:
+        assert item["needed_for"] and item["predefined_roles"], item
+    doc = (Path(__file__).parent.parent / "docs" / "permissions.md").read_text(encoding="utf-8")
+    for action in aws_policy_actions() | set(role["Actions"]) | gcp_permissions():
+        assert action in doc, f"docs/permissions.md does not mention {action}"
+    # the policy shown in the docs is the shipped one
+    assert json.dumps(policy, indent=2) in doc

@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .connectors.aws import CLIENT_SIDE_TAG as _AWS_CLIENT_SIDE
-from .connectors.azure import CLIENT_SIDE_TAG as _AZURE_CLIENT_SIDE
-from .connectors.gcp import CLIENT_SIDE_LABEL as _GCP_CLIENT_SIDE
+from .connectors.common import CLIENT_SIDE_LABEL, CLIENT_SIDE_TAG, declared_key_control
 from .connectors.gcp import GOOGLE_DEFAULT_KEY, bucket_footprint
 from .model import Copy, CopyRole, KeyControl, Provider, Resource
 
@@ -655,15 +653,10 @@ class _Context:
     ) -> Resource:
         """A Resource for a planned item: `kind` is (service, type, the attribute holding its name)."""
         service, rtype, name_attribute = kind
-        client_side = {
-            Provider.AWS: _AWS_CLIENT_SIDE,
-            Provider.AZURE: _AZURE_CLIENT_SIDE,
-            Provider.GCP: _GCP_CLIENT_SIDE,
-        }[provider]
-        key_control, key_note = key
-        if tags.get(client_side[0], "").lower() == client_side[1]:
-            word = "label" if provider is Provider.GCP else "tag"
-            key_control, key_note = KeyControl.CLIENT_SIDE, f"declared by {word} {client_side[0]}={client_side[1]}"
+        if provider is Provider.GCP:
+            key_control, key_note = declared_key_control(tags, CLIENT_SIDE_LABEL, key, word="label")
+        else:
+            key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
         return Resource(
             provider=provider,
             account="",  # not known before apply

@@ -403,3 +403,28 @@ def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
     assert code == 3 and report["summary"]["verdict"] == "incomplete"  # no violation, but tags unread
     code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign", "--allow-incomplete")
     assert code == 0 and report["skipped"]
+
+
+def test_unreadable_key_control_is_a_skip_once_per_key(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    key = seed_kms_key(s, "eu-west-1")
+    seed_bucket(s, "kms-one", "eu-west-1", sse="aws:kms", kms_key_arn=key)
+    seed_bucket(s, "kms-two", "eu-west-1", sse="aws:kms", kms_key_arn=key)
+    seed_bucket(s, "plain", "eu-west-1")
+    aws.add_fault(service="kms", action="DescribeKey", status=403, code="AccessDeniedException", message="not yours")
+    aws.add_fault(service="s3", action="GetBucketEncryption", status=403, code="AccessDenied", message="no")
+    code, report, _ = scan("--service", "s3")
+    assert code == 3
+    assert {r["name"]: r["key_control"] for r in report["resources"]} == {
+        "kms-one": "unknown", "kms-two": "unknown", "plain": "unknown",
+    }  # fmt: skip
+    scopes = sorted(s["scope"] for s in report["skipped"])
+    assert scopes == [f"account/123456789012/service/s3/bucket/{n}/encryption" for n in ("kms-one", "kms-two", "plain")]
+
+    aws.clear_faults()
+    aws.add_fault(service="kms", action="DescribeKey", status=403, code="AccessDeniedException", message="not yours")
+    code, report, _ = scan("--service", "s3")
+    assert code == 3
+    kms_skips = [s for s in report["skipped"] if "/kms-key/" in s["scope"]]
+    assert len(kms_skips) == 1 and "AccessDeniedException on DescribeKey" in kms_skips[0]["reason"]  # once per key
+    assert {r["name"]: r["key_control"] for r in report["resources"]}["kms-one"] == "unknown"

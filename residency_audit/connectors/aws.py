@@ -14,15 +14,15 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
+from .common import CLIENT_SIDE_TAG, Memo, declared_key_control
 
 SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
-CLIENT_SIDE_TAG = ("residency:encryption", "client-side")
 UNKNOWN_LOCATION = "unknown"  # a code no knowledge base resolves: the copy is reported as unknown
 
 # The service each of our service names needs, for botocore's per-partition region lists.
@@ -110,11 +110,11 @@ class _Account:
             functools.partial(_malformed_json, max_attempts=options.max_attempts),
             unique_id="residency-audit-malformed-json",
         )
-        self.keys = _Memo(self._describe_key)
-        self.globals = _Memo(self._describe_global_cluster)
-        self.tags = _Memo(self._tag_map)
+        self.keys = Memo(self._describe_key)
+        self.globals = Memo(self._describe_global_cluster)
+        self.tags = Memo(self._tag_map)
         # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
-        self.bucket_regions = _Memo(self._bucket_location)
+        self.bucket_regions = Memo(self._bucket_location)
         self.home_region = session.region_name
 
     def client(self, service: str, region: str) -> Any:
@@ -156,6 +156,17 @@ class _Account:
             return found
         except Exception as exc:
             return KeyControl.UNKNOWN, f"KMS key {key_id} could not be described: {describe_error(exc)}"
+
+    def key_skips(self, region: str, key_id: str | None) -> Iterator[Skip]:
+        """One skip per KMS key that could not be described: the key control of what it protects is unknown."""
+        if not key_id:
+            return
+        try:
+            self.keys.get((region, key_id))  # memoised: no second request
+        except Exception as exc:
+            if self.keys.first_failure((region, key_id)):
+                reason = f"key control unknown for what this key protects: {describe_error(exc)}"
+                yield Skip(Provider.AWS, self.scope("region", region, "kms-key", key_id), reason)
 
     def _bucket_location(self, name: str) -> str:
         constraint = self.client("s3", self.home_region).get_bucket_location(Bucket=name).get("LocationConstraint")
@@ -214,44 +225,6 @@ def _malformed_json(response: Any, attempts: int, operation: Any, max_attempts: 
             f"malformed or truncated JSON body in the {operation.name} response ({len(body)} bytes), after {attempts} "
             "attempts"
         ) from None
-
-
-class _Memo:
-    """Compute a value once per key, even when many threads ask at once; remember failures too."""
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self._fn = fn
-        self._lock = threading.Lock()
-        self._locks: dict[Any, threading.Lock] = {}
-        self._values: dict[Any, tuple[bool, Any]] = {}
-        self._reported: set[Any] = set()
-
-    def seed(self, key: Any, value: Any) -> None:
-        """Record a value already known (from a list call), so `get` makes no request for it."""
-        with self._lock:
-            self._values.setdefault(key, (True, value))
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                try:
-                    self._values[key] = (True, self._fn(key))
-                except Exception as exc:
-                    self._values[key] = (False, exc)
-            ok, value = self._values[key]
-        if not ok:
-            raise value
-        return value
-
-    def first_failure(self, key: Any) -> bool:
-        """True the first time a failure for `key` is reported, so it becomes exactly one skip."""
-        with self._lock:
-            if key in self._reported:
-                return False
-            self._reported.add(key)
-            return True
 
 
 def _session(options: AwsOptions, region: str | None = None, credentials: dict[str, str] | None = None) -> Any:
@@ -349,12 +322,7 @@ def _resource(
     tags: dict[str, str],
     key: tuple[KeyControl, str],
 ) -> Resource:
-    key_control, key_note = key
-    if tags.get(CLIENT_SIDE_TAG[0], "").lower() == CLIENT_SIDE_TAG[1]:
-        key_control, key_note = (
-            KeyControl.CLIENT_SIDE,
-            f"declared by tag {CLIENT_SIDE_TAG[0]}={CLIENT_SIDE_TAG[1]}",
-        )
+    key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
     return Resource(
         provider=Provider.AWS,
         account=account.id,
@@ -438,6 +406,7 @@ def _s3_bucket(account: _Account, name: str, regions: list[str]) -> Iterator[Res
             key = (KeyControl.PROVIDER_MANAGED, "SSE-S3 (S3 managed keys)")
         elif algorithm in ("aws:kms", "aws:kms:dsse"):
             key = account.key_control(region, key_id, f"{algorithm} with the AWS managed key aws/s3")
+            yield from account.key_skips(region, key_id)
         else:
             key = (KeyControl.UNKNOWN, f"unrecognised default encryption {algorithm!r}")
     except ClientError as exc:
@@ -448,6 +417,11 @@ def _s3_bucket(account: _Account, name: str, regions: list[str]) -> Iterator[Res
             )
         else:
             key = (KeyControl.UNKNOWN, f"default encryption unreadable: {describe_error(exc)}")
+            yield Skip(
+                Provider.AWS,
+                account.scope("service", "s3", "bucket", name, "encryption"),
+                f"key control unknown: {describe_error(exc)}",
+            )
 
     arn = f"arn:{account.partition}:s3:::{name}"
     tags, skip = account.tags_for(region, _TAG_TYPES["s3"], arn)
@@ -506,6 +480,7 @@ def _dynamodb_table(account: _Account, region: str, name: str) -> Iterator[Resou
     sse = table.get("SSEDescription") or {}
     if sse.get("SSEType") == "KMS":
         key = account.key_control(region, sse.get("KMSMasterKeyArn"), None)
+        yield from account.key_skips(region, sse.get("KMSMasterKeyArn"))
     else:
         key = (KeyControl.PROVIDER_MANAGED, "encrypted with an AWS owned key (DynamoDB default)")
     arn = table.get("TableArn", f"arn:{account.partition}:dynamodb:{region}:{account.id}:table/{name}")
@@ -525,9 +500,13 @@ def _rds_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
             if db.get("DBClusterIdentifier"):
                 continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
             yield _rds_instance(account, region, db)
+            if db.get("StorageEncrypted"):
+                yield from account.key_skips(region, db.get("KmsKeyId"))
     for page in rds.get_paginator("describe_db_clusters").paginate():
         for cluster in page.get("DBClusters", []):
             yield from _rds_cluster(account, region, cluster)
+            if cluster.get("StorageEncrypted"):
+                yield from account.key_skips(region, cluster.get("KmsKeyId"))
 
 
 def _rds_key(account: _Account, region: str, item: dict[str, Any]) -> tuple[KeyControl, str]:
@@ -627,7 +606,7 @@ def _dedupe(footprint: list[Copy]) -> list[Copy]:
 # --- EBS snapshots -------------------------------------------------------------------------------------------
 
 
-def _ebs_list(account: _Account, region: str) -> Iterator[Resource]:
+def _ebs_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
     ec2 = account.client("ec2", region)
     for page in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]):
         for snap in page.get("Snapshots", []):
@@ -636,6 +615,8 @@ def _ebs_list(account: _Account, region: str) -> Iterator[Resource]:
                 if snap.get("Encrypted")
                 else (KeyControl.PROVIDER_MANAGED, "snapshot not encrypted")
             )
+            if snap.get("Encrypted"):
+                yield from account.key_skips(region, snap.get("KmsKeyId"))
             sid = snap["SnapshotId"]
             arn = f"arn:{account.partition}:ec2:{region}::snapshot/{sid}"
             tags = _tags(snap.get("Tags", []))

@@ -38,15 +38,15 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
+from .common import CLIENT_SIDE_TAG, Memo, declared_key_control
 
 SERVICES = ("storage-account", "cosmosdb", "sql-database", "postgresql-flexible", "mysql-flexible", "disk", "snapshot")
-CLIENT_SIDE_TAG = ("residency:encryption", "client-side")
 UNKNOWN_LOCATION = "unknown"  # a place no one reports: the copy is assessed as unknown, never guessed
 
 _log = logging.getLogger(__name__)
@@ -265,9 +265,9 @@ class _Arm:
                 BearerTokenCredentialPolicy(self.credential, self.audience),
             ],
         )
-        self.sql_server = _Memo(self._sql_server)
-        self.server_location = _Memo(self._server_location)
-        self.replicas = _Memo(self._replicas)
+        self.sql_server = Memo(self._sql_server)
+        self.server_location = Memo(self._server_location)
+        self.replicas = Memo(self._replicas)
 
     def _send(self, method: str, url: str, params: dict[str, str], body: Any = None) -> dict[str, Any]:
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
@@ -374,39 +374,6 @@ class _SqlServer:
     failover_groups: list[dict[str, Any]] | BaseException
     replication_links: list[dict[str, Any]] | BaseException
     key: tuple[KeyControl, str]
-
-
-class _Memo:
-    """Compute a value once per key, even when many threads ask at once; remember failures too."""
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self._fn = fn
-        self._lock = threading.Lock()
-        self._locks: dict[Any, threading.Lock] = {}
-        self._values: dict[Any, tuple[bool, Any]] = {}
-        self._reported: set[Any] = set()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                try:
-                    self._values[key] = (True, self._fn(key))
-                except Exception as exc:
-                    self._values[key] = (False, exc)
-            ok, value = self._values[key]
-        if not ok:
-            raise value
-        return value
-
-    def first_failure(self, key: Any) -> bool:
-        """True the first time a failure for `key` is reported, so it becomes exactly one skip."""
-        with self._lock:
-            if key in self._reported:
-                return False
-            self._reported.add(key)
-            return True
 
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------
@@ -593,12 +560,7 @@ def _resource(
     key: tuple[KeyControl, str],
 ) -> Resource:
     tags = _tags(item)
-    key_control, key_note = key
-    if tags.get(CLIENT_SIDE_TAG[0], "").lower() == CLIENT_SIDE_TAG[1]:
-        key_control, key_note = (
-            KeyControl.CLIENT_SIDE,
-            f"declared by tag {CLIENT_SIDE_TAG[0]}={CLIENT_SIDE_TAG[1]}",
-        )
+    key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
     return Resource(
         provider=Provider.AZURE,
         account=sub,

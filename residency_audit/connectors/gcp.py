@@ -43,15 +43,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
+from .common import CLIENT_SIDE_LABEL, Memo, declared_key_control
 
 SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
-CLIENT_SIDE_LABEL = ("residency-encryption", "client-side")  # GCP label syntax: lower-case, no ':'
 UNKNOWN_LOCATION = "unknown"  # a place no knowledge base resolves: the copy is reported as unknown
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -142,30 +142,6 @@ def _one_line(text: str, limit: int = 400) -> str:
 # --- the scan's shared state: credentials, one HTTP session, memoised lookups ----------------------------------
 
 
-class _Memo:
-    """Compute a value once per key, even when many threads ask at once; failures are remembered too."""
-
-    def __init__(self, fn: Callable[[str], Any]) -> None:
-        self._fn = fn
-        self._lock = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._values: dict[str, tuple[bool, Any]] = {}
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                try:
-                    self._values[key] = (True, self._fn(key))
-                except Exception as exc:
-                    self._values[key] = (False, exc)
-            ok, value = self._values[key]
-        if not ok:
-            raise value
-        return value
-
-
 class _Gcp:
     """One scan's credentials, HTTP session, storage client and caches; safe to share between the pool's threads."""
 
@@ -175,7 +151,7 @@ class _Gcp:
         self._session: Any = None
         self._storage: Any = None
         self._projects_seen: set[str] = set()
-        self.keys = _Memo(self._describe_key)
+        self.keys = Memo(self._describe_key)
         self.endpoints = {
             api: os.environ.get(var, default).rstrip("/") for api, (var, default) in ENDPOINT_VARS.items()
         }
@@ -426,12 +402,7 @@ def _resource(
     labels: dict[str, str],
     key: tuple[KeyControl, str],
 ) -> Resource:
-    key_control, key_note = key
-    if labels.get(CLIENT_SIDE_LABEL[0], "").lower() == CLIENT_SIDE_LABEL[1]:
-        key_control, key_note = (
-            KeyControl.CLIENT_SIDE,
-            f"declared by label {CLIENT_SIDE_LABEL[0]}={CLIENT_SIDE_LABEL[1]}",
-        )
+    key_control, key_note = declared_key_control(labels, CLIENT_SIDE_LABEL, key, word="label")
     return Resource(
         provider=Provider.GCP,
         account=project,

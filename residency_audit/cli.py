@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .formats import OutputFormat
@@ -35,7 +36,19 @@ EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
+
+class _Ordered(TyperGroup):
+    """Lists commands in the order a user reaches for them, not the order they are defined in."""
+
+    ORDER = ("scan", "check", "plan", "explain", "regions", "profiles", "diff", "schema", "kb-check")
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: self.ORDER.index(n) if n in self.ORDER else len(self.ORDER))
+
+
 app = typer.Typer(
+    cls=_Ordered,
     name="residency-audit",
     help="Where does every copy of your cloud data live, which states can compel its disclosure, "
     "and does that break your policy?",

@@ -199,3 +199,11 @@ def test_explain_lists_the_laws_it_cites_in_full() -> None:
     assert laws["us-cloud-act"]["citation"].startswith("18 U.S.C. § 2713") and laws["us-cloud-act"]["sources"]
     _code, out, _ = run("explain", "aws:eu-central-1")
     assert "laws cited" in out and "Clarifying Lawful Overseas Use of Data Act" in out
+
+
+def test_help_lists_scan_first() -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    listed = [name for name in ("scan", "check", "plan", "explain", "regions", "kb-check") if f"│ {name} " in out]
+    assert listed == ["scan", "check", "plan", "explain", "regions", "kb-check"]
+    assert out.index("│ scan ") < out.index("│ regions ")

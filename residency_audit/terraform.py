@@ -18,12 +18,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .connectors.common import CLIENT_SIDE_LABEL, CLIENT_SIDE_TAG, declared_key_control
+from .connectors.common import (
+    CLIENT_SIDE_LABEL,
+    CLIENT_SIDE_TAG,
+    UNKNOWN_LOCATION,
+    declared_key_control,
+    dedupe_places,
+    region_of_arn,
+)
 from .connectors.gcp import GOOGLE_DEFAULT_KEY, bucket_footprint
 from .model import Copy, CopyRole, KeyControl, Provider, Resource
 
 HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
-UNKNOWN_LOCATION = "unknown"
 AFTER_APPLY = "known after apply"
 NOT_A_DATA_STORE = "not a data store residency-audit evaluates"
 NOT_YET_EVALUATED = (
@@ -696,23 +702,6 @@ def _unknown_copy(role: CopyRole, why: str) -> Copy:
     return Copy(UNKNOWN_LOCATION, role, note=why)
 
 
-def _dedupe(footprint: list[Copy]) -> list[Copy]:
-    """One copy per known place, the primary first (a replica in the primary's region adds no place)."""
-    seen: set[str] = set()
-    out: list[Copy] = []
-    for copy in footprint:
-        if copy.code != UNKNOWN_LOCATION and copy.code in seen:
-            continue
-        seen.add(copy.code)
-        out.append(copy)
-    return out
-
-
-def _region_of_arn(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[3] if arn.startswith("arn:") and len(parts) > 3 and parts[3] else None
-
-
 # --- AWS: S3 ---------------------------------------------------------------------------------------------------
 
 
@@ -823,7 +812,7 @@ def _dynamodb_table(ctx: _Context, item: _Item) -> Resource:
         item,
         Provider.AWS,
         ("dynamodb", "AWS::DynamoDB::Table", "name"),
-        _dedupe(footprint),
+        dedupe_places(footprint),
         key,
         _tags(item, "tags_all", "tags"),
     )
@@ -850,7 +839,7 @@ def _db_instance(ctx: _Context, item: _Item) -> Resource:
         item,
         Provider.AWS,
         ("rds", "AWS::RDS::DBInstance", "identifier"),
-        _dedupe(footprint),
+        dedupe_places(footprint),
         _db_key(ctx, item),
         _tags(item, "tags_all", "tags"),
     )
@@ -868,7 +857,7 @@ def _db_source(ctx: _Context, item: _Item, region: str) -> Copy | None:
     if value is None:
         return _unknown_copy(CopyRole.REPLICA, f"source of this read replica: {AFTER_APPLY}")
     # a same-region source is named by identifier, a cross-region one by ARN (which carries its region)
-    return Copy(_region_of_arn(value) or region, CopyRole.REPLICA, note=f"source of this read replica: {value}")
+    return Copy(region_of_arn(value) or region, CopyRole.REPLICA, note=f"source of this read replica: {value}")
 
 
 def _db_key(ctx: _Context, item: _Item) -> tuple[KeyControl, str]:
@@ -889,7 +878,7 @@ def _rds_cluster(ctx: _Context, item: _Item) -> Resource:
     if len(sources) == 1:
         footprint.append(Copy(ctx.aws_region(sources[0])[0], CopyRole.REPLICA, note=f"replication source {source}"))
     elif source is not None:
-        footprint.append(Copy(_region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
+        footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
     elif item.is_unknown(link.attribute):
         footprint.append(_unknown_copy(CopyRole.REPLICA, f"replication source {AFTER_APPLY}"))
     for replica in ctx.linked(item, "aws_rds_cluster"):
@@ -900,7 +889,7 @@ def _rds_cluster(ctx: _Context, item: _Item) -> Resource:
         item,
         Provider.AWS,
         ("rds", "AWS::RDS::DBCluster", "cluster_identifier"),
-        _dedupe(footprint),
+        dedupe_places(footprint),
         _db_key(ctx, item),
         _tags(item, "tags_all", "tags"),
     )
@@ -1010,7 +999,7 @@ def _cosmosdb(ctx: _Context, item: _Item) -> Resource:
         item,
         Provider.AZURE,
         ("cosmosdb", "Microsoft.DocumentDB/databaseAccounts", "name"),
-        _dedupe(footprint),
+        dedupe_places(footprint),
         key,
         _tags(item, "tags"),
     )

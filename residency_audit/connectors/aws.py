@@ -20,10 +20,9 @@ from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from .common import CLIENT_SIDE_TAG, Memo, declared_key_control
+from .common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places, region_of_arn
 
 SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
-UNKNOWN_LOCATION = "unknown"  # a code no knowledge base resolves: the copy is reported as unknown
 
 # The service each of our service names needs, for botocore's per-partition region lists.
 _ENDPOINT_SERVICE = {"s3": "s3", "dynamodb": "dynamodb", "rds": "rds", "ebs-snapshot": "ec2"}
@@ -338,14 +337,6 @@ def _resource(
     )
 
 
-def _region_of_arn(arn: str | None) -> str | None:
-    if arn and arn.startswith("arn:"):
-        parts = arn.split(":")
-        if len(parts) > 3 and parts[3]:
-            return parts[3]
-    return None
-
-
 # --- S3 ------------------------------------------------------------------------------------------------------
 
 
@@ -522,12 +513,12 @@ def _tags(items: Iterable[dict[str, str]]) -> dict[str, str]:
 def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resource:
     footprint = [Copy(region, CopyRole.PRIMARY)]
     for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
-        footprint.append(Copy(_region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
+        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
     source = db.get("ReadReplicaSourceDBInstanceIdentifier")
     if source:
         footprint.append(
             Copy(
-                _region_of_arn(source) or region,
+                region_of_arn(source) or region,
                 CopyRole.REPLICA,
                 note=f"source of this read replica: {source}",
             )
@@ -536,7 +527,7 @@ def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resourc
         arn = backup.get("DBInstanceAutomatedBackupsArn")
         footprint.append(
             Copy(
-                _region_of_arn(arn) or UNKNOWN_LOCATION,
+                region_of_arn(arn) or UNKNOWN_LOCATION,
                 CopyRole.REPLICA,
                 note=f"automated backups replicated to {arn}",
             )
@@ -548,7 +539,7 @@ def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resourc
         "AWS::RDS::DBInstance",
         arn,
         db["DBInstanceIdentifier"],
-        _dedupe(footprint),
+        dedupe_places(footprint),
         _tags(db.get("TagList", [])),
         _rds_key(account, region, db),
     )
@@ -557,15 +548,15 @@ def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resourc
 def _rds_cluster(account: _Account, region: str, cluster: dict[str, Any]) -> Iterator[Resource | Skip]:
     footprint = [Copy(region, CopyRole.PRIMARY)]
     for replica in cluster.get("ReadReplicaIdentifiers", []):
-        footprint.append(Copy(_region_of_arn(replica) or region, CopyRole.REPLICA, note=f"replica cluster {replica}"))
+        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"replica cluster {replica}"))
     source = cluster.get("ReplicationSourceIdentifier")
     if source:
-        footprint.append(Copy(_region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
+        footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
     gid = cluster.get("GlobalClusterIdentifier")
     if gid:
         try:
             for member in account.globals.get((region, gid)):
-                member_region = _region_of_arn(member.get("DBClusterArn"))
+                member_region = region_of_arn(member.get("DBClusterArn"))
                 if member_region:
                     footprint.append(Copy(member_region, CopyRole.REPLICA, note=f"global database {gid} member"))
         except Exception as exc:
@@ -585,22 +576,10 @@ def _rds_cluster(account: _Account, region: str, cluster: dict[str, Any]) -> Ite
         "AWS::RDS::DBCluster",
         arn,
         cluster["DBClusterIdentifier"],
-        _dedupe(footprint),
+        dedupe_places(footprint),
         _tags(cluster.get("TagList", [])),
         _rds_key(account, region, cluster),
     )
-
-
-def _dedupe(footprint: list[Copy]) -> list[Copy]:
-    """One copy per (location, role), the primary first: a replica in the primary's region adds no place."""
-    seen: set[str] = set()
-    out: list[Copy] = []
-    for copy in footprint:
-        if copy.code in seen:
-            continue
-        seen.add(copy.code)
-        out.append(copy)
-    return out
 
 
 # --- EBS snapshots -------------------------------------------------------------------------------------------

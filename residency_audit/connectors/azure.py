@@ -44,10 +44,9 @@ from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from .common import CLIENT_SIDE_TAG, Memo, declared_key_control
+from .common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places
 
 SERVICES = ("storage-account", "cosmosdb", "sql-database", "postgresql-flexible", "mysql-flexible", "disk", "snapshot")
-UNKNOWN_LOCATION = "unknown"  # a place no one reports: the copy is assessed as unknown, never guessed
 
 _log = logging.getLogger(__name__)
 
@@ -513,14 +512,12 @@ def _kb_pair(location: str) -> tuple[str | None, str]:
     return loc.paired_region, loc.code
 
 
-def _same_place(a: str, b: str) -> bool:
+def _azure_place(code: str) -> str:
+    """What place an Azure location names: codes and display names ("West Europe") of one region are one place."""
     from ..knowledge import load
 
-    kb = load()
-    la, lb = kb.resolve(Provider.AZURE, a), kb.resolve(Provider.AZURE, b)
-    if la is not None and lb is not None:
-        return la.code == lb.code
-    return "".join(a.split()).lower() == "".join(b.split()).lower()
+    loc = load().resolve(Provider.AZURE, code)
+    return loc.code if loc is not None else "".join(code.split()).lower()
 
 
 def _paired_copy(location: str, what: str) -> Copy:
@@ -533,16 +530,6 @@ def _paired_copy(location: str, what: str) -> Copy:
         CopyRole.REPLICA,
         note=f"{what}: the API names no region and the knowledge base records no pair for {code}",
     )
-
-
-def _dedupe(footprint: Iterable[Copy]) -> tuple[Copy, ...]:
-    """One copy per place, the primary first: a second copy in a place already listed adds no place."""
-    out: list[Copy] = []
-    for copy in footprint:
-        if copy.code != UNKNOWN_LOCATION and any(_same_place(copy.code, seen.code) for seen in out):
-            continue
-        out.append(copy)
-    return tuple(out)
 
 
 def _tags(item: dict[str, Any]) -> dict[str, str]:
@@ -568,7 +555,7 @@ def _resource(
         type=rtype,  # the canonical ARM type (Resource Graph returns it lower-case)
         id=str(item["id"]),
         name=str(item.get("name") or _name_of(item["id"])),
-        footprint=_dedupe(footprint),
+        footprint=tuple(dedupe_places(footprint, _azure_place)),
         key_control=key_control,
         key_note=key_note,
         tags=tags,
@@ -608,7 +595,7 @@ def _storage_secondary(location: str, sku: str, reported: Any) -> Copy:
         note = f"{what}: secondary region reported by the API"
         if pair is None:
             note += f"; the knowledge base records no pair for {code}"
-        elif not _same_place(pair, secondary):
+        elif _azure_place(pair) != _azure_place(secondary):
             note += (
                 f"; the knowledge base pairs {code} with {pair}, not {secondary}: the API's value is used "
                 "(the knowledge base may need an update)"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..model import KeyControl
+from ..model import Copy, KeyControl
+
+UNKNOWN_LOCATION = "unknown"  # a code no knowledge base resolves: the copy is assessed as unknown, never guessed
 
 # Client-side encryption cannot be observed from the cloud: a tag (GCP: a label, whose syntax allows no ':')
 # declares it, and it overrides what the API says about keys.
@@ -22,6 +24,37 @@ def declared_key_control(
     if tags.get(name, "").lower() == value:
         return KeyControl.CLIENT_SIDE, f"declared by {word} {name}={value}"
     return key
+
+
+def _spelling(code: str) -> str:
+    return "".join(code.split()).lower()
+
+
+def dedupe_places(footprint: Iterable[Copy], place: Callable[[str], str] = _spelling) -> list[Copy]:
+    """One copy per place, the first (the primary) kept: a replica where a copy already is adds no place.
+
+    `place` says which codes name the same place (default: the same code, ignoring case and spaces). Copies in
+    unknown locations are never merged: each is a copy nobody could place.
+    """
+    seen: set[str] = set()
+    out: list[Copy] = []
+    for copy in footprint:
+        if copy.code != UNKNOWN_LOCATION:
+            key = place(copy.code)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(copy)
+    return out
+
+
+def region_of_arn(arn: str | None) -> str | None:
+    """The region field of an ARN (arn:partition:service:region:account:resource), if it has one."""
+    if arn and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 3 and parts[3]:
+            return parts[3]
+    return None
 
 
 class Memo:

@@ -49,10 +49,9 @@ from typing import Any
 
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from .common import CLIENT_SIDE_LABEL, Memo, declared_key_control
+from .common import CLIENT_SIDE_LABEL, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places
 
 SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
-UNKNOWN_LOCATION = "unknown"  # a place no knowledge base resolves: the copy is reported as unknown
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ENDPOINT_VARS = {
@@ -410,25 +409,12 @@ def _resource(
         type=rtype,
         id=rid,
         name=name,
-        footprint=tuple(_dedupe(footprint)),
+        footprint=tuple(dedupe_places(footprint)),
         key_control=key_control,
         key_note=key_note,
         tags=labels,
         classification=labels.get(gcp.options.classification_label),
     )
-
-
-def _dedupe(footprint: list[Copy]) -> list[Copy]:
-    """One copy per place, the first (primary) kept: a replica in the primary's region adds no place."""
-    seen: set[str] = set()
-    out: list[Copy] = []
-    for copy in footprint:
-        code = copy.code.lower()
-        if code in seen and code != UNKNOWN_LOCATION:
-            continue
-        seen.add(code)
-        out.append(copy)
-    return out
 
 
 GOOGLE_DEFAULT_KEY = (KeyControl.PROVIDER_MANAGED, "Google default encryption (Google-owned keys)")

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from residency_audit.knowledge import KnowledgeBase, load, load_from
 
@@ -127,3 +133,34 @@ def mini_kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load()
+
+
+# --- what the end-to-end tests of every cloud share ---------------------------------------------------------------
+
+BIN = str(Path(sys.executable).parent / "residency-audit")  # the installed entry point, for subprocess tests
+
+
+def isolate_env(monkeypatch: pytest.MonkeyPatch, prefixes: Iterable[str], env: Mapping[str, str]) -> None:
+    """Drop every variable with one of `prefixes` and set `env`: the tool reaches the test server, never a cloud."""
+    for key in list(os.environ):
+        if key.startswith(tuple(prefixes)):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def invoke_json(argv: list[str]) -> tuple[int, dict[str, Any], str]:
+    """Run the CLI in-process; exit code, the JSON report on stdout ({} if none) and stderr."""
+    result = CliRunner().invoke(__import__("residency_audit.cli", fromlist=["app"]).app, argv)
+    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
+    return result.exit_code, report, result.stderr
+
+
+def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A report's resources by name."""
+    return {r["name"]: r for r in report["resources"]}
+
+
+def places(resource: dict[str, Any]) -> list[tuple[str, str]]:
+    """A reported resource's footprint as (location, role) pairs."""
+    return [(c["location"], c["role"]) for c in resource["footprint"]]

@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from residency_audit.cli import app
 
+from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.aws import (
     AwsEndpoint,
     seed_bucket,
@@ -27,7 +27,6 @@ from .servers.aws import (
     seed_volume,
 )
 
-BIN = str(Path(sys.executable).parent / "residency-audit")
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "us-west-2"]
 
 
@@ -41,28 +40,13 @@ def endpoint() -> Iterator[AwsEndpoint]:
 def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
     """A clean moto, and this process's environment pointing boto3 at the proxy (never at a real account)."""
     endpoint.reset()
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in endpoint.env({}).items():
-        monkeypatch.setenv(key, value)
+    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
     return endpoint
 
 
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
     region_args = [] if "--region" in args or "--all-regions" in args else [a for r in REGIONS for a in ("--region", r)]
-    argv = ["scan", "--format", "json", *region_args, *[a for a in args if a != "--all-regions"]]
-    result = CliRunner().invoke(app, argv)
-    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
-    return result.exit_code, report, result.stderr
-
-
-def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in report["resources"]}
-
-
-def places(resource: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["location"], c["role"]) for c in resource["footprint"]]
+    return invoke_json(["scan", "--format", "json", *region_args, *[a for a in args if a != "--all-regions"]])
 
 
 def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +17,10 @@ from typing import Any
 
 import pytest
 import requests
-from typer.testing import CliRunner
 
-from residency_audit.cli import app
-
+from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.azure import AzureEndpoint
 
-BIN = str(Path(sys.executable).parent / "residency-audit")
 S1 = "11111111-1111-4111-8111-111111111111"
 S2 = "22222222-2222-4222-8222-222222222222"
 S3 = "33333333-3333-4333-8333-333333333333"
@@ -42,26 +38,12 @@ def endpoint() -> Iterator[AzureEndpoint]:
 def azure(endpoint: AzureEndpoint, monkeypatch: pytest.MonkeyPatch) -> AzureEndpoint:
     """An empty endpoint, and this process's environment pointing the tool at it (never at a real tenant)."""
     endpoint.reset()
-    for key in list(os.environ):
-        if key.startswith("AZURE_"):
-            monkeypatch.delenv(key)
-    for key, value in endpoint.env(dict(os.environ)).items():
-        monkeypatch.setenv(key, value)
+    isolate_env(monkeypatch, ["AZURE_"], endpoint.env(dict(os.environ)))
     return endpoint
 
 
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
-    result = CliRunner().invoke(app, ["scan", "--provider", "azure", "--format", "json", *args])
-    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
-    return result.exit_code, report, result.stderr
-
-
-def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in report["resources"]}
-
-
-def places(resource: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["location"], c["role"]) for c in resource["footprint"]]
+    return invoke_json(["scan", "--provider", "azure", "--format", "json", *args])
 
 
 def seed_estate(ep: AzureEndpoint) -> dict[str, str]:

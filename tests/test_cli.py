@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -16,8 +15,9 @@ from residency_audit.cli import app
 from residency_audit.kbcheck import botocore_regions
 from residency_audit.knowledge import KnowledgeBase
 
+from .conftest import BIN
+
 runner = CliRunner()
-BIN = Path(sys.executable).parent / "residency-audit"
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -31,7 +31,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -44,11 +43,11 @@ from typer.testing import CliRunner
 
 from residency_audit.cli import app
 
+from .conftest import BIN
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_table
 from .servers.azure import AzureEndpoint
 from .servers.gcp import GcpEndpoint
 
-BIN = str(Path(sys.executable).parent / "residency-audit")
 TIMEOUT = 2  # --timeout for every scan here: a stalled call costs 2 s per attempt
 KINDS = ("500", "503", "throttle", "reset", "timeout", "truncate", "malformed", "403")
 FORMATS = ("json", "sarif", "csv", "markdown", "junit", "html", "table")

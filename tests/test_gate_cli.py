@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +21,9 @@ from residency_audit.knowledge import KnowledgeBase
 from residency_audit.model import Copy, CopyRole, KeyControl, Provider, Resource
 from residency_audit.pipeline import ScanResult, assess_all, locate
 
+from .conftest import BIN
+
 PLANS = Path(__file__).parent / "fixtures" / "plans"
-BIN = str(Path(sys.executable).parent / "residency-audit")
 runner = CliRunner()
 
 

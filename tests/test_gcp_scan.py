@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from residency_audit.cli import app
-
+from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.gcp import GcpEndpoint
 
-BIN = str(Path(sys.executable).parent / "residency-audit")
 EKM = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/ekm"
 CMEK = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/cmek"
 
@@ -37,27 +34,12 @@ def endpoint() -> Iterator[GcpEndpoint]:
 def gcp(endpoint: GcpEndpoint, monkeypatch: pytest.MonkeyPatch) -> GcpEndpoint:
     """A clean endpoint, and this process's environment pointing google-auth and the tool at it (never at Google)."""
     endpoint.reset()
-    for key in list(os.environ):
-        if key.startswith(("GOOGLE_", "CLOUDSDK_", "STORAGE_EMULATOR", "RESIDENCY_AUDIT_GCP_")):
-            monkeypatch.delenv(key)
-    for key, value in endpoint.env({}).items():
-        monkeypatch.setenv(key, value)
+    isolate_env(monkeypatch, ["GOOGLE_", "CLOUDSDK_", "STORAGE_EMULATOR", "RESIDENCY_AUDIT_GCP_"], endpoint.env({}))
     return endpoint
 
 
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
-    argv = ["scan", "--provider", "gcp", "--format", "json", "--timeout", "5", *args]
-    result = CliRunner().invoke(app, argv)
-    report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
-    return result.exit_code, report, result.stderr
-
-
-def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in report["resources"]}
-
-
-def places(resource: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["location"], c["role"]) for c in resource["footprint"]]
+    return invoke_json(["scan", "--provider", "gcp", "--format", "json", "--timeout", "5", *args])
 
 
 def test_bucket_locations_and_keys(gcp: GcpEndpoint) -> None:

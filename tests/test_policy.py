@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from residency_audit.pipeline import ScanResult, assess_all, locate
 from residency_audit.policy import apply_overrides, evaluate, verdict
 from residency_audit.profiles import bundled, load_profile
 
-BIN = str(Path(sys.executable).parent / "residency-audit")
+from .conftest import BIN
 
 
 def res(

@@ -31,6 +31,11 @@ def render(
         from .tables import render_text, scan_view
 
         return render_text(scan_view(result, view.label, gate), plain=plain, width=width)
+    if fmt is OutputFormat.html:
+        from .reporters import html
+
+        # streams: rows are written as they are serialised, never a list of 100,000 dicts
+        return html.stream(report.lazy(result, view, meta, gate), source_file=source_file(meta, gate))
     module = importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}")
     text: str = module.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
     return text

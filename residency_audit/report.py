@@ -60,6 +60,28 @@ def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = N
     }
 
 
+def lazy(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
+    """The same report as `build`, but resources, findings and skips are generators, each to be read once.
+
+    For reporters that stream (reporters/html.py): memory stays flat in the number of resources.
+    """
+    cache: dict[int, dict[str, Any] | None] = {}
+
+    def resources() -> Iterator[dict[str, Any]]:
+        for r in result.resources:
+            key = id(r.assessment)
+            if key not in cache:
+                cache[key] = serialize.assessment(r.assessment) if r.assessment else None
+            yield serialize.resource(r, with_assessment=False) | {"assessment": cache[key]}
+
+    return _head(result, view, meta, gate) | {
+        "resources": resources(),
+        "findings": (serialize.finding(f) for f in gate.findings) if gate else iter(()),
+        "skipped": (serialize.skip(s) for s in result.skipped),
+        "not_evaluated": list(meta.not_evaluated),
+    }
+
+
 def iter_json(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> Iterator[str]:
     """The same report as `build`, as JSON text in chunks (flat memory at any size).
 

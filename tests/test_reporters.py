@@ -640,7 +640,7 @@ def test_html_map_shows_where_copies_sit_and_which_are_foreign() -> None:
     assert re.search(r'<circle class="foreign" cx="\d+" cy="\d+" r="14"><title>SG — ', text)  # too small for a shape
     assert "unknown location xx-test-9" in text
     # the country table: copies per country and the viewpoint's reading of each; the worst level sits in the rows
-    assert "<tr><td>US</td><td>United States of America</td><td>foreign</td><td class=\"num\">3</td>" in text
+    assert '<tr><td>US</td><td>United States of America</td><td>foreign</td><td class="num">3</td>' in text
     row = re.search(r'<tr data-level="critical"[^>]*>.*?customer-data.*?</tr>', text)
     assert row and 'data-country="DE US"' in row.group(0) and '<b class="fx">US</b>' in row.group(0)
 

@@ -211,11 +211,12 @@ def _resources(resources: Iterable[dict[str, Any]], places: _Places) -> Iterator
         yield (
             f'<tr data-level="{_e(level or "-")}" data-provider="{_e(r.get("provider", ""))}" '
             f'data-country="{_e(" ".join(countries) or "unknown")}">'
-            f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td>{_e(r.get("provider", ""))}</td>'
-            f"<td>{_bdi(r.get('account', ''))}</td><td>{_e(r.get('service', ''))}</td>"
+            f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{_e(r.get("provider", ""))}</td>'
+            f'<td>{_bdi(r.get("account", ""))}</td><td class="k">{_e(r.get("service", ""))}</td>'
             f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
-            f"<td>{_e(footprint_text(r))}</td><td>{shown if countries else 'unknown'}</td>"
-            f"<td>{_e(r.get('key_control', ''))}</td><td>{_e(' '.join(foreign_reach(r)))}</td></tr>\n"
+            f'<td>{_e(footprint_text(r))}</td><td class="k">{shown if countries else "unknown"}</td>'
+            f'<td class="k">{_e(r.get("key_control", ""))}</td><td class="k">{_e(" ".join(foreign_reach(r)))}</td>'
+            "</tr>\n"
         )
     yield f"</tbody>\n</table>\n<p><small>{n} data store(s){'' if n else ': none found'}</small></p>\n</section>\n"
 
@@ -262,7 +263,7 @@ def _finding_row(f: dict[str, Any], reasons_html: dict[tuple[str, ...], str]) ->
     return (
         f'<tr data-severity="{_e("waived" if f.get("waived") else severity)}" data-rule="{_e(f.get("rule"))}" '
         f'data-provider="{_e(f.get("provider"))}"><td data-sort="{rank}"><span class="{css}">{_e(shown)}</span>'
-        f"</td><td>{_e(f.get('rule'))} {_e(f.get('title', ''))}</td>"
+        f'</td><td class="k">{_e(f.get("rule"))} {_e(f.get("title", ""))}</td>'
         f'<td class="nm">{_e(f.get("provider"))}:{_bdi(f.get("name") or f.get("resource"))}<br>'
         f"<small>{_bdi(f.get('resource'))}</small></td><td>{_e(f.get('message', ''))}{note}"
         + (f"<details><summary>reasons</summary><ul>{reasons}</ul></details>" if reasons else "")

@@ -1,0 +1,80 @@
+"""The terminal: the scan table fits the width it is printed at without splitting a word."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from residency_audit.classify import viewpoint
+from residency_audit.knowledge import KnowledgeBase
+from residency_audit.model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from residency_audit.pipeline import ScanResult, assess_all, locate
+from residency_audit.tables import NAME_CAP, render_text, scan_view
+
+ALL = ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign")
+
+
+def _result(kb: KnowledgeBase) -> ScanResult:
+    def res(provider: Provider, service: str, name: str, *codes: str) -> Resource:
+        footprint = tuple(Copy(c, CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA) for i, c in enumerate(codes))
+        return Resource(provider, "123456789012", service, "T", f"id-{name}", name, footprint,
+                        KeyControl.PROVIDER_MANAGED, {})  # fmt: skip
+
+    raw = [
+        res(Provider.AWS, "s3", "customer-data", "eu-central-1", "us-west-2"),
+        res(Provider.AWS, "dynamodb", "sessions", "eu-west-1", "ap-southeast-1", "us-east-1"),
+        res(Provider.GCP, "gcs", "eu-archive-multiregion", "EU"),  # 27 countries in one cell
+        res(Provider.AZURE, "postgresql-flexible", "orders-db", "westeurope"),
+    ]
+    result = assess_all(kb, locate(kb, raw), viewpoint(kb, ["EU"]))
+    return ScanResult(tuple(result), (Skip(Provider.AWS, "account/1/region/eu-west-1/service/rds", "AccessDenied"),))
+
+
+def _table_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "data stores" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("└"))
+    return lines[start : end + 1]
+
+
+def _words(lines: list[str]) -> set[str]:
+    return {w for line in lines for w in re.split(r"[\s│┃]+", line) if w}
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 160, 240])
+def test_scan_table_never_splits_a_word(kb: KnowledgeBase, width: int) -> None:
+    text = render_text(scan_view(_result(kb), "EU"), plain=True, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    lines = _table_lines(text)
+    words = _words(lines)
+    shown = [h for h in ALL if h in words]
+    assert {"level", "name", "countries"} <= set(shown)  # the columns a reader needs are kept at every width
+    # every header and every value word of a shown column is printed whole
+    assert {"customer-data", "sessions", "orders-db", "eu-archive-multiregion"} <= words
+    if "keys" in shown:
+        assert "provider-managed" in words
+    if "service" in shown or "provider" in shown:
+        assert "postgresql-flexible" in words
+    if "footprint" in shown:
+        assert {"eu-central-1,", "ap-southeast-1", "westeurope"} <= words
+    assert not any(re.fullmatch(r"provide|accoun|servic|footpr|countr|foreig", w) for w in words)
+    left_out = [h for h in ALL if h not in shown and h not in ("account", "service")]  # these two fold, not drop
+    if left_out:
+        assert "left out at this width" in text
+    else:
+        assert "left out" not in text
+
+
+def test_wide_terminals_keep_every_column(kb: KnowledgeBase) -> None:
+    words = _words(_table_lines(render_text(scan_view(_result(kb), "EU"), plain=True, width=240)))
+    assert set(ALL) <= words and "reach" in words
+
+
+def test_narrow_terminals_drop_the_least_important_first(kb: KnowledgeBase) -> None:
+    text = render_text(scan_view(_result(kb), "EU"), plain=True, width=80)
+    words = _words(_table_lines(text))
+    assert "keys" not in words and "level" in words and "foreign" in words
+    assert "keys" in text.split("left out")[0].splitlines()[-1]
+    assert "123456789012" in words  # the account folded under the name, not lost
+    assert len("eu-archive-multiregion") <= NAME_CAP

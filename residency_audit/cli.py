@@ -643,6 +643,16 @@ def scan(
         result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress, deadline=deadline))
         result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
         meta = Meta("scan", None, started, datetime.now(UTC))
+        from .firstrun import missing_credentials, nothing_readable
+
+        for hint in missing_credentials(result.skipped).values():
+            typer.echo(f"residency-audit: {hint}", err=True)
+        if nothing_readable(providers, result.skipped) is not None:
+            # no cloud could be read at all: no empty tables, and no --allow-incomplete pass
+            if fmt is OutputFormat.table and output is None:
+                typer.echo("residency-audit: incomplete: nothing was scanned (no credentials for any cloud)", err=True)
+                raise typer.Exit(EXIT_INCOMPLETE)
+            allow_incomplete = False
         _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:
         # calls in flight are abandoned (daemon threads); --output is written atomically, so it is whole or absent

@@ -76,9 +76,9 @@ def stream(report: dict[str, Any], *, source_file: str | None = None) -> Iterato
         "</section>\n"
     )
     places = _Places.of(report)
-    yield from _resources(report.get("resources", ()), places)
-    yield from _findings(report.get("findings", ()), bool(report.get("profile")))
-    yield _skips(report.get("skipped", ()))
+    yield from _resources(report.get("resources") or (), places)
+    yield from _findings(report.get("findings") or (), bool(report.get("profile")))
+    yield _skips(report.get("skipped") or ())
     yield _profile(report)
     yield _map_section(places)
     yield _country_table(places)

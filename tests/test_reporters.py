@@ -612,16 +612,17 @@ _EXTERNAL = re.compile(
 
 def test_html_is_self_contained() -> None:
     text = render("html", make_report())
-    # one inline script (ours: sorting and filtering), allowed by hash in a CSP that forbids every fetch
-    assert text.count("<script>") == 1 and text.count("</script>") == 1
-    assert not _EXTERNAL.search(text.replace("<script>", "", 1))
+    # two inline scripts (ours: a class for the page's CSS, then sorting and filtering), allowed by hash in a CSP
+    # that forbids every fetch
+    assert text.count("<script>") == 2 and text.count("</script>") == 2
+    assert not _EXTERNAL.search(text.replace("<script>", ""))
     # the only URL is the SVG namespace, which is a name, not a fetch
     assert set(re.findall(r"https?://[^\s\"'<>]+", text)) == {"http://www.w3.org/2000/svg"}
     csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)
     assert csp and "default-src 'none'" in csp.group(1)
-    script = text.split("<script>", 1)[1].split("</script>", 1)[0]
-    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in csp.group(1)
+    for script in re.findall(r"<script>(.*?)</script>", text, re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp.group(1)
 
 
 def _map_class(text: str, code: str) -> str | None:
@@ -669,7 +670,7 @@ def test_html_escapes_every_report_value() -> None:
     rep["findings"][0]["message"] = "a & b <b>bold</b>"
     rep["skipped"][0]["reason"] = "<img src=x>"
     text = render("html", rep)
-    assert text.count("<script") == 1 and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert text.count("<script") == 2 and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<b>bold</b>" not in text and "<img" not in text and '" onmouseover="' not in text
 
 

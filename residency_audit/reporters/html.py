@@ -35,6 +35,10 @@ _MEMO_SIZE = 10_000
 _SPECIAL = re.compile("[&<>\"']")
 
 
+# runs before the tables are parsed, so that CSS can draw only their first rows until report.js has paged them
+_EARLY_SCRIPT = 'document.documentElement.className="js"'
+
+
 def _asset(name: str) -> str:
     return package_files.files("residency_audit.reporters").joinpath(name).read_text(encoding="utf-8")
 
@@ -50,10 +54,13 @@ def world() -> dict[str, Any]:
 def _page_head() -> tuple[str, str]:
     """The inline style and script, and the CSP that allows exactly that script (by its hash) and nothing remote."""
     script = _asset("report.js")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode('utf-8')).digest()).decode('ascii')}'"
+        for s in (_EARLY_SCRIPT, script)
+    )
     csp = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {hashes}; base-uri 'none'; form-action 'none'"
     )
     return csp, script
 
@@ -71,7 +78,8 @@ def stream(report: dict[str, Any], *, source_file: str | None = None) -> Iterato
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" '
-        f'content="light dark">\n<title>{escape(title)}</title>\n<style>{_asset("report.css")}</style>\n</head>\n'
+        f'content="light dark">\n<title>{escape(title)}</title>\n<style>{_asset("report.css")}</style>\n'
+        f"<script>{_EARLY_SCRIPT}</script>\n</head>\n"
         f'<body>\n<main>\n<section class="s-head">\n<h1>{escape(title)}</h1>\n{_headline(report, source_file)}\n'
         "</section>\n"
     )

@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var slice = Array.prototype.slice;
+  // rows drawn at once: a table of 100,000 rows stays quick to open, sort and filter; "show more" draws the next
+  var PAGE = 500;
 
   function keyOf(row, col) {
     var cell = row.cells[col];
@@ -22,6 +24,12 @@
     var search = bar.querySelector("input");
     var count = bar.querySelector(".count");
     var texts = null;
+    var limit = PAGE;
+    var more = document.createElement("button");
+    more.type = "button";
+    more.hidden = true;
+    more.addEventListener("click", function () { limit += PAGE; apply(false); });
+    bar.appendChild(more);
 
     selects.forEach(function (sel) {
       var key = "data-" + sel.getAttribute("data-key");
@@ -40,24 +48,28 @@
         o.textContent = v;
         sel.appendChild(o);
       });
-      sel.addEventListener("change", apply);
+      sel.addEventListener("change", function () { apply(true); });
     });
-    if (search) search.addEventListener("input", apply);
+    if (search) search.addEventListener("input", function () { apply(true); });
 
-    function apply() {
+    function apply(fromTop) {
+      if (fromTop) limit = PAGE;
       var want = selects.filter(function (s) { return s.value; }).map(function (s) {
         return ["data-" + s.getAttribute("data-key"), " " + s.value + " "];
       });
       var q = search ? search.value.trim().toLowerCase() : "";
       if (q && !texts) texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
-      var shown = 0;
+      var matched = 0;
       rows.forEach(function (r, i) {
         var ok = want.every(function (w) { return (" " + (r.getAttribute(w[0]) || "") + " ").indexOf(w[1]) >= 0; });
         if (ok && q) ok = texts[i].indexOf(q) >= 0;
-        r.hidden = !ok;
-        if (ok) shown += 1;
+        r.hidden = !ok || matched >= limit;
+        if (ok) matched += 1;
       });
-      count.textContent = shown === rows.length ? rows.length + " rows" : shown + " of " + rows.length + " rows";
+      var text = matched === rows.length ? rows.length + " rows" : matched + " of " + rows.length + " rows";
+      count.textContent = text + (matched > limit ? ", the first " + limit + " shown" : "");
+      more.hidden = matched <= limit;
+      more.textContent = "show " + Math.min(PAGE, matched - limit) + " more";
     }
 
     function sortBy(col, dir) {
@@ -68,6 +80,7 @@
       var frag = document.createDocumentFragment();
       rows.forEach(function (r) { frag.appendChild(r); });
       tbody.appendChild(frag);
+      apply(false);
       heads.forEach(function (th, i) {
         if (i === col) th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
         else th.removeAttribute("aria-sort");
@@ -89,7 +102,8 @@
     });
     var first = table.getAttribute("data-sort-col");
     if (first !== null) sortBy(Number(first), -1);
-    apply();
+    else apply(false);
+    table.setAttribute("data-ready", "");
     bar.hidden = false;
   }
 

@@ -244,26 +244,57 @@ def _findings(findings: Iterable[dict[str, Any]], with_profile: bool) -> Iterato
         + _table_head("findings", ["severity", "rule", "resource", "message"], 0, frozenset({0}))
     )
     n = 0
-    reasons_html: dict[tuple[str, ...], str] = {}
+    why = _Reasons()
     for f in chain([first], rows):
         n += 1
-        yield _finding_row(f, reasons_html)
+        yield _finding_row(f, why)
     yield f"</tbody>\n</table>\n<p><small>{n} finding(s)</small></p>\n</section>\n"
+    yield why.section()
 
 
-def _finding_row(f: dict[str, Any], reasons_html: dict[tuple[str, ...], str]) -> str:
+class _Reasons:
+    """Reason lists, each written once, after the findings.
+
+    The findings of one footprint share one chain of reasons, and repeating it in every row made most of a large
+    page. Past _MEMO_SIZE distinct lists, rows carry their own.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, ...], int] = {}
+
+    def cell(self, reasons: Iterable[Any]) -> str:
+        key = tuple(str(x) for x in reasons)
+        if not key:
+            return ""
+        n = self.ids.get(key)
+        if n is None and len(self.ids) < _MEMO_SIZE:
+            n = self.ids[key] = len(self.ids)
+        if n is None:
+            return f"<details><summary>reasons</summary>{_reason_list(key)}</details>"
+        # report.js shows the list in place when opened; without script the link leads to it
+        return f'<details data-why="why-{n}"><summary>reasons</summary><a href="#why-{n}">the reasons</a></details>'
+
+    def section(self) -> str:
+        if not self.ids:
+            return ""
+        items = "\n".join(f'<li id="why-{n}">{_reason_list(key)}</li>' for key, n in self.ids.items())
+        return (
+            '<section class="s-reasons">\n<h2>Reasons</h2>\n<p><small>The chain of facts behind the findings, each '
+            f"with its source.</small></p>\n<ol>\n{items}\n</ol>\n</section>\n"
+        )
+
+
+def _reason_list(reasons: tuple[str, ...]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons) + "</ul>"
+
+
+def _finding_row(f: dict[str, Any], why: _Reasons) -> str:
     waiver = f.get("waiver") if isinstance(f.get("waiver"), dict) else None
     note = ""
     if f.get("waived") and waiver:
         note = f"<br><small>waived until {_e(waiver.get('expires'))}: {_e(waiver.get('reason'))}</small>"
     elif waiver and waiver.get("expired"):
         note = f"<br><small>waiver expired {_e(waiver.get('expires'))}</small>"
-    key = tuple(str(x) for x in f.get("reasons") or ())
-    reasons = reasons_html.get(key)
-    if reasons is None:  # findings of one footprint share their reasons: render them once
-        reasons = "".join(f"<li>{_e(x)}</li>" for x in key)
-        if len(reasons_html) < _MEMO_SIZE:
-            reasons_html[key] = reasons
     severity = str(f.get("severity", ""))
     rank = -1 if f.get("waived") else _SEVERITY_SORT.get(severity, 0)
     shown = f"{severity} waived" if f.get("waived") else severity
@@ -274,8 +305,7 @@ def _finding_row(f: dict[str, Any], reasons_html: dict[tuple[str, ...], str]) ->
         f'</td><td class="k">{_e(f.get("rule"))} {_e(f.get("title", ""))}</td>'
         f'<td class="nm">{_e(f.get("provider"))}:{_bdi(f.get("name") or f.get("resource"))}<br>'
         f"<small>{_bdi(f.get('resource'))}</small></td><td>{_e(f.get('message', ''))}{note}"
-        + (f"<details><summary>reasons</summary><ul>{reasons}</ul></details>" if reasons else "")
-        + "</td></tr>\n"
+        f"{why.cell(f.get('reasons') or ())}</td></tr>\n"
     )
 
 

@@ -108,4 +108,14 @@
   }
 
   slice.call(document.querySelectorAll("table[data-filters]")).forEach(setup);
+
+  // a finding's reasons are written once, after the findings: show them in place when the row is opened
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    var id = details.getAttribute && details.getAttribute("data-why");
+    var source = id && document.getElementById(id);
+    var link = details.querySelector("a");
+    if (!details.open || !source || !link) return;
+    details.replaceChild(source.firstElementChild.cloneNode(true), link);
+  }, true);
 })();

@@ -123,7 +123,7 @@ def test_report_loads_offline_with_no_console_error_and_the_map_renders(browser:
         visit.assert_quiet()
         box = page.locator("svg.map").bounding_box()
         assert box and box["width"] > 1000 and box["height"] > 300
-        # the map sits above the tables although it is written after them (streaming)
+        # the map sits above the tables
         assert box["y"] < page.locator("#t-resources").bounding_box()["y"]
         fills = page.evaluate(
             """() => Object.fromEntries(['home', 'foreign', 'land'].map(c =>

@@ -1,14 +1,14 @@
 """One self-contained HTML page: a world map of where the copies sit, and the tables, sortable and filterable.
 
-Offline by construction: inline CSS, an inline SVG drawn here in Python, one inline script (report.js, a few lines of
-plain JavaScript that sorts and filters rows already in the page), no external URL. A Content-Security-Policy
-forbids every fetch and every script but that one (by hash), so a value that slipped past escaping still could
-not run or call out. Country shapes come from world.json beside this module (its `source` field records the data's
+Offline by construction: inline CSS, an inline SVG drawn here in Python, inline script (report.js, a few lines of
+plain JavaScript that sorts and filters rows already in the page, and a one-line marker), no external URL. A
+Content-Security-Policy forbids every fetch and every script but those two (by hash), so a value that slipped past
+escaping still could not run or call out. Country shapes come from world.json beside this module (its `source` field records the data's
 origin and licence). Every value from the report is HTML-escaped; names and ids are bidi-isolated.
 
-Streaming: `stream` reads the report's resources, findings and skips once, in the order given, and writes each row
-as it reads it, so memory stays flat at any size. The map needs totals, so it is written after the tables and
-shown first by CSS (`order`); the browser sorts the rows (worst first) when the page loads.
+Streaming: resources and findings are read once, in the order given; each row is written to a spool file as it
+arrives (memory stays flat at any size), and the page is written once the totals the map needs are known. The
+browser sorts the rows (worst first) when the page loads and draws them a page at a time.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import base64
 import hashlib
 import json
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 from importlib import resources as package_files
-from itertools import chain
-from typing import Any
+from typing import IO, Any
 
 from . import LEVELS, finding_counts, footprint_text, foreign_reach, level_rank, resource_level, verdict
 
@@ -72,25 +72,96 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
 
 def stream(report: dict[str, Any], *, source_file: str | None = None) -> Iterator[str]:
     """The same document in chunks. `resources`, `findings` and `skipped` may be any iterables; each is read once."""
-    csp, script = _page_head()
-    title = f"residency-audit report — {_viewpoint(report)}"
-    yield (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" '
-        f'content="light dark">\n<title>{escape(title)}</title>\n<style>{_asset("report.css")}</style>\n'
-        f"<script>{_EARLY_SCRIPT}</script>\n</head>\n"
-        f'<body>\n<main>\n<section class="s-head">\n<h1>{escape(title)}</h1>\n{_headline(report, source_file)}\n'
-        "</section>\n"
-    )
-    places = _Places.of(report)
-    yield from _resources(report.get("resources") or (), places)
-    yield from _findings(report.get("findings") or (), bool(report.get("profile")))
-    yield _skips(report.get("skipped") or ())
-    yield _profile(report)
-    yield _map_section(places)
-    yield _country_table(places)
-    yield f"{_footer(report)}\n</main>\n<script>{script}</script>\n</body>\n</html>\n"
+    view = report.get("viewpoint") or {}
+    writer = Writer(view.get("home") or (), view.get("trusted") or ())
+    try:
+        for r in report.get("resources") or ():
+            writer.resource(r)
+        for f in report.get("findings") or ():
+            writer.finding(f)
+        head = {k: v for k, v in report.items() if k not in ("resources", "findings")}
+        yield from writer.chunks(head, source_file)
+    finally:
+        writer.close()
+
+
+class Writer:
+    """The page, made as the report passes.
+
+    Each row is written to a spool file when it arrives, so memory stays flat at any size; `chunks` (or `write`)
+    then gives the page, with the map and totals first, once everything is in.
+
+    `resource` and `finding` take the report-format dicts (docs/report-format.md); the head passed at the end is
+    the report without its resources and findings (its `skipped` included). Call `close` to remove the spools.
+    """
+
+    def __init__(self, home: Iterable[str] = (), trusted: Iterable[str] = ()) -> None:
+        self.places = _Places(frozenset(home), frozenset(trusted))
+        self.why = _Reasons()
+        # closed by close(), which stream() and every caller reach
+        self.resource_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.finding_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.n_resources = self.n_findings = 0
+
+    def resource(self, r: dict[str, Any]) -> None:
+        """One resource: its row, and its copies on the map."""
+        self.places.add(r)
+        self.resource_rows.write(_resource_row(r, self.places))
+        self.n_resources += 1
+
+    def finding(self, f: dict[str, Any]) -> None:
+        """One finding: its row (its reasons are written once, below the findings)."""
+        self.finding_rows.write(_finding_row(f, self.why))
+        self.n_findings += 1
+
+    def write(self, out: IO[str], head: dict[str, Any], source_file: str | None = None) -> None:
+        """The whole page to `out`."""
+        for chunk in self.chunks(head, source_file):
+            out.write(chunk)
+
+    def chunks(self, head: dict[str, Any], source_file: str | None = None) -> Iterator[str]:
+        """The whole page, in chunks."""
+        csp, script = _page_head()
+        title = f"residency-audit report — {_viewpoint(head)}"
+        yield (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" '
+            f'content="light dark">\n<title>{escape(title)}</title>\n<style>{_asset("report.css")}</style>\n'
+            f"<script>{_EARLY_SCRIPT}</script>\n</head>\n<body>\n<main>\n<section>\n<h1>{escape(title)}</h1>\n"
+            f"{_headline(head, source_file)}\n</section>\n"
+        )
+        yield _map_section(self.places)
+        yield _country_table(self.places)
+        if self.n_findings:
+            keys = [("severity", "severity"), ("rule", "rule"), ("provider", "provider")]
+            yield "<section>\n<h2>Findings</h2>\n" + _filters("findings", keys) + "\n"
+            yield _table_head("findings", ["severity", "rule", "resource", "message"], 0, frozenset({0}))
+            yield from _spooled(self.finding_rows)
+            yield f"</tbody>\n</table>\n<p><small>{self.n_findings} finding(s)</small></p>\n</section>\n"
+        elif head.get("profile"):
+            yield "<section>\n<h2>Findings</h2>\n<p>none</p>\n</section>\n"
+        keys = [("level", "level"), ("provider", "provider"), ("country", "country")]
+        yield "<section>\n<h2>Data stores</h2>\n" + _filters("resources", keys) + "\n"
+        yield _table_head("resources", _RESOURCE_HEADERS, 0, frozenset({0}))
+        yield from _spooled(self.resource_rows)
+        n = self.n_resources
+        yield f"</tbody>\n</table>\n<p><small>{n} data store(s){'' if n else ': none found'}</small></p>\n</section>\n"
+        yield _skips(head.get("skipped") or ())
+        yield _profile(head)
+        yield self.why.section()
+        yield f"{_footer(head)}\n</main>\n<script>{script}</script>\n</body>\n</html>\n"
+
+    def close(self) -> None:
+        """Remove the spools."""
+        self.resource_rows.close()
+        self.finding_rows.close()
+
+
+def _spooled(spool: IO[str]) -> Iterator[str]:
+    spool.seek(0)
+    while chunk := spool.read(1 << 20):
+        yield chunk
 
 
 def _viewpoint(report: dict[str, Any]) -> str:
@@ -150,11 +221,6 @@ class _Places:
     unknown: list[str] = field(default_factory=list)
     unknown_count: int = 0
 
-    @classmethod
-    def of(cls, report: dict[str, Any]) -> _Places:
-        view = report.get("viewpoint") or {}
-        return cls(frozenset(view.get("home") or ()), frozenset(view.get("trusted") or ()))
-
     def standing(self, country: str) -> str:
         """home, trusted or foreign from the viewpoint; "copy" when the report names no viewpoint."""
         if not self.home:
@@ -201,55 +267,33 @@ def _table_head(table: str, headers: list[str], sort_col: int, desc: frozenset[i
     )
 
 
-def _resources(resources: Iterable[dict[str, Any]], places: _Places) -> Iterator[str]:
-    headers = ["level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach"]
-    yield (
-        '<section class="s-resources">\n<h2>Data stores</h2>\n'
-        + _filters("resources", [("level", "level"), ("provider", "provider"), ("country", "country")])
-        + "\n"
-        + _table_head("resources", headers, 0, frozenset({0}))
-    )
-    n = 0
-    for r in resources:
-        n += 1
-        places.add(r)
-        level = resource_level(r)
-        countries = [str(c) for c in r.get("countries") or ()]
-        shown = " ".join(c if places.standing(c) != "foreign" else f'<b class="fx">{_e(c)}</b>' for c in countries)
-        yield (
-            f'<tr data-level="{_e(level or "-")}" data-provider="{_e(r.get("provider", ""))}" '
-            f'data-country="{_e(" ".join(countries) or "unknown")}">'
-            f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{_e(r.get("provider", ""))}</td>'
-            f'<td>{_bdi(r.get("account", ""))}</td><td class="k">{_e(r.get("service", ""))}</td>'
-            f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
-            f'<td>{_e(footprint_text(r))}</td><td class="k">{shown if countries else "unknown"}</td>'
-            f'<td class="k">{_e(r.get("key_control", ""))}</td><td class="k">{_e(" ".join(foreign_reach(r)))}</td>'
-            "</tr>\n"
-        )
-    yield f"</tbody>\n</table>\n<p><small>{n} data store(s){'' if n else ': none found'}</small></p>\n</section>\n"
+_RESOURCE_HEADERS = [
+    "level",
+    "provider",
+    "account",
+    "service",
+    "name",
+    "footprint",
+    "countries",
+    "keys",
+    "foreign reach",
+]
 
 
-def _findings(findings: Iterable[dict[str, Any]], with_profile: bool) -> Iterator[str]:
-    rows = iter(findings)
-    first = next(rows, None)
-    if first is None:
-        if with_profile:
-            yield '<section class="s-findings">\n<h2>Findings</h2>\n<p>none</p>\n</section>\n'
-        return
-    keys = [("severity", "severity"), ("rule", "rule"), ("provider", "provider")]
-    yield (
-        '<section class="s-findings">\n<h2>Findings</h2>\n'
-        + _filters("findings", keys)
-        + "\n"
-        + _table_head("findings", ["severity", "rule", "resource", "message"], 0, frozenset({0}))
+def _resource_row(r: dict[str, Any], places: _Places) -> str:
+    level = resource_level(r)
+    countries = [str(c) for c in r.get("countries") or ()]
+    shown = " ".join(c if places.standing(c) != "foreign" else f'<b class="fx">{_e(c)}</b>' for c in countries)
+    return (
+        f'<tr data-level="{_e(level or "-")}" data-provider="{_e(r.get("provider", ""))}" '
+        f'data-country="{_e(" ".join(countries) or "unknown")}">'
+        f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{_e(r.get("provider", ""))}</td>'
+        f'<td>{_bdi(r.get("account", ""))}</td><td class="k">{_e(r.get("service", ""))}</td>'
+        f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
+        f'<td>{_e(footprint_text(r))}</td><td class="k">{shown if countries else "unknown"}</td>'
+        f'<td class="k">{_e(r.get("key_control", ""))}</td><td class="k">{_e(" ".join(foreign_reach(r)))}</td>'
+        "</tr>\n"
     )
-    n = 0
-    why = _Reasons()
-    for f in chain([first], rows):
-        n += 1
-        yield _finding_row(f, why)
-    yield f"</tbody>\n</table>\n<p><small>{n} finding(s)</small></p>\n</section>\n"
-    yield why.section()
 
 
 class _Reasons:
@@ -279,7 +323,7 @@ class _Reasons:
             return ""
         items = "\n".join(f'<li id="why-{n}">{_reason_list(key)}</li>' for key, n in self.ids.items())
         return (
-            '<section class="s-reasons">\n<h2>Reasons</h2>\n<p><small>The chain of facts behind the findings, each '
+            "<section>\n<h2>Reasons</h2>\n<p><small>The chain of facts behind the findings, each "
             f"with its source.</small></p>\n<ol>\n{items}\n</ol>\n</section>\n"
         )
 
@@ -314,9 +358,9 @@ def _skips(skipped: Iterable[dict[str, Any]]) -> str:
         "<tr>" + "".join(f"<td>{_e(s.get(k))}</td>" for k in ("provider", "scope", "reason")) + "</tr>" for s in skipped
     ]
     if not rows:
-        return '<section class="s-skipped">\n<h2>Skipped</h2>\n<p>nothing skipped: the scan is complete</p></section>\n'
+        return "<section>\n<h2>Skipped</h2>\n<p>nothing skipped: the scan is complete</p></section>\n"
     return (
-        f'<section class="s-skipped">\n<h2>Skipped ({len(rows)}): the scan is incomplete</h2>\n<table>\n<thead><tr>'
+        f"<section>\n<h2>Skipped ({len(rows)}): the scan is incomplete</h2>\n<table>\n<thead><tr>"
         "<th>provider</th><th>scope</th><th>reason</th></tr></thead>\n<tbody>\n"
         + "\n".join(rows)
         + "\n</tbody>\n</table>\n</section>\n"
@@ -364,7 +408,7 @@ def _map_section(places: _Places) -> str:
         + "<span><i></i>no copy</span></p>"
     )
     return (
-        '<section class="s-map">\n<h2>Where the copies are</h2>\n'
+        "<section>\n<h2>Where the copies are</h2>\n"
         + "\n".join(p for p in (svg, legend, _off_map(places, shapes)) if p)
         + "\n</section>\n"
     )
@@ -390,7 +434,7 @@ def _country_table(places: _Places) -> str:
         for c in ordered
     )
     return (
-        '<section class="s-countries">\n<h2>Copies by country</h2>\n<table>\n<thead><tr><th>country</th><th>name</th>'
+        "<section>\n<h2>Copies by country</h2>\n<table>\n<thead><tr><th>country</th><th>name</th>"
         "<th>from the viewpoint</th><th>data stores</th><th>primary copies</th><th>replicas</th></tr></thead><tbody>\n"
         + rows
         + "\n</tbody>\n</table>\n</section>\n"
@@ -425,7 +469,7 @@ def _profile(report: dict[str, Any]) -> str:
         f"{_e(w.get('reason'))}</li>"
         for w in profile.get("waivers", [])
     ]
-    head = f'<section class="s-profile">\n<h2>Profile {_e(profile.get("name"))}</h2>\n'
+    head = f"<section>\n<h2>Profile {_e(profile.get('name'))}</h2>\n"
     head += f"<p>{_e(profile.get('description') or '')} <small>({_e(profile.get('source') or '')})</small></p>"
     return head + ("\n<ul>\n" + "\n".join(items) + "\n</ul>" if items else "") + "\n</section>\n"
 
@@ -435,6 +479,6 @@ def _footer(report: dict[str, Any]) -> str:
     source = world()["source"]
     credit = f"Map: {source['data']}, via {source['package']} {source['version']}."
     return (
-        f'<section class="s-foot">\n<p><small>{_e(tool.get("name", "residency-audit"))} {_e(tool.get("version", ""))}'
+        f"<section>\n<p><small>{_e(tool.get('name', 'residency-audit'))} {_e(tool.get('version', ''))}"
         f" · report schema {_e(report.get('schema_version', ''))} · {escape(credit)}</small></p>\n</section>"
     )

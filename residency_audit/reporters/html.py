@@ -3,8 +3,9 @@
 Offline by construction: inline CSS, an inline SVG drawn here in Python, inline script (report.js, a few lines of
 plain JavaScript that sorts and filters rows already in the page, and a one-line marker), no external URL. A
 Content-Security-Policy forbids every fetch and every script but those two (by hash), so a value that slipped past
-escaping still could not run or call out. Country shapes come from world.json beside this module (its `source` field records the data's
-origin and licence). Every value from the report is HTML-escaped; names and ids are bidi-isolated.
+escaping still could not run or call out. Country shapes come from world.json beside this module (its `source`
+field records the data's origin and licence). Every value from the report is HTML-escaped; names and ids are
+bidi-isolated.
 
 Streaming: resources and findings are read once, in the order given; each row is written to a spool file as it
 arrives (memory stays flat at any size), and the page is written once the totals the map needs are known. The
@@ -26,7 +27,7 @@ from html import escape
 from importlib import resources as package_files
 from typing import IO, Any
 
-from . import LEVELS, finding_counts, footprint_text, foreign_reach, level_rank, resource_level, verdict
+from . import LEVELS, finding_counts, footprint_text, level_rank, verdict
 
 _SMALL_AREA = 80  # countries smaller than this (square map units) also get a dot, or Singapore would be invisible
 _UNKNOWN_LISTED = 200  # unknown locations named under the map; the rest are counted (the table has them all)
@@ -98,6 +99,8 @@ class Writer:
     def __init__(self, home: Iterable[str] = (), trusted: Iterable[str] = ()) -> None:
         self.places = _Places(frozenset(home), frozenset(trusted))
         self.why = _Reasons()
+        self.esc = _Escaped()  # values that repeat from row to row (providers, accounts, footprints …): escaped once
+        self.countries: dict[tuple[str, ...], tuple[str, str]] = {}
         # closed by close(), which stream() and every caller reach
         self.resource_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.finding_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
@@ -106,12 +109,12 @@ class Writer:
     def resource(self, r: dict[str, Any]) -> None:
         """One resource: its row, and its copies on the map."""
         self.places.add(r)
-        self.resource_rows.write(_resource_row(r, self.places))
+        self.resource_rows.write(self._resource_row(r))
         self.n_resources += 1
 
     def finding(self, f: dict[str, Any]) -> None:
         """One finding: its row (its reasons are written once, below the findings)."""
-        self.finding_rows.write(_finding_row(f, self.why))
+        self.finding_rows.write(self._finding_row(f))
         self.n_findings += 1
 
     def write(self, out: IO[str], head: dict[str, Any], source_file: str | None = None) -> None:
@@ -152,10 +155,69 @@ class Writer:
         yield self.why.section()
         yield f"{_footer(head)}\n</main>\n<script>{script}</script>\n</body>\n</html>\n"
 
+    def _resource_row(self, r: dict[str, Any]) -> str:
+        esc = self.esc
+        a = r.get("assessment")
+        level = a.get("level") if isinstance(a, dict) else None
+        key = tuple(str(c) for c in r.get("countries") or ())
+        countries = self.countries.get(key)
+        if countries is None:
+            shown = " ".join(c if self.places.standing(c) != "foreign" else f'<b class="fx">{_e(c)}</b>' for c in key)
+            countries = (_e(" ".join(key) or "unknown"), shown or "unknown")
+            if len(self.countries) < _MEMO_SIZE:
+                self.countries[key] = countries
+        provider = esc[str(r.get("provider") or "")]
+        return (
+            f'<tr data-level="{esc[str(level or "-")]}" data-provider="{provider}" data-country="{countries[0]}">'
+            f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{provider}</td>'
+            f"<td><bdi>{esc[str(r.get('account') or '')]}</bdi></td>"
+            f'<td class="k">{esc[str(r.get("service") or "")]}</td>'
+            f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
+            f'<td>{esc[footprint_text(r)]}</td><td class="k">{countries[1]}</td>'
+            f'<td class="k">{esc[str(r.get("key_control") or "")]}</td>'
+            f'<td class="k">{esc[" ".join(a.get("foreign_reach") or ()) if isinstance(a, dict) else ""]}</td></tr>\n'
+        )
+
+    def _finding_row(self, f: dict[str, Any]) -> str:
+        esc = self.esc
+        waiver = f.get("waiver") if isinstance(f.get("waiver"), dict) else None
+        note = ""
+        if f.get("waived") and waiver:
+            note = f"<br><small>waived until {_e(waiver.get('expires'))}: {_e(waiver.get('reason'))}</small>"
+        elif waiver and waiver.get("expired"):
+            note = f"<br><small>waiver expired {_e(waiver.get('expires'))}</small>"
+        severity = str(f.get("severity", ""))
+        if f.get("waived"):
+            lead = f'<tr data-severity="waived"{self._finding_keys(f)}><td data-sort="-1"><span class="sev waived">'
+            lead += f"{esc[severity]} waived</span></td>"
+        else:
+            rank = _SEVERITY_SORT.get(severity, 0)
+            lead = f'<tr data-severity="{esc[severity]}"{self._finding_keys(f)}><td data-sort="{rank}">'
+            lead += f'<span class="sev">{esc[severity]}</span></td>'
+        return (
+            f'{lead}<td class="k">{esc[str(f.get("rule"))]} {esc[str(f.get("title") or "")]}</td>'
+            f'<td class="nm">{esc[str(f.get("provider"))]}:{_bdi(f.get("name") or f.get("resource"))}<br>'
+            f"<small>{_bdi(f.get('resource'))}</small></td><td>{esc[str(f.get('message') or '')]}{note}"
+            f"{self.why.cell(f.get('reasons') or ())}</td></tr>\n"
+        )
+
+    def _finding_keys(self, f: dict[str, Any]) -> str:
+        return f' data-rule="{self.esc[str(f.get("rule"))]}" data-provider="{self.esc[str(f.get("provider"))]}"'
+
     def close(self) -> None:
         """Remove the spools."""
         self.resource_rows.close()
         self.finding_rows.close()
+
+
+class _Escaped(dict[str, str]):
+    """Escaped text by value, for values that repeat; bounded, as a value may also be unique to its row."""
+
+    def __missing__(self, key: str) -> str:
+        value = _e(key)
+        if len(self) < _MEMO_SIZE:
+            self[key] = value
+        return value
 
 
 def _spooled(spool: IO[str]) -> Iterator[str]:
@@ -280,22 +342,6 @@ _RESOURCE_HEADERS = [
 ]
 
 
-def _resource_row(r: dict[str, Any], places: _Places) -> str:
-    level = resource_level(r)
-    countries = [str(c) for c in r.get("countries") or ()]
-    shown = " ".join(c if places.standing(c) != "foreign" else f'<b class="fx">{_e(c)}</b>' for c in countries)
-    return (
-        f'<tr data-level="{_e(level or "-")}" data-provider="{_e(r.get("provider", ""))}" '
-        f'data-country="{_e(" ".join(countries) or "unknown")}">'
-        f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{_e(r.get("provider", ""))}</td>'
-        f'<td>{_bdi(r.get("account", ""))}</td><td class="k">{_e(r.get("service", ""))}</td>'
-        f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
-        f'<td>{_e(footprint_text(r))}</td><td class="k">{shown if countries else "unknown"}</td>'
-        f'<td class="k">{_e(r.get("key_control", ""))}</td><td class="k">{_e(" ".join(foreign_reach(r)))}</td>'
-        "</tr>\n"
-    )
-
-
 class _Reasons:
     """Reason lists, each written once, after the findings.
 
@@ -307,7 +353,7 @@ class _Reasons:
         self.ids: dict[tuple[str, ...], int] = {}
 
     def cell(self, reasons: Iterable[Any]) -> str:
-        key = tuple(str(x) for x in reasons)
+        key = tuple(reasons)
         if not key:
             return ""
         n = self.ids.get(key)
@@ -330,27 +376,6 @@ class _Reasons:
 
 def _reason_list(reasons: tuple[str, ...]) -> str:
     return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons) + "</ul>"
-
-
-def _finding_row(f: dict[str, Any], why: _Reasons) -> str:
-    waiver = f.get("waiver") if isinstance(f.get("waiver"), dict) else None
-    note = ""
-    if f.get("waived") and waiver:
-        note = f"<br><small>waived until {_e(waiver.get('expires'))}: {_e(waiver.get('reason'))}</small>"
-    elif waiver and waiver.get("expired"):
-        note = f"<br><small>waiver expired {_e(waiver.get('expires'))}</small>"
-    severity = str(f.get("severity", ""))
-    rank = -1 if f.get("waived") else _SEVERITY_SORT.get(severity, 0)
-    shown = f"{severity} waived" if f.get("waived") else severity
-    css = "sev waived" if f.get("waived") else "sev"
-    return (
-        f'<tr data-severity="{_e("waived" if f.get("waived") else severity)}" data-rule="{_e(f.get("rule"))}" '
-        f'data-provider="{_e(f.get("provider"))}"><td data-sort="{rank}"><span class="{css}">{_e(shown)}</span>'
-        f'</td><td class="k">{_e(f.get("rule"))} {_e(f.get("title", ""))}</td>'
-        f'<td class="nm">{_e(f.get("provider"))}:{_bdi(f.get("name") or f.get("resource"))}<br>'
-        f"<small>{_bdi(f.get('resource'))}</small></td><td>{_e(f.get('message', ''))}{note}"
-        f"{why.cell(f.get('reasons') or ())}</td></tr>\n"
-    )
 
 
 def _skips(skipped: Iterable[dict[str, Any]]) -> str:

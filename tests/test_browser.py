@@ -223,7 +223,10 @@ def test_hostile_names_execute_nothing(browser: Any, tmp_path: Path) -> None:
         page.click("#t-resources th:nth-child(5) button")
         visit.assert_quiet()  # an injected script blocked by the CSP would log an error here
         assert page.evaluate("() => window.__pwned") is None
-        assert page.locator("script").count() == 2 and page.locator("img, iframe, a:not([href^='#why-']), svg:not(.map)").count() == 0
+        assert (
+            page.locator("script").count() == 2
+            and page.locator("img, iframe, a:not([href^='#why-']), svg:not(.map)").count() == 0
+        )
         shown = set(page.locator("#t-resources td.nm > bdi").all_inner_texts())
         assert shown == set(HOSTILE)  # every name printed literally
         # the very long name wraps inside the page instead of widening it

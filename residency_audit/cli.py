@@ -359,14 +359,14 @@ def plan(
 
     from .pipeline import ScanResult, assess_all, locate
     from .report import Meta
-    from .reportfile import ReportError, load_json
-    from .terraform import PlanError, read_plan
+    from .planfile import PlanError, load
+    from .terraform import read_plan
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
-        resources, not_evaluated = read_plan(load_json(plan_file), str(plan_file))
-    except (ReportError, PlanError) as exc:
+        resources, not_evaluated = read_plan(load(plan_file), str(plan_file))
+    except PlanError as exc:
         _fail(str(exc))
     now = datetime.now(UTC)
     result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), ())

@@ -8,8 +8,8 @@ replication rule names its destination bucket when that bucket's ARN is not know
 What is not known at plan time is reported as unknown, never guessed: a copy whose region is "known after apply"
 is a copy in the location "unknown", with a note saying why.
 
-Format: https://developer.hashicorp.com/terraform/internals/json-format (format_version 1.x; a new major version is
-not backward-compatible and is refused).
+Format: https://developer.hashicorp.com/terraform/internals/json-format. planfile.py reads the file (encodings,
+formats 0.x and 1.x, field types) and hands this reader one convention.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from .connectors.common import (
 )
 from .connectors.gcp import GOOGLE_DEFAULT_KEY, bucket_footprint
 from .model import Copy, CopyRole, KeyControl, Provider, Resource
+from .planfile import HINT, UNRESOLVED_PROVIDER, PlanError, document
 
-HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
+__all__ = ["HINT", "NotEvaluated", "PlanError", "read_plan"]
+
 AFTER_APPLY = "known after apply"
 NOT_A_DATA_STORE = "not a data store residency-audit evaluates"
 NOT_YET_EVALUATED = (
@@ -74,10 +76,6 @@ _GCP_EXTERNAL_LEVELS = {"EXTERNAL", "EXTERNAL_VPC"}  # Cloud EKM protection leve
 _RDS_DEFAULT_KEY = "encrypted with the AWS managed key aws/rds"
 
 
-class PlanError(ValueError):
-    """The input is not a Terraform JSON plan this version reads: names the file, the field and the fix."""
-
-
 @dataclass(frozen=True)
 class NotEvaluated:
     """A planned resource the reader leaves out, and why (listed in the report, never dropped silently)."""
@@ -94,9 +92,9 @@ def read_plan(
 
     `data` is the parsed JSON, `path` the file it came from (for messages). Each resource's id is its Terraform
     address and its account is "" (not known before apply). Raises PlanError for anything that is not a plan in
-    format 1.x, naming the field at fault.
+    format 0.x or 1.x, naming the field at fault.
     """
-    plan = _parse(data, path)
+    plan = _parse(document(data, path), path)
     ctx = _Context(plan, classification_tag)
     resources: list[Resource] = []
     skipped: list[NotEvaluated] = []
@@ -217,38 +215,15 @@ def _expect(value: Any, kind: type, path: str, where: str) -> Any:
 def _parse(data: Any, path: str) -> _Plan:
     if not isinstance(data, dict):
         raise _error(path, "top level", f"expected a JSON object (a Terraform plan), got {_json_kind(data)}")
-    _check_kind(data, path)
     current, removed, listed = _changes(data, path)
     index, providers = _configuration(data, path)
     variables = _expect(data.get("variables", {}), dict, path, "variables")
-    if "planned_values" in data:
-        items = list(_planned(data, path, current, index))
-    else:
-        items = list(_from_changes(listed, path, index))
+    items = list(_planned(data, path, current, index)) if "planned_values" in data else []
+    # A change with no planned_values counterpart (Terraform 0.12.0 wrote such plans) is read from its `after`,
+    # never dropped: the whole plan without planned_values is the same case.
+    seen = {item.address for item in items}
+    items += _from_changes([(e, w) for e, w in listed if e["address"] not in seen], path, index)
     return _Plan(path, items, removed, variables, providers)
-
-
-def _check_kind(data: Mapping[str, Any], path: str) -> None:
-    """Refuse, with the reason, a state file, a residency-audit report or a future major format."""
-    if "format_version" not in data:
-        if "lineage" in data or "serial" in data:
-            raise _error(path, "top level", "this is a Terraform state file (it has 'lineage'/'serial'), not a plan")
-        if "schema_version" in data and "tool" in data:
-            raise _error(path, "top level", "this is a residency-audit report, not a Terraform plan")
-        raise _error(path, "format_version", "missing, so this is not the JSON form of a Terraform plan")
-    version = data["format_version"]
-    if not isinstance(version, str):
-        raise _error(path, "format_version", f'expected a string such as "1.2", got {_json_kind(version)}')
-    if version.split(".")[0] != "1":
-        raise PlanError(
-            f"{path}: format_version: {version!r} is not supported: residency-audit reads Terraform's JSON plan "
-            "format 1.x (a new major version is not backward-compatible); upgrade residency-audit, or write the "
-            "plan with a Terraform whose `terraform show -json` emits format 1.x"
-        )
-    if "planned_values" not in data and "resource_changes" not in data:
-        if "values" in data:
-            raise _error(path, "top level", "this is the JSON form of a state (it has 'values'), not of a plan")
-        raise _error(path, "top level", "neither 'planned_values' nor 'resource_changes': not a Terraform plan")
 
 
 def _actions(change: Mapping[str, Any], path: str, where: str) -> list[str]:
@@ -562,7 +537,9 @@ class _Context:
         key = keys[0]
         provider = self.plan.providers.get(key)
         if not isinstance(provider, dict):
-            return UNKNOWN_LOCATION, f"provider configuration {key} is not in the plan's configuration: region unknown"
+            why = item.config.get(UNRESOLVED_PROVIDER)  # a module's provider that an old plan does not record
+            why = why or f"provider configuration {key} is not in the plan's configuration"
+            return UNKNOWN_LOCATION, f"{why}: region unknown"
         expr = _dig(provider, ("expressions", "region"))
         if not isinstance(expr, dict):
             return UNKNOWN_LOCATION, (

@@ -454,8 +454,8 @@ def _resolve(
         block["provider_config_key"] = received[0]
         return
     block["provider_config_key"] = f"{here}:{local}"
-    could = f"; {len(received)} configurations could be it" if len(received) > 1 else ""
+    could = f"{len(received)} could be it; " if len(received) > 1 else ""
     block[UNRESOLVED_PROVIDER] = (
-        f"{here} receives its {local} provider configuration from its caller, which a plan in format_version "
-        f"{version} (Terraform before 1.2) does not record{could}; Terraform 1.2 and later record it"
+        f"{here} receives its {local} provider configuration from its caller, which plans in format_version "
+        f"{version} (Terraform before 1.2) do not record ({could}a plan from Terraform 1.2 or later says which)"
     )

@@ -358,8 +358,8 @@ def plan(
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
-    from .report import Meta
     from .planfile import PlanError, load
+    from .report import Meta
     from .terraform import read_plan
 
     kb, prof = _kb_and_profile(profile)

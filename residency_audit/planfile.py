@@ -178,7 +178,7 @@ def _walk(value: Any) -> Iterator[tuple[Any, tuple[str | int, ...]]]:
 def _deep_path(value: Any) -> str:
     for node, at in _walk(value):
         if len(at) >= MAX_DEPTH and isinstance(node, dict | list):  # a container at level MAX_DEPTH + 1
-            return where(at[:6]) + ".…"
+            return where(at[:8]) + ".…"
     return "top level"
 
 

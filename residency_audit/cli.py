@@ -342,7 +342,9 @@ def check(
 
 @app.command()
 def plan(
-    plan_file: Annotated[Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan`.")],
+    plan_file: Annotated[
+        Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan` (- reads standard input).")
+    ],
     profile: ProfileOpt = None,
     home: HomeOpt = None,
     trust: TrustOpt = None,

@@ -16,6 +16,7 @@ import codecs
 import copy
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ _BOMS = (  # longest first: a UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
 )
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: twice as fast as an alternation
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _PAIR = re.compile(r"\[\]|\{\}")  # one pass removes one level: the scan does not revisit what it joined
 
@@ -47,9 +48,9 @@ class PlanError(ValueError):
 
 
 def load(path: Path) -> dict[str, Any]:
-    """The plan in the file at `path`, checked and in one convention; PlanError for anything else."""
+    """The plan in the file at `path` (`-`: standard input), checked and in one convention; else PlanError."""
     try:
-        raw = path.read_bytes()
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     return document(parse(raw, str(path)), str(path))

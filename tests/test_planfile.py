@@ -258,3 +258,9 @@ def test_parse_and_document_are_the_steps_of_load() -> None:
     plan = document(parse(raw, "p.json"), "p.json")
     key = plan["configuration"]["root_module"]["module_calls"]["logs"]["module"]["resources"][0]["provider_config_key"]
     assert key == "aws"  # the root's: the one configuration module.logs could receive
+
+
+def test_a_plan_piped_on_standard_input_is_read() -> None:
+    raw = codecs.BOM_UTF16_LE + (PLANS / "format-0.1.json").read_text().encode("utf-16-le")
+    result = runner.invoke(app, ["plan", "-", "--format", "json", "--profile", "eu-sovereign"], input=raw)
+    assert result.exit_code == 1 and len(json.loads(result.stdout)["resources"]) == 4

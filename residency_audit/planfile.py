@@ -79,6 +79,10 @@ def _decode(raw: bytes, name: str) -> str:
         return raw[start:].decode(encoding)
     except UnicodeDecodeError as exc:
         at = start + exc.start
+        if exc.reason in ("truncated data", "unexpected end of data"):
+            raise PlanError(
+                f"{name}: {label} text that ends inside a character at byte {at} (truncated?); {HINT}"
+            ) from exc
         line = raw[:at].count(b"\n") + 1 if label == "UTF-8" else None
         where = f"line {line}, byte {at}" if line else f"byte {at}"
         raise PlanError(

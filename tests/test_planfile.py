@@ -231,6 +231,10 @@ BAD: dict[str, tuple[bytes, str]] = {
         b'{"format_version": "1.2", "x": "abc',
         "it ends inside a string that starts at line 1 column 32 (truncated?)",
     ),
+    "UTF-16 cut inside a character": (
+        codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le")[:999],
+        "UTF-16 LE text that ends inside a character at byte 1000 (truncated?)",
+    ),
     "a list of plans": (b"[]", "top level: expected a JSON object (a Terraform plan), got an array"),
 }
 

@@ -28,9 +28,8 @@ from .connectors.common import (
 )
 from .connectors.gcp import GOOGLE_DEFAULT_KEY, bucket_footprint
 from .model import Copy, CopyRole, KeyControl, Provider, Resource
-from .planfile import HINT, UNRESOLVED_PROVIDER, PlanError, document
-
-__all__ = ["HINT", "NotEvaluated", "PlanError", "read_plan"]
+from .planfile import HINT, UNRESOLVED_PROVIDER, document
+from .planfile import PlanError as PlanError  # the reader's error, raised by the front end and the walk alike
 
 AFTER_APPLY = "known after apply"
 NOT_A_DATA_STORE = "not a data store residency-audit evaluates"

@@ -122,7 +122,8 @@ def _loads(text: str, name: str) -> Any:
     except RecursionError as exc:
         raise _too_deep(name, _deep_position(text)) from exc
     except ValueError as exc:  # NaN/Infinity, or an integer longer than Python converts
-        raise PlanError(f"{name}: not valid JSON: {exc}; {HINT}") from exc
+        problem = "a number with more digits than any plan holds" if "integer string" in str(exc) else str(exc)
+        raise PlanError(f"{name}: not valid JSON: {problem}; {HINT}") from exc
 
 
 _MESSAGES = {
@@ -130,7 +131,6 @@ _MESSAGES = {
     "Expecting property name enclosed in double quotes": "expected a property name in double quotes",
     "Expecting ':' delimiter": "expected ':' after a property name",
     "Expecting ',' delimiter": "expected ',' or a closing bracket",
-    "Unterminated string starting at": "a string that starts here is never closed",
     "Invalid control character at": "a control character inside a string (it must be escaped)",
     "Invalid \\escape": "an invalid escape sequence",
     "Invalid \\uXXXX escape": "an invalid \\u escape",

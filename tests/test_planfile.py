@@ -206,6 +206,7 @@ BAD: dict[str, tuple[bytes, str]] = {
     ),
     "two documents": (b'{"format_version": "1.2"} {}', "more data after the end of the JSON document at line 1"),
     "NaN": (b'{"format_version": NaN}', "NaN is not a JSON value"),
+    "huge number": (b'{"format_version": ' + b"9" * 5000 + b"}", "a number with more digits than any plan holds"),
     "latin-1": (TEXT.replace("acme-records", "acmé", 1).encode("latin-1"), "not UTF-8 text: invalid bytes at line 18"),
     "deeper than Python parses": (
         b'{"format_version": "1.2", "planned_values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",

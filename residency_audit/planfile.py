@@ -410,7 +410,8 @@ def _normalise(data: dict[str, Any], version: str) -> dict[str, Any]:
     blocks are "module.storage:aws" (Terraform 0.13–1.1) or "storage:aws" (0.12, module_address "storage"); and
     which configuration a caller passes a module (`providers = {...}`) is in no old plan at all. So a module resource
     gets its module's own configuration, else the only configuration of that provider its module could receive (one
-    declared in an ancestor), else none, with the reason: an unknown region, never a guessed one.
+    declared in an ancestor, counting the root's implicit default when it has no block), else none, with the reason:
+    an unknown region, never a guessed one.
     """
     if not isinstance(data.get("configuration"), dict):
         return data
@@ -419,17 +420,22 @@ def _normalise(data: dict[str, Any], version: str) -> dict[str, Any]:
     declared: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for key, entry in (config.get("provider_config") or {}).items():
         declared.setdefault(_module_path(entry.get("module_address") or ""), []).append((key, entry))
+    modules: list[tuple[Mapping[str, Any], tuple[str, ...]]] = []
     stack: list[tuple[Mapping[str, Any], tuple[str, ...]]] = [(config.get("root_module") or {}, ())]
     while stack:
         module, names = stack.pop()
-        for call, spec in (module.get("module_calls") or {}).items():
-            stack.append((spec.get("module") or {}, (*names, call)))
-        if not names:
-            continue
-        for block in module.get("resources") or []:
+        modules.append((module, names))
+        stack.extend(
+            (spec.get("module") or {}, (*names, call)) for call, spec in (module.get("module_calls") or {}).items()
+        )
+    # A module address this reader cannot place (a spelling not known here) may hide a module's own provider block:
+    # then nothing is inferred from ancestors.
+    infer = set(declared) <= {".".join(f"module.{n}" for n in names) for _, names in modules}
+    for module, names in modules:
+        for block in module.get("resources") or [] if names else []:
             key = block.get("provider_config_key")
             if isinstance(key, str) and ":" in key:
-                _resolve(block, key.split(":", 1)[1], names, declared, version)
+                _resolve(block, key.split(":", 1)[1], names, declared, version, infer=infer)
     return data
 
 
@@ -446,6 +452,8 @@ def _resolve(
     names: tuple[str, ...],
     declared: Mapping[str, list[tuple[str, Mapping[str, Any]]]],
     version: str,
+    *,
+    infer: bool,
 ) -> None:
     provider, _, alias = local.partition(".")
     here = ".".join(f"module.{n}" for n in names)
@@ -455,11 +463,14 @@ def _resolve(
         return
     ancestors = ["", *(".".join(f"module.{n}" for n in names[:i]) for i in range(1, len(names)))]
     received = [k for a in ancestors for k, e in declared.get(a, []) if e.get("name") == provider]
-    if not own and len(received) == 1:
+    # Without a `provider "aws"` block the root still has a default configuration (from the environment), unlisted.
+    implicit = not any(e.get("name") == provider and not e.get("alias") for _, e in declared.get("", []))
+    if infer and not own and len(received) == 1 and not implicit:
         block["provider_config_key"] = received[0]
         return
     block["provider_config_key"] = f"{here}:{local}"
-    could = f"{len(received)} could be it; " if len(received) > 1 else ""
+    count = len(received) + implicit
+    could = f"{count} could be it; " if count > 1 else ""
     block[UNRESOLVED_PROVIDER] = (
         f"{here} receives its {local} provider configuration from its caller, which plans in format_version "
         f"{version} (Terraform before 1.2) do not record ({could}a plan from Terraform 1.2 or later says which)"

@@ -129,6 +129,28 @@ def test_an_old_module_key_is_never_guessed_among_several_configurations() -> No
     assert data == before  # normalising copies: the caller's plan is not changed
 
 
+@pytest.mark.parametrize(
+    ("root", "module_address", "expected"),
+    [
+        (["aws"], None, "us-east-1"),  # the one configuration it could receive
+        (["aws.eu"], None, "unknown"),  # or the root's implicit default, configured from the environment
+        (["aws"], "vault/x", "unknown"),  # a module address spelt in a way not known here: nothing inferred
+    ],
+)
+def test_an_old_module_key_is_inferred_only_when_one_configuration_is_possible(
+    root: list[str], module_address: str | None, expected: str
+) -> None:
+    data = _load("aws")
+    data["format_version"] = "0.1"
+    providers = data["configuration"]["provider_config"]
+    for key in set(providers) - set(root):
+        del providers[key]
+    if module_address is not None:
+        providers["vault:aws"] = {"name": "aws", "module_address": module_address}
+    _modules(data, "vault", "vault:aws")
+    assert _places(data)["module.vault.aws_s3_bucket.records"][0] == (expected, P)
+
+
 def test_a_1_1_plan_keeps_its_keys_as_terraform_wrote_them() -> None:
     data = _load("aws")
     _modules(data, "vault", "module.vault:aws")  # a 1.2 plan: a missing key is a missing key, not an old convention

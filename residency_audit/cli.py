@@ -358,9 +358,9 @@ def plan(
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
+    from .plan.reader import PlanError, read_plan
     from .report import Meta
     from .reportfile import ReportError, load_json
-    from .terraform import PlanError, read_plan
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
@@ -593,7 +593,7 @@ def scan(
 
     tasks: list[Task] = []
     if "aws" in providers and (not services or picked("aws")):
-        from .connectors import aws
+        from .clouds import aws
 
         tasks += aws.tasks(
             aws.AwsOptions(
@@ -609,7 +609,7 @@ def scan(
             )
         )
     if "azure" in providers and (not services or picked("azure")):
-        from .connectors import azure
+        from .clouds import azure
 
         tasks += azure.tasks(
             azure.AzureOptions(
@@ -624,7 +624,7 @@ def scan(
             )
         )
     if "gcp" in providers and (not services or picked("gcp")):
-        from .connectors import gcp
+        from .clouds import gcp
 
         tasks += gcp.tasks(
             gcp.GcpOptions(

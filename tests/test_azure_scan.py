@@ -374,7 +374,7 @@ def test_token_audience_follows_the_cloud_not_the_endpoint(azure: AzureEndpoint)
 
 
 def test_clouds_select_authority_endpoint_and_audience() -> None:
-    from residency_audit.connectors.azure import CLOUDS, SERVICES
+    from residency_audit.clouds.azure import CLOUDS, SERVICES
 
     assert {name: (c.endpoint, c.audience, c.authority) for name, c in CLOUDS.items()} == {
         "public": (

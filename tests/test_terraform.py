@@ -14,7 +14,7 @@ import pytest
 
 from residency_audit.knowledge import load
 from residency_audit.model import CopyRole, KeyControl, Provider, Resource
-from residency_audit.terraform import (
+from residency_audit.plan.reader import (
     FORGOTTEN,
     NOT_A_DATA_STORE,
     NOT_YET_EVALUATED,

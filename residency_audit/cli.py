@@ -22,6 +22,7 @@ from . import __version__
 from .formats import OutputFormat
 from .model import KeyControl
 from .rules import Severity
+from .scan import SERVICES
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -446,21 +447,6 @@ def diff(
         sys.stdout.write(drift.render_diff(changes))
 
 
-SERVICES = {
-    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot"),
-    "azure": (
-        "storage-account",
-        "cosmosdb",
-        "sql-database",
-        "postgresql-flexible",
-        "mysql-flexible",
-        "disk",
-        "snapshot",
-    ),
-    "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
-}
-
-
 class AzureCloud(StrEnum):
     """Azure clouds `--azure-cloud` selects."""
 
@@ -565,83 +551,39 @@ def scan(
     Exit codes: 0 pass/complete, 1 policy violations, 2 usage or input error, 3 incomplete (something could not be
     read; every report lists it), 130 interrupted (Ctrl-C; nothing is written).
     """
-    import time
     from datetime import UTC, datetime
 
-    from .pipeline import ScanResult, Task, assess_all, locate, run_tasks
+    from . import scan as scanning
     from .report import Meta
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
-    providers = list(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws]))
-    services = tuple(dict.fromkeys(_split(service, [])))
-    offered = [s for p in providers for s in SERVICES[p]]
-    for s in services:
-        if s not in offered:
-            _fail(f"--service {s!r} is not one of {', '.join(offered)} (for --provider {', '.join(providers)})")
-    regions = tuple(dict.fromkeys(_split(region, [])))
-    for r in regions:
-        loc = kb.resolve("aws", r)
-        if loc is None or loc.code != r:
-            close = kb.suggest("aws", r)
-            hint = f"; closest known: {', '.join(close)}" if close else ""
-            _fail(f"--region {r!r} is not an AWS region{hint}")
-
-    def picked(p: str) -> tuple[str, ...]:
-        # an explicit --service list that names none of this provider's services leaves the provider out
-        return tuple(s for s in services if s in SERVICES[p])
-
-    tasks: list[Task] = []
-    if "aws" in providers and (not services or picked("aws")):
-        from .clouds import aws
-
-        tasks += aws.tasks(
-            aws.AwsOptions(
-                profile=aws_profile,
-                regions=regions,
-                services=picked("aws"),
-                org=org,
-                account_ids=tuple(dict.fromkeys(_split(account_id, []))),
-                role_name=role_name,
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "azure" in providers and (not services or picked("azure")):
-        from .clouds import azure
-
-        tasks += azure.tasks(
-            azure.AzureOptions(
-                cloud=azure_cloud.value,
-                endpoint=azure_endpoint,
-                subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
-                resource_graph=resource_graph,
-                services=picked("azure"),
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "gcp" in providers and (not services or picked("gcp")):
-        from .clouds import gcp
-
-        tasks += gcp.tasks(
-            gcp.GcpOptions(
-                projects=tuple(dict.fromkeys(_split(project, []))),
-                organization=organization,
-                services=picked("gcp"),
-                classification_label=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-
-    started = datetime.now(UTC)
-    deadline = None if scan_timeout is None else time.monotonic() + scan_timeout
+    request = scanning.ScanRequest(
+        providers=tuple(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws])),
+        services=tuple(dict.fromkeys(_split(service, []))),
+        regions=tuple(dict.fromkeys(_split(region, []))),
+        aws_profile=aws_profile,
+        org=org,
+        account_ids=tuple(dict.fromkeys(_split(account_id, []))),
+        role_name=role_name,
+        azure_cloud=azure_cloud.value,
+        azure_endpoint=azure_endpoint,
+        subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
+        resource_graph=resource_graph,
+        projects=tuple(dict.fromkeys(_split(project, []))),
+        organization=organization,
+        classification_tag=classification_tag,
+        concurrency=concurrency,
+        timeout=timeout,
+        scan_timeout=scan_timeout,
+    )
     try:
-        result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress, deadline=deadline))
-        result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
+        scanning.validate(request, kb)
+    except scanning.ScanRequestError as exc:
+        _fail(str(exc))
+    started = datetime.now(UTC)
+    try:
+        result = _run_with_progress(lambda on_progress: scanning.run(request, kb, view, on_progress))
         meta = Meta("scan", None, started, datetime.now(UTC))
         _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:

@@ -273,19 +273,26 @@ def _deliver(
     allow_incomplete: bool,
 ) -> NoReturn:
     """Evaluate the profile, write the report in `fmt`, say what happened on stderr, exit with the contract code."""
+    import dataclasses
     from datetime import date
 
     from . import report
+    from .catalogue import load as load_catalogue
+    from .coverage import compute
     from .policy import counts, evaluate, verdict
     from .render import render
 
+    # a data-bearing resource found but not assessed (nor accepted by the profile) is incomplete, like a skip
+    coverage = compute(load_catalogue(), result.resources, result.found, prof.accept_unassessed if prof else ())
+    meta = dataclasses.replace(meta, coverage=coverage)
+    incomplete = bool(result.skipped) or coverage.incomplete
     gate = None
     if prof is not None:
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
-        decision, code = verdict(findings, bool(result.skipped), fail_on, allow_incomplete)
+        decision, code = verdict(findings, incomplete, fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
     else:
-        code = EXIT_INCOMPLETE if result.skipped and not allow_incomplete else EXIT_OK
+        code = EXIT_INCOMPLETE if incomplete and not allow_incomplete else EXIT_OK
     text = render(fmt, result, view, meta, gate, plain=output is not None)
     if output is not None:
         try:
@@ -297,6 +304,14 @@ def _deliver(
     if result.skipped:
         typer.echo(
             f"residency-audit: incomplete: {len(result.skipped)} scope(s) could not be read (listed in the report)",
+            err=True,
+        )
+    typer.echo(f"residency-audit: coverage: {coverage.line()}", err=True)
+    if coverage.incomplete:
+        missing = sum(t.missing for t in coverage.unassessed)
+        typer.echo(
+            f"residency-audit: incomplete: {missing} data-bearing resource(s) of {len(coverage.unassessed)} type(s) "
+            "found but not assessed (listed in the report; a profile may accept a type with accept_unassessed)",
             err=True,
         )
     if gate is not None:
@@ -336,7 +351,13 @@ def check(
         started, finished = times(data)
     except (ReportError, KeyError, ValueError) as exc:
         _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips))
+    from .coverage import found_from_json
+
+    try:
+        found = found_from_json(data)
+    except ValueError as exc:
+        _fail(f"{report_file}: {exc}")
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips), tuple(found))
     _deliver(kb, result, view, Meta("check", str(report_file), started, finished), prof, fmt, output, fail_on,
              allow_incomplete)  # fmt: skip
 
@@ -353,13 +374,14 @@ def plan(
 ) -> None:
     """Evaluate a Terraform plan before anything is deployed. Resource types it does not evaluate are listed.
 
-    Exit codes as for scan (a plan is never incomplete: values known only after apply are unknown locations).
+    Exit codes as for scan: a data store the plan reader does not evaluate makes the result incomplete (exit 3)
+    unless the profile accepts its type (accept_unassessed); values known only after apply are unknown locations.
     """
     from dataclasses import asdict
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
-    from .plan.reader import PlanError, read_plan
+    from .plan.reader import PlanError, plan_found, read_plan
     from .report import Meta
     from .reportfile import ReportError, load_json
 
@@ -370,7 +392,8 @@ def plan(
     except (ReportError, PlanError) as exc:
         _fail(str(exc))
     now = datetime.now(UTC)
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), ())
+    found = plan_found(str(plan_file), resources, not_evaluated)
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), (), found)
     meta = Meta("plan", str(plan_file), now, now, tuple(asdict(n) for n in not_evaluated))
     if not_evaluated:
         typer.echo(f"residency-audit: {len(not_evaluated)} resource(s) not evaluated (listed in the report)", err=True)
@@ -420,7 +443,7 @@ def schema() -> None:
     """Print the JSON Schema of the JSON report."""
     from importlib import resources
 
-    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v1.schema.json").read_text())
+    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v2.schema.json").read_text())
 
 
 @app.command()

@@ -31,7 +31,7 @@ from residency_audit.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
-SCHEMA = ROOT / "residency_audit" / "schema" / "report-v1.schema.json"
+SCHEMA = ROOT / "residency_audit" / "schema" / "report-v2.schema.json"
 SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif-2.1.0.schema.json"
 SOURCE_FILE = "profiles/eu-gdpr.toml"
 FORMATS = {"sarif": sarif, "csv": csv_report, "md": markdown, "xml": junit, "html": html}

@@ -18,6 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalogue import load as load_catalogue
+from ..catalogue import terraform_provider
+from ..coverage import UNKNOWN_TYPE
+from ..inventory import TERRAFORM_PLAN, Found, merge
 from ..model import Resource
 from ..stores.common import UNKNOWN_LOCATION
 from .context import (
@@ -45,34 +49,10 @@ __all__ = [
     "read_plan",
 ]
 
-HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
-
-# Data stores (several covered by the live scan) that this reader does not evaluate yet: said so, rather than
-# "not a data store", so nobody reads a pass on a plan as a verdict on them.
-_OTHER_DATA_STORES = frozenset(
-    {
-        "aws_docdb_cluster",
-        "aws_dynamodb_global_table",
-        "aws_ebs_snapshot",
-        "aws_ebs_snapshot_copy",
-        "aws_ebs_volume",
-        "aws_efs_file_system",
-        "aws_elasticache_replication_group",
-        "aws_neptune_cluster",
-        "aws_redshift_cluster",
-        "aws_s3_directory_bucket",
-        "azurerm_managed_disk",
-        "azurerm_mssql_database",
-        "azurerm_mysql_flexible_server",
-        "azurerm_postgresql_flexible_server",
-        "azurerm_snapshot",
-        "google_bigtable_instance",
-        "google_compute_disk",
-        "google_firestore_database",
-        "google_spanner_instance",
-        "google_sql_database_instance",
-    }
+UNKNOWN_TYPE_REASON = (
+    "a resource type residency-audit does not know: whether it holds data is unknown (counted as an unknown type)"
 )
+HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
 
 
 class PlanError(ValueError):
@@ -86,6 +66,8 @@ class NotEvaluated:
     address: str
     type: str
     reason: str
+    location: str | None = None  # where the plan says it will be, for a data-bearing type (None: not said)
+    category: str | None = None  # the catalogue's category of the type; "unknown-type" when it does not know it
 
 
 def read_plan(
@@ -110,9 +92,45 @@ def read_plan(
             if reason is not None:  # a companion of a store in this plan was evaluated with that store
                 skipped.append(NotEvaluated(item.address, item.type, reason))
         else:
-            reason = NOT_YET_EVALUATED if item.type in _OTHER_DATA_STORES else NOT_A_DATA_STORE
-            skipped.append(NotEvaluated(item.address, item.type, reason))
+            skipped.append(_not_evaluated(ctx, item))
     return resources, skipped + plan.removed
+
+
+def plan_found(path: str, resources: Iterable[Resource], not_evaluated: Iterable[NotEvaluated]) -> tuple[Found, ...]:
+    """What the plan leaves in the estate, as inventory records for coverage: evaluated or not, counted.
+
+    Resources planned for deletion leave and are not counted; types of providers other than the three clouds
+    (random_, null_, tls_ …) hold no cloud data and are not counted either.
+    """
+    found = [Found(r.provider, TERRAFORM_PLAN, path, r.type, 1, ()) for r in resources]
+    for n in not_evaluated:
+        provider = terraform_provider(n.type)
+        if provider is not None and n.reason != PLANNED_FOR_DELETION:
+            places = (n.location,) if n.location else ()
+            found.append(Found(provider, TERRAFORM_PLAN, path, n.type, 1, places, n.reason))
+    return merge(found)
+
+
+def _not_evaluated(ctx: Context, item: Item) -> NotEvaluated:
+    """Why a planned item is not evaluated, from the catalogue; for a data-bearing type, where it will be."""
+    entry = load_catalogue().find(item.type)
+    if entry is None:
+        return NotEvaluated(item.address, item.type, UNKNOWN_TYPE_REASON, None, UNKNOWN_TYPE)
+    if not entry.data_bearing:
+        return NotEvaluated(item.address, item.type, NOT_A_DATA_STORE, None, entry.category.value)
+    return NotEvaluated(item.address, item.type, NOT_YET_EVALUATED, _where(ctx, item), entry.category.value)
+
+
+def _where(ctx: Context, item: Item) -> str | None:
+    """The location a plan gives a resource it does not evaluate: never dropped silently, never guessed."""
+    for attribute in ("location", "region"):
+        value = item.text(attribute)
+        if value:
+            return value
+    if item.type.startswith("aws_"):
+        region, _ = ctx.aws_region(item)
+        return None if region == UNKNOWN_LOCATION else region
+    return None
 
 
 # --- the plan's shape ----------------------------------------------------------------------------------------

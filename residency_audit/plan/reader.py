@@ -40,6 +40,7 @@ from .stores import PLAN_READERS as _STORES
 __all__ = [
     "AFTER_APPLY",
     "FORGOTTEN",
+    "NOT_ASSESSED_ANYWHERE",
     "NOT_A_DATA_STORE",
     "NOT_YET_EVALUATED",
     "PLANNED_FOR_DELETION",
@@ -49,6 +50,9 @@ __all__ = [
     "read_plan",
 ]
 
+NOT_ASSESSED_ANYWHERE = (
+    "a data-bearing type residency-audit does not assess yet, in plans or live scans: its copies are not checked"
+)
 UNKNOWN_TYPE_REASON = (
     "a resource type residency-audit does not know: whether it holds data is unknown (counted as an unknown type)"
 )
@@ -118,12 +122,13 @@ def _not_evaluated(ctx: Context, item: Item) -> NotEvaluated:
         return NotEvaluated(item.address, item.type, UNKNOWN_TYPE_REASON, None, UNKNOWN_TYPE)
     if not entry.data_bearing:
         return NotEvaluated(item.address, item.type, NOT_A_DATA_STORE, None, entry.category.value)
-    return NotEvaluated(item.address, item.type, NOT_YET_EVALUATED, _where(ctx, item), entry.category.value)
+    reason = NOT_YET_EVALUATED if entry.assessed else NOT_ASSESSED_ANYWHERE
+    return NotEvaluated(item.address, item.type, reason, _where(ctx, item), entry.category.value)
 
 
 def _where(ctx: Context, item: Item) -> str | None:
     """The location a plan gives a resource it does not evaluate: never dropped silently, never guessed."""
-    for attribute in ("location", "region"):
+    for attribute in ("location", "region", "availability_zone"):
         value = item.text(attribute)
         if value:
             return value

@@ -308,13 +308,18 @@ class Arm:
             # a nextLink normally carries the api-version; add it where one does not, or ARM answers 400
             page = self._send("GET", link, {} if "api-version=" in link else {"api-version": api_version})
 
-    def graph(self, subscriptions: list[str], types: list[str]) -> list[dict[str, Any]]:
-        """Every row of one Resource Graph query over `subscriptions`, all pages, or an exception."""
+    def graph(self, subscriptions: list[str], types: list[str], every_type: bool = False) -> list[dict[str, Any]]:
+        """Every row of one Resource Graph query over `subscriptions`, all pages, or an exception.
+
+        `every_type`: every resource of every type (for coverage), with `properties` only for `types` (the ones a
+        store reads: the rest cost a row of id, type and location each); else only rows of `types`.
+        """
         quoted = ", ".join(f"'{t.lower()}'" for t in types)
-        query = (
-            f"resources | where type in~ ({quoted}) "
-            "| project id, name, type, location, subscriptionId, kind, sku, tags, properties"
-        )
+        columns = "| project id, name, type, location, subscriptionId, kind, sku, tags, properties"
+        if every_type:
+            query = f"resources | extend properties = iff(type in~ ({quoted}), properties, dynamic(null)) {columns}"
+        else:
+            query = f"resources | where type in~ ({quoted}) {columns}"
         rows: list[dict[str, Any]] = []
         for i in range(0, len(subscriptions), GRAPH_SUBSCRIPTIONS):
             batch = subscriptions[i : i + GRAPH_SUBSCRIPTIONS]

@@ -19,6 +19,7 @@ from ..clouds.azure import (
     Kind,
     describe_error,
 )
+from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.azure.common import parent_id, subscription_of
@@ -29,6 +30,7 @@ from ..stores.azure.sql import sql_task
 from ..stores.azure.storage import storage_account
 
 _log = logging.getLogger(__name__)
+RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------
 
@@ -74,6 +76,13 @@ def start(options: AzureOptions) -> Iterator[Task | Skip]:
 
 def _arm_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> Iterator[Task]:
     for sub in subscriptions:
+        if not arm.options.services:  # every type, for coverage: one paged list per subscription
+            yield Task(
+                Provider.AZURE,
+                f"subscription/{sub}/resources",
+                functools.partial(_arm_census, arm, sub),
+                describe_error,
+            )
         for service in services:
             kind = KINDS[service]
             listed = SQL_SERVERS if service == "sql-database" else kind.type
@@ -85,9 +94,13 @@ def _arm_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> I
             )
 
 
-def _graph_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> Iterator[Resource | Skip | Task]:
+def _graph_inventory(
+    arm: Arm, subscriptions: list[str], services: list[str]
+) -> Iterator[Resource | Skip | Found | Task]:
     try:
-        rows = arm.graph(subscriptions, [KINDS[s].type for s in services])
+        # without --service: every resource of every type (coverage); with it, only the types asked for
+        every_type = not arm.options.services
+        rows = arm.graph(subscriptions, [KINDS[s].type for s in services], every_type=every_type)
     except Exception as exc:
         # Graph is an accelerator, not a requirement: the same inventory, per subscription, through Resource Manager.
         _log.warning(
@@ -96,6 +109,10 @@ def _graph_inventory(arm: Arm, subscriptions: list[str], services: list[str]) ->
         )
         yield from _arm_inventory(arm, subscriptions, services)
         return
+    if every_type:
+        yield from census(RESOURCE_GRAPH, rows)
+        # every subscription asked about answered, even one with nothing in it
+        yield from (Found(Provider.AZURE, RESOURCE_GRAPH, f"subscription/{sub}", "", 0) for sub in subscriptions)
     by_server: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         kind = BY_TYPE.get(str(row.get("type", "")).lower())
@@ -107,6 +124,41 @@ def _graph_inventory(arm: Arm, subscriptions: list[str], services: list[str]) ->
             yield from _items(arm, kind, subscription_of(str(row["id"])), [row])
     for server_id, databases in by_server.items():
         yield sql_task(arm, subscription_of(server_id), server_id, databases)
+
+
+def _arm_census(arm: Arm, sub: str) -> Iterator[Found]:
+    """Every resource of a subscription by type (Resource Manager's list; no properties): for coverage."""
+    yield from census(RESOURCE_MANAGER, arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
+    # an empty subscription still answered: say so, so the coverage section lists the scope
+    yield Found(Provider.AZURE, RESOURCE_MANAGER, f"subscription/{sub}", "", 0)
+
+
+def census(engine: str, rows: Iterable[dict[str, Any]]) -> Iterator[Found]:
+    """One inventory record per resource row: its subscription, type and location.
+
+    System databases are left out, as the SQL store leaves them out: `master` holds the server's metadata.
+    """
+    for row in rows:
+        rtype = str(row.get("type") or "")
+        if not rtype or (rtype.lower() == "microsoft.sql/servers/databases" and _is_system(row)):
+            continue
+        rid = str(row.get("id") or "")
+        location = str(row.get("location") or "")
+        yield Found(Provider.AZURE, engine, f"subscription/{subscription_of(rid)}", _canonical(rtype), 1,
+                    (location,) if location else ())  # fmt: skip
+
+
+def _canonical(rtype: str) -> str:
+    """The catalogue's spelling of an ARM type (Resource Graph returns types lower-case)."""
+    from ..catalogue import load
+
+    entry = load().find(rtype)
+    return entry.native if entry is not None and entry.native else rtype
+
+
+def _is_system(row: dict[str, Any]) -> bool:
+    kind = str(row.get("kind") or "").lower()
+    return str(row.get("name") or "").lower() == "master" or "system" in kind
 
 
 def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task]:

@@ -781,14 +781,17 @@ print(json.dumps({{
         if not parsed.query:
             return 400, _error("BadRequest", "The query is empty.")
         types = re.findall(r"'([a-z0-9.]+/[a-z0-9./]+)'", parsed.query.lower())
-        if not re.match(r"\s*resources\s*\|", parsed.query, re.IGNORECASE) or not types:
+        query = " ".join(parsed.query.split()).lower()
+        # the two shapes the tool sends: a type filter, or every type with properties only for some
+        every_type = "extend properties = iff(type in~ (" in query and "dynamic(null)" in query
+        if not query.startswith("resources |") or not types or (not every_type and "where type in~ (" not in query):
             return 400, _error("BadRequest", "This test endpoint understands `resources | where type in~ (...)`.")
         subs = {s.lower() for s in (parsed.subscriptions or [])}
         with self._lock:
             rows = [
-                _graph_row(r)
+                _graph_row(r) if _norm_type(r["type"]) in types else _graph_row(r) | {"properties": None}
                 for k, r in sorted(self._resources.items())
-                if k.split("/")[2] in subs and _norm_type(r["type"]) in types
+                if k.split("/")[2] in subs and (every_type or _norm_type(r["type"]) in types)
             ]
         options = parsed.options
         start = int(options.skip_token) if options and options.skip_token else 0

@@ -26,6 +26,7 @@ from .model import Provider, Resource
 UNKNOWN_TYPE = "unknown-type"
 NO_READER = "no reader for this type yet"
 NOT_READ = "found by the inventory but not read by its store (see the skips)"
+NOT_CATALOGUED = "a type the catalogue does not know: whether it holds data is unknown"
 ACCEPTED = "accepted by the profile (accept_unassessed)"
 
 
@@ -144,7 +145,10 @@ def compute(
         n_found, n_assessed = max(seen[key], assessed[key]), assessed[key]
         reason = None
         if n_found > n_assessed:
-            reason = reasons.get(key) or (NOT_READ if entry is not None and entry.assessed else NO_READER)
+            if entry is None:
+                reason = NOT_CATALOGUED
+            else:
+                reason = reasons.get(key) or (NOT_READ if entry.assessed else NO_READER)
         is_accepted = key[1] in accepted and n_found > n_assessed
         types.append(
             TypeCoverage(

@@ -227,7 +227,7 @@ def _coverage_view(coverage: Coverage) -> RenderableType:
             str(t.found),
             str(t.found - t.assessed),
             ", ".join(t.locations) or "-",
-            t.reason or "not in the catalogue: its kind of data is unknown",
+            t.reason or "-",
         )
         table.add_row(*(Text(c) for c in cells))  # Text: never read as markup
     return Group(line, table)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
@@ -278,7 +279,7 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
             )
 
 
-def _enter(me: Account, account_id: str) -> Iterator[Task | Skip]:
+def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
     role_arn = f"arn:{me.partition}:iam::{account_id}:role/{me.options.role_name}"
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
@@ -287,13 +288,15 @@ def _enter(me: Account, account_id: str) -> Iterator[Task | Skip]:
     yield from _account(account)
 
 
-def _account(account: Account) -> Iterator[Task | Skip]:
+def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
     from ..stores.aws.rds import rds_list
     from ..stores.aws.s3 import s3_list
 
     ec2 = account.client("ec2", account.home_region)
+    # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
+    yield Found(Provider.AWS, WALK, account.scope(), "", 0)
     enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
     if account.options.regions:
         enabled = [r for r in enabled if r in account.options.regions]

@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_LABEL, Memo, declared_key_control, dedupe_places
@@ -330,7 +331,7 @@ def scope(project: str, service: str, *rest: str) -> str:
     return "/".join(("project", project, "service", service, *rest))
 
 
-def _start(gcp: Gcp) -> Iterator[Task | Skip]:
+def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
     options = gcp.options
     anonymous_only = (
         bool(os.environ.get("STORAGE_EMULATOR_HOST"))
@@ -357,7 +358,7 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip]:
         yield from _search(gcp, "state:ACTIVE")
 
 
-def _search(gcp: Gcp, query: str) -> Iterator[Task]:
+def _search(gcp: Gcp, query: str) -> Iterator[Task | Found]:
     for project in gcp.pages(
         "resourcemanager", "/v3/projects:search", "resourcemanager projects.search", "projects", {"query": query}
     ):
@@ -367,7 +368,7 @@ def _search(gcp: Gcp, query: str) -> Iterator[Task]:
             yield from _project_tasks(gcp, pid)
 
 
-def _container(gcp: Gcp, parent: str) -> Iterator[Task]:
+def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found]:
     """Projects directly under an organization or folder, and a task for each sub-folder."""
     # one term only: projects:search ORs the terms of a query ("match any of the fields"); state is checked below
     yield from _search(gcp, f"parent:{parent}")
@@ -384,11 +385,13 @@ def _container(gcp: Gcp, parent: str) -> Iterator[Task]:
             )
 
 
-def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task]:
+def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
     from ..stores.gcp.bigquery import bigquery_list
     from ..stores.gcp.cloudsql import sql_list
     from ..stores.gcp.gcs import gcs_list
 
+    # the per-service walk answers for this project (it counts what its stores read)
+    yield Found(Provider.GCP, WALK, f"project/{project}", "", 0)
     runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     for service in gcp.options.services or SERVICES:
         yield Task(

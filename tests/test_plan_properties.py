@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
-from residency_audit.planfile import MAX_DEPTH, where
+from residency_audit.plan.file import MAX_DEPTH, where
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 FIXTURES = ["aws", "azure", "gcp", "format-0.1", "format-0.2"]

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from residency_audit.cli import app
 from residency_audit.model import CopyRole
-from residency_audit.planfile import MAX_DEPTH, PlanError, document, parse
-from residency_audit.terraform import read_plan
+from residency_audit.plan.file import MAX_DEPTH, PlanError, document, parse
+from residency_audit.plan.reader import read_plan
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 P, R = CopyRole.PRIMARY, CopyRole.REPLICA

@@ -30,7 +30,7 @@ def render(
     if fmt is OutputFormat.table:
         from .tables import render_text, scan_view
 
-        return render_text(scan_view(result, view.label, gate), plain=plain, width=width)
+        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width)
     if fmt is OutputFormat.html:
         from .reporters import html
 

@@ -108,10 +108,10 @@ def test_plan_gate_uploads_sarif_writes_summary_and_fails_on_violations(tmp_path
 
 
 def test_fail_on_maps_to_the_flag(tmp_path: Path) -> None:
-    relaxed = run_action(tmp_path / "a", target=str(PLANS / "aws.json"), profile="eu-gdpr")
+    relaxed = run_action(tmp_path / "a", target=str(PLANS / "azure.json"), profile="eu-gdpr")
     assert relaxed["gate"] == 0 and relaxed["job"] == 0
     assert relaxed["report"]["summary"]["findings"]["warning"] > 0
-    strict = run_action(tmp_path / "b", target=str(PLANS / "aws.json"), profile="eu-gdpr", fail_on="warning")
+    strict = run_action(tmp_path / "b", target=str(PLANS / "azure.json"), profile="eu-gdpr", fail_on="warning")
     assert strict["gate"] == 1 and strict["job"] == 1
 
 

@@ -64,7 +64,7 @@ def test_markers_are_what_the_connectors_say() -> None:
     from botocore.exceptions import NoCredentialsError
     from google.auth.exceptions import DefaultCredentialsError
 
-    from residency_audit.connectors import aws, azure, gcp
+    from residency_audit.clouds import aws, azure, gcp
 
     reasons = {
         "aws": aws.describe_error(NoCredentialsError()),

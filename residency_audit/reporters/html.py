@@ -151,6 +151,7 @@ class Writer:
         n = self.n_resources
         yield f"</tbody>\n</table>\n<p><small>{n} data store(s){'' if n else ': none found'}</small></p>\n</section>\n"
         yield _skips(head.get("skipped") or ())
+        yield _coverage(head)
         yield _profile(head)
         yield self.why.section()
         yield f"{_footer(head)}\n</main>\n<script>{script}</script>\n</body>\n</html>\n"
@@ -477,6 +478,20 @@ def _off_map(places: _Places, shapes: dict[str, Any]) -> str:
     if not items:
         return ""
     return "<p>Not on the map:</p>\n<ul>\n" + "\n".join(items) + "\n</ul>"
+
+
+def _coverage(report: dict[str, Any]) -> str:
+    from ..coverage import report_lines
+
+    lines = report_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines[1:])
+    return (
+        f"<section>\n<h2>Coverage</h2>\n<p>{_e(lines[0])}</p>"
+        + (f"\n<ul>{items}</ul>" if items else "")
+        + "\n</section>\n"
+    )
 
 
 def _profile(report: dict[str, Any]) -> str:

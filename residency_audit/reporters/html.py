@@ -19,18 +19,15 @@ import hashlib
 import json
 import re
 import tempfile
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 from importlib import resources as package_files
 from typing import IO, Any
 
 from . import LEVELS, finding_counts, footprint_text, level_rank, verdict
+from .htmlmap import Places, country_table, map_section, world
 
-_SMALL_AREA = 80  # countries smaller than this (square map units) also get a dot, or Singapore would be invisible
-_UNKNOWN_LISTED = 200  # unknown locations named under the map; the rest are counted (the table has them all)
 _SEVERITY_SORT = {"error": 2, "warning": 1, "note": 0}
 _MEMO_SIZE = 10_000
 _SPECIAL = re.compile("[&<>\"']")
@@ -42,13 +39,6 @@ _EARLY_SCRIPT = 'document.documentElement.className="js"'
 
 def _asset(name: str) -> str:
     return package_files.files("residency_audit.reporters").joinpath(name).read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
-def world() -> dict[str, Any]:
-    """The bundled country shapes: {source, viewBox, countries: {ISO alpha-2: {name, d, c, a}}, other: [...]}."""
-    data: dict[str, Any] = json.loads(_asset("world.json"))
-    return data
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +87,7 @@ class Writer:
     """
 
     def __init__(self, home: Iterable[str] = (), trusted: Iterable[str] = ()) -> None:
-        self.places = _Places(frozenset(home), frozenset(trusted))
+        self.places = Places(frozenset(home), frozenset(trusted))
         self.why = _Reasons()
         self.esc = _Escaped()  # values that repeat from row to row (providers, accounts, footprints …): escaped once
         self.countries: dict[tuple[str, ...], tuple[str, str]] = {}
@@ -134,8 +124,8 @@ class Writer:
             f"<script>{_EARLY_SCRIPT}</script>\n</head>\n<body>\n<main>\n<section>\n<h1>{escape(title)}</h1>\n"
             f"{_headline(head, source_file)}\n</section>\n"
         )
-        yield _map_section(self.places)
-        yield _country_table(self.places)
+        yield map_section(self.places)
+        yield country_table(self.places)
         if self.n_findings:
             keys = [("severity", "severity"), ("rule", "rule"), ("provider", "provider")]
             yield "<section>\n<h2>Findings</h2>\n" + _filters("findings", keys) + "\n"
@@ -272,41 +262,6 @@ def _headline(report: dict[str, Any], source_file: str | None) -> str:
     return f'<p><span class="verdict v-{css}">{escape(text)}</span></p>\n<p><small>{" · ".join(bits)}</small></p>'
 
 
-@dataclass
-class _Places:
-    """What the map needs, gathered while the rows stream past: copies per country, and unknown locations."""
-
-    home: frozenset[str]
-    trusted: frozenset[str]
-    stores: Counter[str] = field(default_factory=Counter)
-    primary: Counter[str] = field(default_factory=Counter)
-    replica: Counter[str] = field(default_factory=Counter)
-    unknown: list[str] = field(default_factory=list)
-    unknown_count: int = 0
-
-    def standing(self, country: str) -> str:
-        """home, trusted or foreign from the viewpoint; "copy" when the report names no viewpoint."""
-        if not self.home:
-            return "copy"
-        return "home" if country in self.home else "trusted" if country in self.trusted else "foreign"
-
-    def add(self, r: dict[str, Any]) -> None:
-        stores = self.stores
-        for country in set(r.get("countries") or ()):
-            stores[country] += 1
-        for c in r.get("footprint") or ():
-            counter = self.primary if c.get("role") == "primary" else self.replica
-            for country in set(c.get("countries") or ()):
-                counter[country] += 1
-            if not c.get("known", True):
-                self.unknown_count += 1
-                if len(self.unknown) < _UNKNOWN_LISTED:
-                    self.unknown.append(
-                        f"unknown location {_e(c.get('reported_as') or c.get('location') or '(empty)')} "
-                        f"({_e(c.get('role', ''))}) of {_e(r.get('provider', ''))}:{_bdi(r.get('name', ''))}"
-                    )
-
-
 def _filters(table: str, keys: Iterable[tuple[str, str]]) -> str:
     """The filter bar above a table; hidden until the script runs, so a page without script shows no dead controls."""
     order = " ".join(LEVELS)
@@ -391,93 +346,6 @@ def _skips(skipped: Iterable[dict[str, Any]]) -> str:
         + "\n".join(rows)
         + "\n</tbody>\n</table>\n</section>\n"
     )
-
-
-_LEGEND = {
-    "home": "copies at home",
-    "trusted": "copies in a trusted state",
-    "foreign": "copies abroad (foreign)",
-    "copy": "copies (no viewpoint)",
-    "homeland": "home, no copy",
-}
-
-
-def _map_section(places: _Places) -> str:
-    data = world()
-    shapes = data["countries"]
-    paths, dots = [], []
-    for code, shape in shapes.items():
-        tip = f"{code} — {shape['name']}"
-        if code in places.stores:
-            css = places.standing(code)
-            tip += f": {_copies(places, code)}; {css if css != 'copy' else 'copies'}"
-            if shape["a"] < _SMALL_AREA:
-                cx, cy = shape["c"]
-                dots.append(f'<circle class="{css}" cx="{cx}" cy="{cy}" r="14"><title>{escape(tip)}</title></circle>')
-        elif code in places.home:
-            css, tip = "homeland", tip + ": home, no copy"
-        else:
-            css = "land"
-        paths.append(f'<path class="{css}" d="{shape["d"]}"><title>{escape(tip)}</title></path>')
-    paths += [f'<path class="land" d="{o["d"]}"><title>{escape(o["name"])}</title></path>' for o in data["other"]]
-    box = " ".join(str(v) for v in data["viewBox"])
-    svg = (
-        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="{box}" role="img" '
-        'aria-label="countries holding copies, and which of them are foreign from the viewpoint">\n'
-        + "\n".join(paths + dots)
-        + "\n</svg>"
-    )
-    shown = ("copy",) if not places.home else ("home", "trusted", "foreign", "homeland")
-    legend = (
-        '<p class="legend">'
-        + "".join(f'<span><i class="{k}"></i>{_LEGEND[k]}</span>' for k in shown)
-        + "<span><i></i>no copy</span></p>"
-    )
-    return (
-        "<section>\n<h2>Where the copies are</h2>\n"
-        + "\n".join(p for p in (svg, legend, _off_map(places, shapes)) if p)
-        + "\n</section>\n"
-    )
-
-
-def _copies(places: _Places, code: str) -> str:
-    return (
-        f"{places.stores[code]} data store(s) ({places.primary[code]} primary cop"
-        f"{'y' if places.primary[code] == 1 else 'ies'}, {places.replica[code]} replica(s))"
-    )
-
-
-def _country_table(places: _Places) -> str:
-    """The map as a table too: readable in print and by screen readers, which do not show tooltips."""
-    if not places.stores:
-        return ""
-    shapes = world()["countries"]
-    ordered = sorted(places.stores, key=lambda c: (-places.stores[c], c))
-    rows = "\n".join(
-        f"<tr><td>{_e(c)}</td><td>{_e(shapes.get(c, {}).get('name', ''))}</td><td>{_e(places.standing(c))}</td>"
-        f'<td class="num">{places.stores[c]}</td><td class="num">{places.primary[c]}</td>'
-        f'<td class="num">{places.replica[c]}</td></tr>'
-        for c in ordered
-    )
-    return (
-        "<section>\n<h2>Copies by country</h2>\n<table>\n<thead><tr><th>country</th><th>name</th>"
-        "<th>from the viewpoint</th><th>data stores</th><th>primary copies</th><th>replicas</th></tr></thead><tbody>\n"
-        + rows
-        + "\n</tbody>\n</table>\n</section>\n"
-    )
-
-
-def _off_map(places: _Places, shapes: dict[str, Any]) -> str:
-    """Countries the map cannot show, and copies whose location is unknown: listed, never dropped."""
-    items = [f"<li>{escape(c)}: {_copies(places, c)}; {places.standing(c)}</li>" for c in sorted(places.stores)
-             if c not in shapes]  # fmt: skip
-    items += [f"<li>{text}</li>" for text in places.unknown]
-    if places.unknown_count > len(places.unknown):
-        more = places.unknown_count - len(places.unknown)
-        items.append(f"<li>and {more} more unknown location(s): filter the data stores by country “unknown”</li>")
-    if not items:
-        return ""
-    return "<p>Not on the map:</p>\n<ul>\n" + "\n".join(items) + "\n</ul>"
 
 
 def _coverage(report: dict[str, Any]) -> str:

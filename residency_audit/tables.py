@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.columns import Columns
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .fitted import FittedTable, Step
 from .knowledge import Instrument, KnowledgeBase
 from .model import Assessment, Level, Location
 from .policy import counts
@@ -187,7 +188,8 @@ def scan_view(
                 "foreign reach": ", ".join(a.foreign_reach) if a else "",
             }
         )
-    table = FittedTable(f"{len(resources)} data stores", rows, caption)
+    table = FittedTable(f"{len(resources)} data stores", _COLUMNS, rows, _NARROWING, caps={"name": NAME_CAP},
+                        caption=caption)  # fmt: skip
     parts += [Columns([summary, countries]), table]
     if skipped:
         skips = Table(title=f"{len(skipped)} skipped: the scan is incomplete", title_style="bold yellow")
@@ -217,116 +219,38 @@ def _coverage_view(coverage: Coverage) -> RenderableType:
     rows = [*coverage.unassessed, *coverage.accepted, *coverage.unknown]
     if not rows:
         return line
-    table = Table(title="not assessed", title_style="bold yellow")
-    for col in ("provider", "type", "category", "found", "not assessed", "where", "why"):
-        table.add_column(col, overflow="fold")
-    for t in rows:
-        cells = (
-            str(t.provider),
-            t.type + (f" ({t.name})" if t.name else ""),
-            t.category,
-            str(t.found),
-            str(t.found - t.assessed),
-            ", ".join(t.locations) or "-",
-            t.reason or "-",
-        )
-        table.add_row(*(Text(c) for c in cells))  # Text: never read as markup
+    cells = [
+        {
+            "provider": str(t.provider),
+            "type": t.type + (f" ({t.name})" if t.name else ""),
+            "category": t.category,
+            "found": str(t.found),
+            "not assessed": str(t.found - t.assessed),
+            "where": ", ".join(t.locations) or "-",
+            "why": t.reason or "-",
+        }
+        for t in rows
+    ]
+    table = FittedTable("not assessed", _COVERAGE_COLUMNS, cells, _COVERAGE_NARROWING, caps={"type": 34},
+                        title_style="bold yellow")  # fmt: skip
     return Group(line, table)
 
 
-# Columns of the data-store table, and how it narrows: each step folds one column into another or drops the least
-# important, until every header word and value word fits whole (a name longer than NAME_CAP still folds).
+# The data-store table narrows in this order: account under the name, service after the provider, then keys,
+# footprint, provider (with its service) and foreign reach are left out; a name longer than NAME_CAP still folds.
 _COLUMNS = ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach")
-_NARROWING: tuple[tuple[str, str], ...] = (
-    ("fold", "account"),  # shown under the name
-    ("fold", "service"),  # shown after the provider
-    ("drop", "keys"),
-    ("drop", "footprint"),
-    ("drop", "provider"),
-    ("drop", "foreign reach"),
+_NARROWING = (
+    Step("account", "name"),
+    Step("service", "provider", below=False),
+    Step("keys"),
+    Step("footprint"),
+    Step("provider"),
+    Step("foreign reach"),
 )
 NAME_CAP = 28
-
-
-def _words(value: str | Text) -> int:
-    """The longest word (whitespace-separated) of a cell: the narrowest it can be without splitting a word."""
-    return max((len(w) for w in str(value).split()), default=0)
-
-
-class FittedTable:
-    """The data-store table, laid out for the width it is printed at.
-
-    Wide terminals keep every column; narrower ones fold the account under the name and the service after the
-    provider, then drop keys, footprint, provider and foreign reach, in that order, and say so in the caption.
-    A header or value word is never split (a name longer than NAME_CAP excepted).
-    """
-
-    def __init__(self, title: str, rows: list[dict[str, str | Text]], caption: str | None = None) -> None:
-        self.title, self.rows, self.caption = title, rows, caption
-
-    def layout(self, width: int) -> tuple[list[str], set[str], list[str], list[int] | None]:
-        """The columns shown at `width`, those folded into others, those left out, and each shown one's width."""
-        shown, folded, dropped = list(_COLUMNS), set[str](), []
-        for action, column in ((None, ""), *_NARROWING):
-            if action == "fold":
-                folded.add(column)
-                shown.remove(column)
-            elif action == "drop":
-                dropped.append(column)
-                shown.remove(column)
-            widths = self._widths(shown, folded, width)
-            if widths is not None:
-                break
-        return shown, folded, dropped, widths
-
-    def _cells(self, row: dict[str, str | Text], shown: list[str], folded: set[str]) -> list[str | Text]:
-        cells: list[str | Text] = []
-        for column in shown:
-            cell = row[column]
-            if column == "name" and "account" in folded:
-                cell = Text(str(cell)) + Text(f"\n{row['account']}", style="dim")
-            elif column == "provider" and "service" in folded:
-                cell = f"{cell} {row['service']}"
-            cells.append(cell)
-        return cells
-
-    def _widths(self, shown: list[str], folded: set[str], width: int) -> list[int] | None:
-        """Column widths that split no word within `width`, or None when even the longest words do not fit.
-
-        Each column gets its longest word, then the room left is shared out towards each column's natural width.
-        """
-        low = [max(len(w) for w in c.split()) for c in shown]
-        high = list(low)
-        for row in self.rows:
-            for i, cell in enumerate(self._cells(row, shown, folded)):
-                lines = str(cell).splitlines() or [""]
-                word = min(_words(cell), NAME_CAP) if shown[i] == "name" else _words(cell)
-                low[i] = max(low[i], word)
-                high[i] = max(high[i], low[i], *(len(line) for line in lines))
-        room = width - (3 * len(shown) + 1)  # borders and one space of padding each side
-        if sum(low) > room:
-            return None
-        if sum(high) <= room:
-            return high
-        spare, want = room - sum(low), [h - lo for h, lo in zip(high, low, strict=True)]
-        share = [spare * w // sum(want) for w in want]
-        for i in sorted(range(len(want)), key=lambda i: -want[i])[: spare - sum(share)]:
-            share[i] += 1
-        return [lo + extra for lo, extra in zip(low, share, strict=True)]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        shown, folded, dropped, widths = self.layout(options.max_width)
-        caption = self.caption or ""
-        if dropped:
-            left_out = ", ".join(dropped)
-            caption += ("\n" if caption else "") + f"{left_out} left out at this width: widen the terminal, or see "
-            caption += "--format csv, json or html"
-        table = Table(title=self.title, caption=caption or None, show_lines=False)
-        for i, column in enumerate(shown):
-            table.add_column(column, overflow="fold", width=widths[i] if widths else None)
-        for row in self.rows:
-            table.add_row(*self._cells(row, shown, folded))
-        yield table
+# the coverage table: the type's name (capped: Microsoft.RecoveryServices/vaults is one word) and why matter most
+_COVERAGE_COLUMNS = ("provider", "type", "category", "found", "not assessed", "where", "why")
+_COVERAGE_NARROWING = (Step("category"), Step("found"), Step("provider", "type"), Step("where"))
 
 
 # A terminal table of 100,000 rows helps nobody and takes minutes to lay out; the file formats carry everything.

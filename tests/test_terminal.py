@@ -78,3 +78,45 @@ def test_narrow_terminals_drop_the_least_important_first(kb: KnowledgeBase) -> N
     assert "keys" in text.split("left out")[0].splitlines()[-1]
     assert "123456789012" in words  # the account folded under the name, not lost
     assert len("eu-archive-multiregion") <= NAME_CAP
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_coverage_table_never_splits_a_word(kb: KnowledgeBase, width: int) -> None:
+    from residency_audit.coverage import Coverage, TypeCoverage
+
+    coverage = Coverage(
+        types=(
+            TypeCoverage(
+                Provider.AZURE,
+                "Microsoft.KeyVault/vaults",
+                "Key Vault",
+                "key-or-secret",
+                1,
+                0,
+                reason="no reader for this type yet",
+                locations=("westeurope",),
+            ),
+            TypeCoverage(
+                Provider.AZURE,
+                "Microsoft.DigitalTwins/digitalTwinsInstances",
+                None,
+                "unknown-type",
+                2,
+                0,
+                reason="a type the catalogue does not know",
+                locations=("westeurope", "eastus"),
+            ),
+        )
+    )
+    text = render_text(scan_view(_result(kb), "EU", None, coverage), plain=True, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "not assessed")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("└"))
+    words = _words(lines[start : end + 1])
+    assert {"Microsoft.KeyVault/vaults", "type", "why", "catalogue"} <= words
+    if "where" in words:
+        assert "westeurope" in words or "westeurope," in words
+    if "category" in words:
+        assert "key-or-secret" in words
+    assert ("left out at this width" in text) == (width < 200)

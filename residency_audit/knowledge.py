@@ -6,12 +6,13 @@ with the file and the entry named, so a bad edit to the data never turns into a 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -19,7 +20,9 @@ from .model import Location, LocationKind, LocationStatus, Operator, Provider, S
 
 KB_FILES = ("countries.toml", "law.toml", "aws.toml", "azure.toml", "gcp.toml")
 PROVIDER_FILES = {Provider.AWS: "aws.toml", Provider.AZURE: "azure.toml", Provider.GCP: "gcp.toml"}
-INSTRUMENT_APPLIES = ("operator", "services", "agreement", "territorial")
+INSTRUMENT_APPLIES = ("operator", "services", "agreement", "territorial", "presence")
+WEIGHTS = ("light", "standard", "heavy")  # light: judicial, notified, criminal only; heavy: interception, secret
+INSTRUMENT_STATUS = ("in-force", "watched")  # watched: tracked (a bill, a pending case), gives no reach
 
 
 class KnowledgeError(ValueError):
@@ -48,6 +51,17 @@ class Adequacy:
     expires: date | None
     sources: tuple[str, ...]
     as_of: date
+    note: str | None = None
+    review_by: date | None = None
+
+    @property
+    def full(self) -> bool:
+        """Whether the decision covers every recipient in the country (its scope text begins with "full")."""
+        return self.scope.startswith("full")
+
+    def in_force(self, at: date) -> bool:
+        """Adopted on or before `at` and not expired."""
+        return self.adopted <= at and (self.expires is None or at < self.expires)
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class Agreement:
     in_force: date
     sources: tuple[str, ...]
     as_of: date
+    review_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,18 @@ class Instrument:
     summary: str
     sources: tuple[str, ...]
     as_of: date
+    weight: str = "standard"
+    expires: date | None = None
+    review_by: date | None = None
+    status: str = "in-force"
+
+    def applies_at(self, at: date) -> bool:
+        """Whether the instrument gives the reach it describes on `at` (in force, not expired, not only watched)."""
+        return (
+            self.status == "in-force"
+            and (self.in_force is None or self.in_force <= at)
+            and (self.expires is None or at < self.expires)
+        )
 
 
 @dataclass(frozen=True)
@@ -135,14 +162,50 @@ class KnowledgeBase:
         close = difflib.get_close_matches(_norm(code), list(by_norm), n=n * 2, cutoff=0.6)
         return list(dict.fromkeys(by_norm[c] for c in close))[:n]
 
-    def states_of(self, state_or_bloc: str) -> frozenset[str]:
-        """ISO codes a state or bloc id stands for."""
+    def states_of(self, state_or_bloc: str, at: date | None = None) -> frozenset[str]:
+        """ISO codes a state or bloc id stands for (EU-ADEQUACY: the decisions in force on `at`, default today)."""
+        if state_or_bloc == "EU-ADEQUACY" and self.adequacy:
+            return self.adequate_at(at or date.today())
         bloc = self.blocs.get(state_or_bloc)
         return bloc.members if bloc else frozenset({state_or_bloc})
 
-    def adequacy_for(self, country: str) -> Adequacy | None:
-        """The EU adequacy decision covering a country, if any."""
-        return next((a for a in self.adequacy if a.country == country), None)
+    def adequacy_for(self, country: str, at: date | None = None) -> Adequacy | None:
+        """The EU adequacy decision covering a country (in force on `at`, when given), if any."""
+        return next((a for a in self.adequacy if a.country == country and (at is None or a.in_force(at))), None)
+
+    def adequate_at(self, at: date, full_only: bool = False) -> frozenset[str]:
+        """Countries with an EU adequacy decision in force on `at` (only full-scope ones, if asked)."""
+        return frozenset(a.country for a in self.adequacy if a.in_force(at) and (a.full or not full_only))
+
+    def partners_of(self, home: frozenset[str], at: date) -> frozenset[str]:
+        """The partner tier for a home: full-scope EU adequacy (for an EEA home) and CLOUD Act agreement parties."""
+        partners: set[str] = set()
+        if home & self.states_of("EEA"):
+            partners |= self.adequate_at(at, full_only=True)
+        for g in self.agreements:
+            if g.in_force <= at:
+                if "US" in home:
+                    partners.add(g.partner)
+                if g.partner in home:
+                    partners.add("US")
+        return frozenset(partners - home)
+
+    def due_for_review(self, at: date) -> list[str]:
+        """Every fact whose `review_by` date has passed on `at`: each one a "re-verify" line for every report."""
+        due: list[tuple[date, str]] = []
+        for i in self.instruments.values():
+            if i.review_by and i.review_by < at:
+                due.append((i.review_by, f"instrument {i.id} ({i.short})"))
+        for a in self.adequacy:
+            if a.review_by and a.review_by < at:
+                due.append((a.review_by, f"adequacy decision {a.decision} ({a.country})"))
+        for g in self.agreements:
+            if g.review_by and g.review_by < at:
+                due.append((g.review_by, f"CLOUD Act agreement with {g.partner}"))
+        for op in self.operators.values():
+            if op.review_by and op.review_by < at:
+                due.append((op.review_by, f"operator {op.id} ({op.name})"))
+        return [f"re-verify {what}: its review date {when.isoformat()} has passed" for when, what in sorted(due)]
 
 
 def _norm(text: str) -> str:
@@ -181,6 +244,8 @@ class _Entry:
 
     def day(self, key: str, required: bool = True) -> Any:
         value = self._get(key, date, required)
+        if isinstance(value, datetime):
+            raise self._fail(f"field '{key}' must be a date (YYYY-MM-DD), not a date-time: {value!r}")
         if value is not None and not isinstance(value, date):
             raise self._fail(f"field '{key}' must be a date (YYYY-MM-DD), got {value!r}")
         return value
@@ -277,6 +342,8 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 note=e.text("note", required=False),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
+                presence_in=e.texts("presence_in", required=False),
+                review_by=e.day("review_by", required=False),
             )
             e.done()
         for i, data in enumerate(_table(file, doc, "locations", list)):
@@ -308,12 +375,22 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                     e.day("expires", required=False),
                     e.sources(),
                     e.day("as_of"),
+                    note=e.text("note", required=False),
+                    review_by=e.day("review_by", required=False),
                 )
             )
             e.done()
         for i, data in enumerate(_table(file, doc, "cloud_act_agreements", list)):
             e = _Entry(file, f"cloud_act_agreements[{i}]", data, citations)
-            agreements.append(Agreement(e.text("partner"), e.day("in_force"), e.sources(), e.day("as_of")))
+            agreements.append(
+                Agreement(
+                    e.text("partner"),
+                    e.day("in_force"),
+                    e.sources(),
+                    e.day("as_of"),
+                    review_by=e.day("review_by", required=False),
+                )
+            )
             e.done()
         for iid, data in _table(file, doc, "instruments", dict).items():
             e = _Entry(file, f"instruments.{iid}", data, citations)
@@ -332,6 +409,10 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 summary=e.text("summary"),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
+                weight=_choice(e, "weight", WEIGHTS),
+                expires=e.day("expires", required=False),
+                review_by=e.day("review_by", required=False),
+                status=_choice(e, "status", INSTRUMENT_STATUS, "in-force"),
             )
             e.done()
 
@@ -344,6 +425,16 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
             tuple(dict.fromkeys(s for a in adequacy for s in a.sources)),
             max(a.as_of for a in adequacy),
         )
+    # an operator offers services wherever it runs a location: complete each list from the sourced locations
+    where_run: dict[str, set[str]] = {}
+    for _, e in raw_locations:
+        op_id, where = e.data.get("operator"), e.data.get("countries")
+        if isinstance(op_id, str) and isinstance(where, list):
+            where_run.setdefault(op_id, set()).update(c for c in where if isinstance(c, str))
+    for oid, op in list(operators.items()):
+        missing = sorted(where_run.get(oid, set()) - set(op.offers_services_in))
+        if missing:
+            operators[oid] = dataclasses.replace(op, offers_services_in=op.offers_services_in + tuple(missing))
     locations = tuple(_location(file, e, operators) for file, e in raw_locations)
     return KnowledgeBase(
         sources=sources,
@@ -364,6 +455,15 @@ def _provider_of(file: str, e: _Entry) -> Provider:
         if name == file:
             return provider
     raise e._fail("locations and aliases belong in aws.toml, azure.toml or gcp.toml")
+
+
+def _choice(e: _Entry, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    value = e.text(key, required=default is None)
+    if value is None:
+        return default or ""
+    if value not in allowed:
+        raise e._fail(f"field '{key}' must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
 
 
 def _enum(e: _Entry, key: str, enum: type[Any]) -> Any:

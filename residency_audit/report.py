@@ -39,6 +39,7 @@ class Meta:
     started: datetime
     finished: datetime
     not_evaluated: tuple[dict[str, str], ...] = ()
+    reverify: tuple[str, ...] = ()  # knowledge-base facts past their review date: a warning in every report
 
 
 def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
@@ -118,7 +119,13 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
         "source": {"kind": meta.kind, "path": meta.path},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
-        "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
+        "viewpoint": {
+            "label": view.label,
+            "home": sorted(view.home),
+            "trusted": sorted(view.trusted),
+            "partners": sorted(view.partners),
+            "as_of": view.at.isoformat() if view.at else None,
+        },
         "complete": not result.skipped,
         "profile": serialize.profile(gate.profile) if gate else None,
         "summary": {
@@ -126,6 +133,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
             "skipped": len(result.skipped),
             "by_level": {str(level): levels.get(str(level), 0) for level in Level},
             "by_country": dict(sorted(countries.items())),
+            "reverify": list(meta.reverify),
         }
         | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
     }

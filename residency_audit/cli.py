@@ -372,13 +372,18 @@ def check(
     from .report import Meta
     from .reportfile import ReportError, read, times
 
+    by_report = as_of is not None and as_of.strip().lower() == "report"
+    if not by_report:  # a bad --profile or --as-of is reported before the report is read
+        at = _as_of(as_of)
+        kb, prof = _kb_and_profile(profile, at)
     try:
         resources, skips, data = read(report_file)
         started, finished = times(data)
     except (ReportError, KeyError, ValueError) as exc:
         _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
-    at = started.date() if as_of is not None and as_of.strip().lower() == "report" else _as_of(as_of)
-    kb, prof = _kb_and_profile(profile, at)
+    if by_report:
+        at = started.date()
+        kb, prof = _kb_and_profile(profile, at)
     view = _viewpoint(kb, prof, home, trust, at)
     result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips))
     _deliver(kb, result, view, Meta("check", str(report_file), started, finished), prof, fmt, output, fail_on,
@@ -737,6 +742,8 @@ def kb_check() -> None:
     problems = check(kb, botocore_regions())
     for problem in problems:
         typer.echo(problem, err=True)
+    for line in kb.due_for_review(date.today()):  # listed, never failing: the facts still stand until re-read
+        typer.echo(f"residency-audit: warning: {line}", err=True)
     if problems:
         _fail(f"knowledge base: {len(problems)} problem(s)", code=1)
     typer.echo(

@@ -409,7 +409,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 summary=e.text("summary"),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
-                weight=_choice(e, "weight", WEIGHTS),
+                weight=_choice(e, "weight", WEIGHTS, "standard"),
                 expires=e.day("expires", required=False),
                 review_by=e.day("review_by", required=False),
                 status=_choice(e, "status", INSTRUMENT_STATUS, "in-force"),

@@ -125,7 +125,7 @@ def test_classification_rules_are_stricter(kb: KnowledgeBase, tmp_path: Path) ->
 
 def _profile_with_waiver(tmp_path: Path, expires: date) -> Path:
     path = tmp_path / "w.toml"
-    path.write_text(f'name = "w"\n[copies]\nallowed = ["EEA"]\n[reach]\ncount = ["territorial"]\ntolerated = ["US"]\n'
+    path.write_text(f'name = "w"\n[copies]\nallowed = ["EEA"]\n[reach]\ncount = ["territorial"]\ntolerated = [{{state = "US", reason = "r"}}]\n'
                     f'[[waiver]]\nresource = "arn:aws:s3:::legacy-*"\nrule = "RA001"\nreason = "migration"\n'
                     f"expires = {expires.isoformat()}\n")  # fmt: skip
     return path

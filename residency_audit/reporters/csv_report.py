@@ -10,7 +10,7 @@ import io
 from collections import defaultdict
 from typing import Any
 
-from . import copies, foreign_reach, resource_key, resource_level, sorted_resources
+from . import copies, foreign_reach, resource_key, resource_level, reverify_lines, sorted_resources
 
 # the column order is part of the format: append new columns at the end, never reorder
 COLUMNS: tuple[str, ...] = (
@@ -45,6 +45,8 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
         writer.writerow(_resource_row(r, active.get(key, []), waived.get(key, [])))
     for s in report.get("skipped", []):
         writer.writerow(_skip_row(s))
+    for x in reverify_lines(report):  # a knowledge-base fact to re-verify: type "re-verify", the text as its name
+        writer.writerow({c: "-" for c in ("provider", "service")} | {"type": "re-verify", "name": x})
     return buffer.getvalue()
 
 

@@ -734,7 +734,7 @@ def _run_with_progress(run: Callable[[Callable[[Progress], None]], ScanResult]) 
 
 
 @app.command("kb-check")
-def kb_check() -> None:
+def kb_check(as_of: AsOfOpt = None) -> None:
     """Check the knowledge base's integrity, and that it knows every region of the installed botocore."""
     from .kbcheck import botocore_regions, check
 
@@ -742,7 +742,7 @@ def kb_check() -> None:
     problems = check(kb, botocore_regions())
     for problem in problems:
         typer.echo(problem, err=True)
-    for line in kb.due_for_review(date.today()):  # listed, never failing: the facts still stand until re-read
+    for line in kb.due_for_review(_as_of(as_of)):  # listed, never failing: the facts still stand until re-read
         typer.echo(f"residency-audit: warning: {line}", err=True)
     if problems:
         _fail(f"knowledge base: {len(problems)} problem(s)", code=1)

@@ -22,7 +22,7 @@ from .rules import RULES, Severity
 UNKNOWN_POLICIES = ("violation", "warning", "ignore")
 OVERRIDE_FIELDS = {
     "location": ("countries", "city", "paired_region", "operator"),
-    "operator": ("controlled_from", "parent_controlled_from", "offers_services_in"),
+    "operator": ("controlled_from", "parent_controlled_from", "offers_services_in", "presence_in"),
 }
 
 
@@ -356,9 +356,10 @@ def _scoped(kb: KnowledgeBase, day: date, t: _Table, keys: tuple[str, ...]) -> t
     if "EU-ADEQUACY" not in tokens:
         return ()
     explicit = {s for tok in tokens - {"EU-ADEQUACY"} for s in kb.states_of(tok, day)}
+    full = {a.country for a in kb.adequacy if a.in_force(day) and a.full}
     out = {}
     for a in kb.adequacy:
-        if a.in_force(day) and not a.full and a.country not in explicit and a.country not in out:
+        if a.in_force(day) and not a.full and a.country not in explicit | full and a.country not in out:
             out[a.country] = f"{a.scope} ({a.decision})"
     return tuple(sorted(out.items()))
 
@@ -440,7 +441,7 @@ def _override(t: _Table) -> Override:
     if "value" not in t.data:
         raise t.fail("value", "missing: the new value of the field")
     value: Any = t.data["value"]
-    if fld in ("countries", "controlled_from", "parent_controlled_from"):
+    if fld in ("countries", "controlled_from", "parent_controlled_from", "presence_in"):
         value = tuple(sorted(t.expand("value") or ()))
     elif fld == "offers_services_in":
         value = t.states("value")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from residency_audit import report
 from residency_audit.classify import viewpoint
 from residency_audit.cli import app
-from residency_audit.knowledge import KnowledgeBase, load
+from residency_audit.knowledge import load
 from residency_audit.model import Copy, CopyRole, KeyControl, Provider, Resource
 from residency_audit.pipeline import ScanResult, assess_all, locate
 from residency_audit.policy import apply_overrides, evaluate, verdict

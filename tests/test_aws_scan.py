@@ -74,16 +74,16 @@ def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
     assert places(r["frankfurt"]) == [("eu-central-1", "primary"), ("us-west-2", "replica")]
     assert r["frankfurt"]["countries"] == ["DE", "US"]
     assert r["frankfurt"]["key_control"] == "external"
-    assert r["frankfurt"]["assessment"]["level"] == "low"  # a copy in the US, but only ciphertext can be compelled
+    assert r["frankfurt"]["assessment"]["level"] == "high"  # a copy in the US; an external key store lowers one step
 
     assert r["legacy-null"]["assessment"]["level"] == "critical"  # a copy in the US, from the EU
     assert r["legacy-eu"]["key_control"] == "provider-managed"
     assert r["legacy-eu"]["assessment"]["level"] == "high"  # in Ireland, operated by a US company
     assert r["dublin-cmk"]["key_control"] == "customer-managed"
-    assert r["dublin-cmk"]["assessment"]["level"] == "medium"
+    assert r["dublin-cmk"]["assessment"]["level"] == "high"  # a customer-managed key changes no level
     assert r["dublin-cmk"]["classification"] == "personal"
     assert r["dublin-cse"]["key_control"] == "client-side"
-    assert r["dublin-cse"]["assessment"]["level"] == "low"
+    assert r["dublin-cse"]["assessment"]["level"] == "medium"  # client-side, key custody not declared: one step
     assert "US" in r["dublin-cmk"]["assessment"]["foreign_reach"]
 
 
@@ -168,7 +168,7 @@ def test_ebs_snapshots_and_cross_region_copies(aws: AwsEndpoint) -> None:
     assert snaps[original]["key_control"] == "provider-managed"  # not encrypted
     assert places(snaps[copy]) == [("us-east-1", "primary")]
     assert snaps[copy]["key_control"] == "customer-managed"
-    assert snaps[copy]["assessment"]["level"] == "high"  # customer-managed lowers critical one step
+    assert snaps[copy]["assessment"]["level"] == "critical"  # a customer-managed key in the provider's KMS: no change
 
 
 def test_organization_accounts_by_assume_role(aws: AwsEndpoint) -> None:

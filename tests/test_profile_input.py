@@ -149,7 +149,7 @@ _profiles = st.fixed_dictionaries(
                     lambda xs: [{"state": x, "reason": f"why {x}"} for x in xs]
                 )
             },
-        ),  # fmt: skip
+        ),
         "copies": st.fixed_dictionaries(
             {}, optional={"allowed": _states, "severity": st.sampled_from(["error", "warning", "note"])}
         ),

@@ -239,7 +239,7 @@ def explain(
     else:
         from .tables import explain_view
 
-        _print(explain_view(kb, loc, result, view.label))
+        _print(explain_view(kb, loc, result, f"{view.label} (law as of {at.isoformat()})"))
 
 
 FailOnOpt = Annotated[

@@ -282,6 +282,7 @@ def test_new_regimes_reach_where_they_should() -> None:
     assert "Assistance and Access Act 2018 (TOLA)" in reasons("aws:eu-central-1")
     china = reasons("aws:cn-north-1")
     assert "PRC Cybersecurity Law art. 28" in china and "PRC PIPL art. 41" in china
+    assert "Swiss SPTA (BÜPF) [ch-spta]" in reasons("gcp:europe-west6")
     # Canada's Bill C-22 is watched, not in force: it gives no reach
     assert "C-22" not in reasons("aws:ca-central-1", "--home", "US")
 
@@ -321,3 +322,11 @@ def test_a_local_zone_sits_in_its_own_country_not_its_parents() -> None:
 def test_gcs_eu_multi_region_may_use_any_member_state() -> None:
     data, _ = explain("gcp:EU")
     assert {"IE", "DK", "DE"} <= set(data["countries"]) and len(data["countries"]) == 27
+
+
+def test_plan_is_judged_at_a_date_too() -> None:
+    plan = str(Path(__file__).parent / "fixtures" / "plans" / "aws.json")
+    bad = CliRunner().invoke(app, ["plan", plan, "--as-of", "2026-13-01"])
+    assert bad.exit_code == 2 and "is not a date" in bad.stderr
+    result = CliRunner().invoke(app, ["plan", plan, "--as-of", "2026-01-01", "--format", "json"])
+    assert json.loads(result.stdout)["viewpoint"]["as_of"] == "2026-01-01"

@@ -354,17 +354,19 @@ def test_bad_scan_options_exit_2(args: list[str], message: str) -> None:
     assert message in result.stderr
 
 
-def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
+def test_scan_gate_with_a_profile(aws: AwsEndpoint, tmp_path: Path) -> None:
     s = aws.session(direct=True)
     xks = seed_kms_key(s, "eu-central-1", origin="EXTERNAL_KEY_STORE")
     aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
-    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
+    cse = {"residency:encryption": "client-side"}  # eu-sovereign tolerates foreign reach for client-side data only
+    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks, tags=cse)
     code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
     assert code == 0, err
     assert report["findings"] == [] and report["summary"]["verdict"] == "pass"
     assert report["profile"]["name"] == "eu-sovereign"
 
-    seed_bucket(s, "leaky", "eu-central-1", replicate_to={"leaky-us": "us-east-1"}, sse="aws:kms", kms_key_arn=xks)
+    seed_bucket(s, "leaky", "eu-central-1", replicate_to={"leaky-us": "us-east-1"}, sse="aws:kms", kms_key_arn=xks,
+                tags=cse)  # fmt: skip
     code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
     assert code == 1
     assert sorted((f["name"], f["rule"]) for f in report["findings"]) == [
@@ -383,9 +385,12 @@ def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
     aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
     seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
     aws.add_fault(service="tagging", status=403, code="AccessDenied", message="no tags")
-    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign")
+    xks_ok = tmp_path / "xks-ok.toml"  # a profile that accepts an external key store, so only the skip remains
+    xks_ok.write_text('name = "xks-ok"\n[viewpoint]\nhome = ["EEA"]\n[copies]\nallowed = ["EEA"]\n'
+                      '[reach]\nkey_control = ["external", "client-side"]\n')  # fmt: skip
+    code, report, _ = scan("--service", "s3", "--profile", str(xks_ok))
     assert code == 3 and report["summary"]["verdict"] == "incomplete"  # no violation, but tags unread
-    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign", "--allow-incomplete")
+    code, report, _ = scan("--service", "s3", "--profile", str(xks_ok), "--allow-incomplete")
     assert code == 0 and report["skipped"]
 
 

@@ -152,13 +152,13 @@ def test_the_worst_copys_keys_decide(kb: KnowledgeBase, tmp_path: Path) -> None:
         "same-keys",
         Copy("eu-central-1", CopyRole.PRIMARY),
         Copy("eu-west-1", CopyRole.REPLICA),
-        key=KeyControl.EXTERNAL,
+        key=KeyControl.CLIENT_SIDE,
     )
     weak = bucket(
         "weak-replica",
         Copy("eu-central-1", CopyRole.PRIMARY),
         Copy("eu-west-1", CopyRole.REPLICA, key_control=KeyControl.PROVIDER_MANAGED),
-        key=KeyControl.EXTERNAL,
+        key=KeyControl.CLIENT_SIDE,
     )
     code, data, _ = check(saved(kb, tmp_path, good, weak), "--profile", "eu-sovereign")
     got = {r["name"]: r for r in data["resources"]}

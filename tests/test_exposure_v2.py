@@ -330,3 +330,22 @@ def test_plan_is_judged_at_a_date_too() -> None:
     assert bad.exit_code == 2 and "is not a date" in bad.stderr
     result = CliRunner().invoke(app, ["plan", plan, "--as-of", "2026-01-01", "--format", "json"])
     assert json.loads(result.stdout)["viewpoint"]["as_of"] == "2026-01-01"
+
+
+def test_an_operator_offers_services_wherever_it_runs_a_location(kb: KnowledgeBase) -> None:
+    assert "CH" in kb.operators["aws"].offers_services_in  # Zurich, eu-central-2
+    # so Switzerland-facing regimes and the e-Evidence bloc see AWS as offering services there
+    assert "EU-EEVIDENCE" in explain("aws:eu-central-2", "--home", "CH")[0]["assessment"]["foreign_reach"]
+
+
+def test_delos_is_its_own_operator_when_counsel_places_a_location_with_it(tmp_path: Path) -> None:
+    prof = profile(
+        tmp_path,
+        'name = "d"\n[viewpoint]\nhome = ["DE"]\n[[override]]\nlocation = "azure:germanywestcentral"\n'
+        'field = "operator"\nvalue = "delos"\nreason = "our tenant is on Delos Cloud (contract D-1)"\n',
+    )
+    microsoft, _ = explain("azure:germanywestcentral", "--home", "DE")
+    delos, _ = explain("azure:germanywestcentral", "--profile", prof)
+    assert "US" in microsoft["assessment"]["foreign_reach"]
+    assert "US" not in delos["assessment"]["foreign_reach"] and delos["assessment"]["level"] == "low"
+    assert "Delos Cloud GmbH" in "\n".join(delos["assessment"]["reasons"])

@@ -299,12 +299,9 @@ def _adequacy_reasons(kb: KnowledgeBase, view: Viewpoint, foreign: Sequence[Reac
         decision = kb.adequacy_for(state, day)
         if decision is None:
             continue
-        text = (
-            f"{state} has an EU adequacy decision ({decision.decision}; scope: {decision.scope}): it decides where "
-            "copies may sit, not whose compulsion is tolerable"
-        )
-        if decision.note:
-            text += f". {decision.note}"
+        scope = "" if decision.full else f"; scope: {decision.scope}"
+        text = f"{state} has an EU adequacy decision ({decision.decision}{scope}): it decides where copies may sit, not "
+        text += f"whose compulsion is tolerable{'; ' + decision.note if decision.note else ''}"
         out.append(f"{text} {cite(decision.sources)}")
     return out
 

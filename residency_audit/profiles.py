@@ -134,7 +134,10 @@ def load_profile(name_or_path: str, kb: KnowledgeBase, at: date | None = None) -
         raise ProfileError(f"{path}: not UTF-8 text: {exc}") from exc
     except RecursionError:
         raise ProfileError(f"{path}: nested too deeply to be a profile (arrays or tables inside each other)") from None
-    return parse(data, kb, source=source, where=str(path), at=at)
+    try:
+        return parse(data, kb, source=source, where=str(path), at=at)
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply to be a profile (arrays or tables inside each other)") from None
 
 
 # --- parsing -------------------------------------------------------------------------------------------------

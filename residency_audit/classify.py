@@ -300,7 +300,9 @@ def _adequacy_reasons(kb: KnowledgeBase, view: Viewpoint, foreign: Sequence[Reac
         if decision is None:
             continue
         scope = "" if decision.full else f"; scope: {decision.scope}"
-        text = f"{state} has an EU adequacy decision ({decision.decision}{scope}): it decides where copies may sit, not "
+        text = (
+            f"{state} has an EU adequacy decision ({decision.decision}{scope}): it decides where copies may sit, not "
+        )
         text += f"whose compulsion is tolerable{'; ' + decision.note if decision.note else ''}"
         out.append(f"{text} {cite(decision.sources)}")
     return out

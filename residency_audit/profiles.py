@@ -75,7 +75,7 @@ class Profile:
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = field(default=())
     # every state whose reach is tolerated, with the reason the profile gives (trusted and [reach] tolerated)
-    reasons: tuple[tuple[str, str], ...] = ()
+    reasons: tuple[tuple[str, str, str], ...] = ()  # (state, reason, "trusted" | "tolerated")
     partners: tuple[str, ...] | None = None  # the partner tier, when the profile sets it
     reading: Reading = field(default_factory=Reading)
     keys_reason: str | None = None
@@ -310,7 +310,8 @@ def parse(
         reach_tolerated=frozenset(s for s, _ in tolerated_pairs), reach_key_control=key_control,
         reach_severity=reach_severity, max_level=max_level, exposure_severity=exposure_severity, unknown=unknown,
         classifications=classifications, overrides=overrides, waivers=waivers,
-        reasons=tuple(trusted_pairs + tolerated_pairs), partners=partners, reading=reading,
+        reasons=tuple([(s, r, "trusted") for s, r in trusted_pairs] + [(s, r, "tolerated") for s, r in tolerated_pairs]),
+        partners=partners, reading=reading,
         keys_reason=keys_reason, scoped=scoped,
     )  # fmt: skip
 

@@ -142,7 +142,7 @@ def profile(p: Profile) -> dict[str, Any]:
             for o in p.overrides
         ],
         "waivers": [waiver(w) for w in p.waivers],
-        "tolerated": [{"state": state, "reason": reason} for state, reason in p.reasons],
+        "tolerated": [{"state": state, "reason": reason, "as": kind} for state, reason, kind in p.reasons],
         "reading": {"keys": p.reading.keys, "keys_reason": p.keys_reason, "key_custody": sorted(p.reading.key_custody),
                     "grade": [dict(zip(("basis", "tier", "weight", "level"), c, strict=True)) for c in p.reading.grid]},
     }  # fmt: skip

@@ -87,7 +87,7 @@ def test_trusting_reach_is_a_choice_per_state_with_a_reason(tmp_path: Path, trus
 def test_a_trusted_state_and_its_reason_are_recorded_in_the_report(kb: KnowledgeBase, tmp_path: Path) -> None:
     prof = profile(tmp_path, 'name = "t"\n[viewpoint]\nhome = ["EEA"]\ntrusted = [{state = "CH", reason = "LEG-9"}]\n')
     _, data, _ = check(saved(kb, tmp_path, bucket("b", Copy("eu-central-2", CopyRole.PRIMARY))), "--profile", prof)
-    assert data["profile"]["tolerated"] == [{"state": "CH", "reason": "LEG-9"}]
+    assert data["profile"]["tolerated"] == [{"state": "CH", "reason": "LEG-9", "as": "trusted"}]
     assert "CH" not in data["resources"][0]["assessment"]["foreign_reach"]
 
 

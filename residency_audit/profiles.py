@@ -310,10 +310,14 @@ def parse(
         reach_tolerated=frozenset(s for s, _ in tolerated_pairs), reach_key_control=key_control,
         reach_severity=reach_severity, max_level=max_level, exposure_severity=exposure_severity, unknown=unknown,
         classifications=classifications, overrides=overrides, waivers=waivers,
-        reasons=tuple([(s, r, "trusted") for s, r in trusted_pairs] + [(s, r, "tolerated") for s, r in tolerated_pairs]),
+        reasons=_reasons(trusted_pairs, tolerated_pairs),
         partners=partners, reading=reading,
         keys_reason=keys_reason, scoped=scoped,
     )  # fmt: skip
+
+
+def _reasons(trusted: list[tuple[str, str]], tolerated: list[tuple[str, str]]) -> tuple[tuple[str, str, str], ...]:
+    return tuple([(s, r, "trusted") for s, r in trusted] + [(s, r, "tolerated") for s, r in tolerated])
 
 
 KEY_READINGS = ("edpb", "lenient")

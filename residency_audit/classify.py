@@ -131,7 +131,7 @@ def reach_of(kb: KnowledgeBase, location: Location, at: date | None = None) -> l
         if not ins.applies_at(day):
             continue
         if (
-            (ins.applies == "services" and kb.states_of(ins.state, day) & offered)
+            (ins.applies == "services" and kb.states_of(ins.services_in or ins.state, day) & offered)
             or (ins.applies == "agreement" and ins.through in controllers)
             or (ins.applies == "presence" and ins.state in op.presence_in and ins.state not in controllers)
         ):

@@ -47,6 +47,10 @@ def check(kb: KnowledgeBase, botocore_regions: Iterable[tuple[str, str]] = (), t
     for ins in kb.instruments.values():
         if ins.in_force and ins.expires and ins.expires <= ins.in_force:
             problems.append(f"instrument {ins.id}: expires {ins.expires} is not after in_force {ins.in_force}")
+        if ins.services_in and (ins.applies != "services" or bad_states([ins.services_in], allow_blocs=True)):
+            problems.append(
+                f"instrument {ins.id}: services_in goes with applies = 'services' and names a state or bloc"
+            )
         if ins.status == "watched" and not ins.review_by:
             problems.append(f"instrument {ins.id}: a watched instrument needs a review_by date")
         if ins.state != "*" and bad_states([ins.state], allow_blocs=True):

@@ -94,6 +94,7 @@ class Instrument:
     expires: date | None = None
     review_by: date | None = None
     status: str = "in-force"
+    services_in: str | None = None  # applies = "services": where offering services triggers it (default: state)
 
     def applies_at(self, at: date) -> bool:
         """Whether the instrument gives the reach it describes on `at` (in force, not expired, not only watched)."""
@@ -413,6 +414,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 expires=e.day("expires", required=False),
                 review_by=e.day("review_by", required=False),
                 status=_choice(e, "status", INSTRUMENT_STATUS, "in-force"),
+                services_in=e.text("services_in", required=False),
             )
             e.done()
 

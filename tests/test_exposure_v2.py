@@ -349,3 +349,13 @@ def test_delos_is_its_own_operator_when_counsel_places_a_location_with_it(tmp_pa
     assert "US" in microsoft["assessment"]["foreign_reach"]
     assert "US" not in delos["assessment"]["foreign_reach"] and delos["assessment"]["level"] == "low"
     assert "Delos Cloud GmbH" in "\n".join(delos["assessment"]["reasons"])
+
+
+def test_e_evidence_reaches_a_provider_offering_services_only_in_denmark(tmp_path: Path) -> None:
+    prof = profile(
+        tmp_path,
+        'name = "dk"\n[viewpoint]\nhome = ["US"]\n[[override]]\noperator = "s3ns"\nfield = "offers_services_in"\n'
+        'value = ["DK"]\nreason = "test: a provider whose only market is Denmark"\n',
+    )
+    data, _ = explain("gcp:u-france-east1", "--profile", prof)
+    assert "EU-EEVIDENCE" in data["assessment"]["foreign_reach"]  # offering services in the Union, DK included

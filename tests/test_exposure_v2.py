@@ -359,3 +359,12 @@ def test_e_evidence_reaches_a_provider_offering_services_only_in_denmark(tmp_pat
     )
     data, _ = explain("gcp:u-france-east1", "--profile", prof)
     assert "EU-EEVIDENCE" in data["assessment"]["foreign_reach"]  # offering services in the Union, DK included
+
+
+def test_a_bad_copy_key_control_in_a_report_is_exit_2(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = saved(kb, tmp_path, bucket("b", Copy("eu-central-1", CopyRole.PRIMARY)))
+    data = json.loads(path.read_text())
+    data["resources"][0]["footprint"][0]["key_control"] = "vault-of-gold"
+    path.write_text(json.dumps(data))
+    code, _, err = check(path)
+    assert code == 2 and "footprint[0].key_control" in err and "vault-of-gold" in err

@@ -10,24 +10,24 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .knowledge import WEIGHTS, KnowledgeBase
+from .knowledge import KnowledgeBase
 from .model import KeyControl, Level, ReachBasis, Reading, Waiver
+from .profile_fields import ProfileError, _show, _Table
+from .profile_reading import KEY_READINGS, _grid, _reasons, _scoped, _tolerated
 from .rules import RULES, Severity
+
+__all__ = ["ClassificationRule", "Override", "Profile", "ProfileError", "bundled", "find", "load_profile", "parse"]
 
 UNKNOWN_POLICIES = ("violation", "warning", "ignore")
 OVERRIDE_FIELDS = {
     "location": ("countries", "city", "paired_region", "operator"),
     "operator": ("controlled_from", "parent_controlled_from", "offers_services_in", "presence_in"),
 }
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the file, the field and the fix."""
 
 
 @dataclass(frozen=True)
@@ -143,90 +143,6 @@ def load_profile(name_or_path: str, kb: KnowledgeBase, at: date | None = None) -
 # --- parsing -------------------------------------------------------------------------------------------------
 
 
-class _Table:
-    """Typed access to one TOML table that names the file and dotted field on any error."""
-
-    def __init__(self, where: str, prefix: str, data: Any, kb: KnowledgeBase, at: date) -> None:
-        if not isinstance(data, dict):
-            raise ProfileError(f"{where}: field '{prefix}' must be a table, got {_show(data)}")
-        self.where, self.prefix, self.data, self.kb, self.at = where, prefix, data, kb, at
-        self.used: set[str] = set()
-
-    def fail(self, key: str, message: str) -> ProfileError:
-        name = f"{self.prefix}.{key}" if self.prefix else key
-        return ProfileError(f"{self.where}: field '{name}': {message}")
-
-    def get(self, key: str, kind: type, default: Any = None) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            return default
-        value = self.data[key]
-        if kind is date and isinstance(value, datetime | time):
-            raise self.fail(key, f"must be a date (YYYY-MM-DD), not a date-time or time: {_show(value)}")
-        if not isinstance(value, kind) or (kind in (str, int) and isinstance(value, bool)):
-            raise self.fail(key, f"must be {_kind(kind)}, got {_show(value)}")
-        return value
-
-    def strs(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...] | None:
-        value = self.get(key, list)
-        if value is None:
-            return default
-        if not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"must be a list of strings, got {_show(value)}")
-        return tuple(value)
-
-    def states(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...] | None:
-        values = self.strs(key, default)
-        if values is None:
-            return None
-        out = []
-        for v in values:
-            token = v.strip().upper()
-            if token not in self.kb.blocs and token not in self.kb.countries:
-                raise self.fail(
-                    key,
-                    f"{v!r} is neither a bloc ({', '.join(sorted(self.kb.blocs))}) nor an ISO 3166-1 alpha-2 "
-                    "country code (e.g. DE, US)",
-                )
-            out.append(token)
-        return tuple(out)
-
-    def expand(self, key: str, default: tuple[str, ...] | None = None) -> frozenset[str] | None:
-        tokens = self.states(key, default)
-        if tokens is None:
-            return None
-        return frozenset(s for t in tokens for s in self.kb.states_of(t, self.at))
-
-    def choice(self, key: str, enum: Any, default: Any) -> Any:
-        value = self.get(key, str)
-        if value is None:
-            return default
-        try:
-            return enum(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in enum)
-            raise self.fail(key, f"must be one of {allowed}, got {value!r}") from None
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            name = f"{self.prefix}.{extra[0]}" if self.prefix else extra[0]
-            raise ProfileError(
-                f"{self.where}: unknown field '{name}' (see profiles/example.toml for every field a profile can have)"
-            )
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _kind(kind: type) -> str:
-    return {str: "a string", list: "a list", dict: "a table", int: "an integer", date: "a date (YYYY-MM-DD)"}.get(
-        kind, kind.__name__
-    )
-
-
 def parse(
     data: Mapping[str, Any], kb: KnowledgeBase, source: str, where: str | None = None, at: date | None = None
 ) -> Profile:
@@ -314,86 +230,6 @@ def parse(
         partners=partners, reading=reading,
         keys_reason=keys_reason, scoped=scoped,
     )  # fmt: skip
-
-
-def _reasons(trusted: list[tuple[str, str]], tolerated: list[tuple[str, str]]) -> tuple[tuple[str, str, str], ...]:
-    return tuple([(s, r, "trusted") for s, r in trusted] + [(s, r, "tolerated") for s, r in tolerated])
-
-
-KEY_READINGS = ("edpb", "lenient")
-_BASES = tuple(str(b) for b in ReachBasis)
-_TIERS = ("partner", "other")
-
-
-def _tolerated(t: _Table, key: str) -> list[tuple[str, str]]:
-    """A list of {state, reason} tables: tolerating a state's reach is a choice per state, with its reason."""
-    value = t.get(key, list)
-    if value is None:
-        return []
-    out: list[tuple[str, str]] = []
-    for i, item in enumerate(value):
-        fix = f'write {key} = [{{ state = "CH", reason = "why your counsel tolerates its reach" }}]'
-        if not isinstance(item, dict):
-            raise t.fail(f"{key}[{i}]", f"must be a table with a state and a reason ({fix}), got {_show(item)}")
-        entry = _Table(t.where, f"{t.prefix}.{key}[{i}]", item, t.kb, t.at)
-        state = entry.get("state", str)
-        if not state:
-            raise entry.fail("state", f"missing: the ISO country code of the state ({fix})")
-        token = state.strip().upper()
-        if token in t.kb.blocs:
-            raise entry.fail(
-                "state",
-                f"{state!r} is a bloc: name each state on its own. An adequacy decision decides where copies may sit "
-                "([copies].allowed), never whose compulsion is tolerable",
-            )
-        if token not in t.kb.countries:
-            raise entry.fail("state", f"{state!r} is not an ISO 3166-1 alpha-2 country code (e.g. CH, GB)")
-        reason = entry.get("reason", str)
-        if not reason or not reason.strip():
-            raise entry.fail("reason", "every tolerated state needs a reason: it is recorded in every report")
-        entry.done()
-        if token in (s for s, _ in out):
-            raise t.fail(f"{key}[{i}]", f"{token} is listed twice")
-        out.append((token, reason))
-    return out
-
-
-def _scoped(kb: KnowledgeBase, day: date, t: _Table, keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """Countries allowed only because of a partial-scope adequacy decision named through EU-ADEQUACY."""
-    tokens = {str(v).strip().upper() for k in keys for v in (t.data.get(k) or []) if isinstance(v, str)}
-    if "EU-ADEQUACY" not in tokens:
-        return ()
-    explicit = {s for tok in tokens - {"EU-ADEQUACY"} for s in kb.states_of(tok, day)}
-    full = {a.country for a in kb.adequacy if a.in_force(day) and a.full}
-    out = {}
-    for a in kb.adequacy:
-        if a.in_force(day) and not a.full and a.country not in explicit | full and a.country not in out:
-            out[a.country] = f"{a.scope} ({a.decision})"
-    return tuple(sorted(out.items()))
-
-
-def _grid(t: _Table) -> tuple[tuple[str, str, str, str], ...]:
-    """[grade.<basis>.<tier>] <weight> = "<level>" cells replacing the default grid (docs/exposure-model.md)."""
-    cells: list[tuple[str, str, str, str]] = []
-    for basis in list(t.data):
-        if basis not in _BASES:
-            raise t.fail(basis, f"is not a basis of reach; bases: {', '.join(_BASES)}")
-        by_tier = _Table(t.where, f"grade.{basis}", t.get(basis, dict), t.kb, t.at)
-        for tier in list(by_tier.data):
-            if tier not in _TIERS:
-                raise by_tier.fail(tier, f"is not a foreign tier; tiers: {', '.join(_TIERS)}")
-            cell = _Table(t.where, f"grade.{basis}.{tier}", by_tier.get(tier, dict), t.kb, t.at)
-            for weight in list(cell.data):
-                if weight not in WEIGHTS:
-                    raise cell.fail(weight, f"is not an instrument weight; weights: {', '.join(WEIGHTS)}")
-                level = cell.choice(weight, Level, None)
-                if level in (Level.UNKNOWN, None):
-                    raise cell.fail(weight, "must be none, low, medium, high or critical")
-                cells.append((basis, tier, weight, str(level)))
-            cell.done()
-        by_tier.done()
-    t.done()
-    return tuple(cells)
 
 
 def _enum_list(t: _Table, key: str, enum: Any, default: tuple[Any, ...]) -> list[Any]:

@@ -81,6 +81,8 @@ class Profile:
     keys_reason: str | None = None
     # countries allowed only through a partial-scope adequacy decision: country -> the decision's scope
     scoped: tuple[tuple[str, str], ...] = ()
+    # data-bearing types the user accepts unassessed (any catalogue spelling): recorded in every report
+    accept_unassessed: tuple[str, ...] = ()
 
 
 def bundled_dir() -> Path:
@@ -217,6 +219,7 @@ def parse(
     waivers = tuple(
         _waiver(_Table(where, f"waiver[{i}]", w, kb, day)) for i, w in enumerate(top.get("waiver", list, []))
     )
+    accept = _accept_unassessed(top)
     top.done()
     reading = Reading(grid=grid, keys=key_reading, key_custody=custody, label=f"profile {name}")
     return Profile(
@@ -228,8 +231,23 @@ def parse(
         classifications=classifications, overrides=overrides, waivers=waivers,
         reasons=_reasons(trusted_pairs, tolerated_pairs),
         partners=partners, reading=reading,
-        keys_reason=keys_reason, scoped=scoped,
+        keys_reason=keys_reason, scoped=scoped, accept_unassessed=accept,
     )  # fmt: skip
+
+
+def _accept_unassessed(top: _Table) -> tuple[str, ...]:
+    from .catalogue import load as load_catalogue
+
+    names = top.strs("accept_unassessed", ()) or ()
+    catalogue = load_catalogue()
+    for name in names:
+        if catalogue.find(name) is None:
+            raise top.fail(
+                "accept_unassessed",
+                f"{name!r} is not a resource type residency-audit knows (write a Terraform, ARM, Cloud Asset "
+                "Inventory or CloudFormation type, as the coverage section lists them)",
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _enum_list(t: _Table, key: str, enum: Any, default: tuple[Any, ...]) -> list[Any]:

@@ -31,7 +31,7 @@ def render(
         from .tables import render_text, scan_view
 
         warnings = "".join(f"warning: {x}\n" for x in meta.reverify)
-        return render_text(scan_view(result, view.label, gate), plain=plain, width=width) + warnings
+        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width) + warnings
     module = importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}")
     text: str = module.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
     return text

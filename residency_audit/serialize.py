@@ -145,6 +145,7 @@ def profile(p: Profile) -> dict[str, Any]:
         "tolerated": [{"state": state, "reason": reason, "as": kind} for state, reason, kind in p.reasons],
         "reading": {"keys": p.reading.keys, "keys_reason": p.keys_reason, "key_custody": sorted(p.reading.key_custody),
                     "grade": [dict(zip(("basis", "tier", "weight", "level"), c, strict=True)) for c in p.reading.grid]},
+        "accept_unassessed": list(p.accept_unassessed),
     }  # fmt: skip
 
 

@@ -45,8 +45,12 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
         writer.writerow(_resource_row(r, active.get(key, []), waived.get(key, [])))
     for s in report.get("skipped", []):
         writer.writerow(_skip_row(s))
-    for x in reverify_lines(report):  # a knowledge-base fact to re-verify: type "re-verify", the text as its name
-        writer.writerow({c: "-" for c in ("provider", "service")} | {"type": "re-verify", "name": x})
+    from ..coverage import report_lines
+
+    for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
+        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line})
+    for x in reverify_lines(report):  # a knowledge-base fact past its review date, in the same shape
+        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "re-verify", "skipped_reason": x})
     return buffer.getvalue()
 
 

@@ -14,11 +14,13 @@ from typing import Any
 
 from .classify import cite, reach_reason, viewpoint
 from .knowledge import KnowledgeBase
-from .model import Finding, Level, Location, Resource, Viewpoint, Waiver
+from .model import Finding, KeyControl, Level, Location, Resource, Viewpoint, Waiver
 from .profiles import ClassificationRule, Profile
 from .rules import Severity
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INCOMPLETE = 0, 1, 3
+_WEAKEST_FIRST = (KeyControl.UNKNOWN, KeyControl.PROVIDER_MANAGED, KeyControl.CUSTOMER_MANAGED, KeyControl.EXTERNAL,
+                  KeyControl.CLIENT_SIDE)  # fmt: skip
 
 
 def apply_overrides(kb: KnowledgeBase, profile: Profile) -> KnowledgeBase:
@@ -150,7 +152,7 @@ def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) ->
     keys = [c.key_control or r.key_control for c in r.footprint] or [r.key_control]
     weak = [k for k in keys if k not in key_ok]
     if untolerated and weak:
-        worst = weak[0]
+        worst = min(weak, key=_WEAKEST_FIRST.index)
         need = ", ".join(str(k) for k in key_ok) or "no key control"
         why = [reach_reason(kb, x) for x in a.reach if x.state in untolerated and x.basis in profile.reach_bases]
         why.append(f"key control {worst}" + (f": {r.key_note}" if r.key_note else "")

@@ -30,7 +30,8 @@ def render(
     if fmt is OutputFormat.table:
         from .tables import render_text, scan_view
 
-        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width)
+        warnings = "".join(f"warning: {x}\n" for x in meta.reverify)
+        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width) + warnings
     if fmt is OutputFormat.html:
         from .reporters import html
 

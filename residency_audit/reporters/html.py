@@ -25,7 +25,7 @@ from html import escape
 from importlib import resources as package_files
 from typing import IO, Any
 
-from . import LEVELS, finding_counts, footprint_text, level_rank, verdict
+from . import LEVELS, finding_counts, footprint_text, level_rank, reverify_lines, verdict
 from .htmlmap import Places, country_table, map_section, world
 
 _SEVERITY_SORT = {"error": 2, "warning": 1, "note": 0}
@@ -122,7 +122,9 @@ class Writer:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" '
             f'content="light dark">\n<title>{escape(title)}</title>\n<style>{_asset("report.css")}</style>\n'
             f"<script>{_EARLY_SCRIPT}</script>\n</head>\n<body>\n<main>\n<section>\n<h1>{escape(title)}</h1>\n"
-            f"{_headline(head, source_file)}\n</section>\n"
+            f"{_headline(head, source_file)}\n"
+            + "".join(f'<p class="verdict v-incomplete">{_e(x)}</p>\n' for x in reverify_lines(head))
+            + "</section>\n"
         )
         yield map_section(self.places)
         yield country_table(self.places)

@@ -53,28 +53,45 @@ def profile_viewpoint(kb: KnowledgeBase, profile: Profile) -> Viewpoint:
 
 def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase, today: date) -> list[Finding]:
     """Every finding the profile raises on the (located and assessed) resources, waivers applied."""
-    view = profile_viewpoint(kb, profile)
-    findings: list[Finding] = []
-    # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
-    # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on them.
-    # each entry holds its assessment, so the id in the key cannot be reused by another while the memo lives
-    memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
-    for r in resources:
+    ev = Evaluator(profile, kb, today)
+    findings = [f for r in resources for f in ev.resource(r)]
+    return findings + ev.finish()
+
+
+class Evaluator:
+    """`evaluate` one resource at a time (a streamed report): `resource(r)` for each, then `finish()` once."""
+
+    def __init__(self, profile: Profile, kb: KnowledgeBase, today: date) -> None:
+        self.profile, self.kb, self.today = profile, kb, today
+        self.view = profile_viewpoint(kb, profile)
+        # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
+        # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on
+        # them. Each entry holds its assessment, so the id in the key cannot be reused by another while it lives.
+        self.memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
+        # an expired waiver is itself a violation, reported once (at the end), on the first finding it covered
+        self.first: dict[Waiver, Finding | None] = {w: None for w in profile.waivers if w.expires < today}
+
+    def resource(self, r: Resource) -> list[Finding]:
+        """The findings on one resource, in the order `evaluate` lists them."""
         key = (id(r.assessment), r.key_control, r.classification, *((c.code, c.role, c.note) for c in r.footprint))
-        if key not in memo:
-            memo[key] = (r.assessment, list(_check(r, profile, kb, view)))
-        for template in memo[key][1]:
+        if key not in self.memo:
+            self.memo[key] = (r.assessment, list(_check(r, self.profile, self.kb, self.view)))
+        out = []
+        waivers = self.profile.waivers
+        for template in self.memo[key][1]:
             f = template.evolve(
                 provider=r.provider, account=r.account, service=r.service, resource_id=r.id, resource_name=r.name
             )
-            findings.append(_waive(f, profile.waivers, today) if profile.waivers else f)
-    # an expired waiver is itself a violation, reported once, on the first finding it covered
-    for waiver in profile.waivers:
-        if waiver.expires < today:
-            covered = next((f for f in findings if f.waiver == waiver), None)
-            if covered is not None:
-                findings.append(_expired(covered, waiver))
-    return findings
+            if waivers:
+                f = _waive(f, waivers, self.today)
+                if f.waiver in self.first and self.first[f.waiver] is None:
+                    self.first[f.waiver] = f
+            out.append(f)
+        return out
+
+    def finish(self) -> list[Finding]:
+        """The findings raised by expired waivers, after every resource's."""
+        return [_expired(f, w) for w, f in self.first.items() if f is not None]
 
 
 def _rule_for(r: Resource, profile: Profile) -> ClassificationRule | None:

@@ -27,6 +27,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("golden")
     write(where / "old.json", 240)
     write(where / "new.json", 250, shift=3, skips=2, drop=4)
+    (where / "profile.toml").write_bytes((GOLDEN / "profile.toml").read_bytes())  # named relative, as a user would
     return where
 
 
@@ -50,7 +51,7 @@ def _compare(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_check_writes_what_it_always_wrote(saved: Path, fmt: str) -> None:
-    profile = str(GOLDEN / "profile.toml")
+    profile = "profile.toml"
     code, _, err = _run(saved, "check", "old.json", "--profile", profile, "--format", fmt, "-o", f"check.{fmt}")
     assert code == 1, err
     _compare(f"check.{fmt}", (saved / f"check.{fmt}").read_bytes().decode())
@@ -58,7 +59,7 @@ def test_check_writes_what_it_always_wrote(saved: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
 def test_diff_writes_what_it_always_wrote(saved: Path, fmt: str) -> None:
-    profile = str(GOLDEN / "profile.toml")
+    profile = "profile.toml"
     for src, dst in (("old.json", "check.json"), ("new.json", "checknew.json")):
         _run(saved, "check", src, "--profile", profile, "--format", "json", "-o", dst)
     code, out, err = _run(saved, "diff", "check.json", "checknew.json", "--format", fmt)

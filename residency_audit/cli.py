@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -275,42 +275,56 @@ def _deliver(
     from datetime import date
 
     from . import report
-    from .policy import counts, evaluate, verdict
-    from .render import render
+    from .policy import evaluate, verdict
+    from .render import render_result
 
     gate = None
     if prof is not None:
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
-        decision, code = verdict(findings, bool(result.skipped), fail_on, allow_incomplete)
+        decision, _ = verdict(findings, bool(result.skipped), fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
-    else:
-        code = EXIT_INCOMPLETE if result.skipped and not allow_incomplete else EXIT_OK
-    text = render(fmt, result, view, meta, gate, plain=output is not None)
-    if output is not None:
-        try:
-            report.write_atomic(output, text)
-        except OSError as exc:
-            _fail(f"--output {output}: cannot write: {exc.strerror or exc}")
-    else:
-        sys.stdout.writelines([text] if isinstance(text, str) else text)
-    if result.skipped:
+    run = render_result(fmt, result, view, meta, gate, plain=output is not None)
+    _emit(run, output, fail_on, allow_incomplete)
+
+
+def _emit(run: Any, output: Path | None, fail_on: Severity, allow_incomplete: bool) -> NoReturn:
+    """Write a finished render.Run to `output` (or stdout), say what happened on stderr, exit with the code."""
+    from .output import write_output
+    from .policy import verdict_of_counts
+
+    try:
+        write_output(output, run.write)
+    except OSError as exc:
+        _fail(f"--output {_shown(output)}: cannot write: {exc.strerror or exc}")
+    finally:
+        run.close()
+    skipped = len(run.skipped)
+    if skipped:
         typer.echo(
-            f"residency-audit: incomplete: {len(result.skipped)} scope(s) could not be read (listed in the report)",
+            f"residency-audit: incomplete: {skipped} scope(s) could not be read (listed in the report)", err=True
+        )
+    c = run.tally.findings
+    if run.profile is not None:
+        decision, code = verdict_of_counts(c, bool(skipped), fail_on, allow_incomplete)
+        typer.echo(
+            f"residency-audit: {decision}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} "
+            f"note(s), {c['waived']} waived (profile {_shown(run.profile.name)}, --fail-on {fail_on})",
             err=True,
         )
-    if gate is not None:
-        c = counts(gate.findings)
-        typer.echo(
-            f"residency-audit: {gate.verdict}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} "
-            f"note(s), {c['waived']} waived (profile {prof.name if prof else ''}, --fail-on {fail_on})",
-            err=True,
-        )
+    else:
+        code = EXIT_INCOMPLETE if skipped and not allow_incomplete else EXIT_OK
     raise typer.Exit(code)
+
+
+def _shown(value: object) -> str:
+    from .safe import visible
+
+    return visible(str(value))
 
 
 @app.command()
 def check(
-    report_file: Annotated[Path, typer.Argument(help="A JSON report saved by `scan --format json`.")],
+    report_file: Annotated[str, typer.Argument(help="A JSON report saved by `scan --format json`; `-` reads stdin.")],
     profile: ProfileOpt = None,
     home: HomeOpt = None,
     trust: TrustOpt = None,
@@ -322,22 +336,61 @@ def check(
     """Re-evaluate a saved JSON report offline (no credentials): scan once, gate many times.
 
     Assessments are recomputed with this version's knowledge base and the profile. Skips in the report still make
-    the result incomplete. Exit codes as for scan.
+    the result incomplete. The report is read one resource at a time, in any JSON layout. Exit codes as for scan.
     """
-    from .pipeline import ScanResult, assess_all, locate
+    from datetime import date
+
+    from .pipeline import assess_all, locate
+    from .policy import Evaluator, verdict_of_counts
+    from .render import Run
     from .report import Meta
-    from .reportfile import ReportError, read, times
+    from .reportfile import ReportError, check_provider, opened, read, times, to_resource, to_skip
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
-        resources, skips, data = read(report_file)
-        started, finished = times(data)
-    except (ReportError, KeyError, ValueError) as exc:
-        _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips))
-    _deliver(kb, result, view, Meta("check", str(report_file), started, finished), prof, fmt, output, fail_on,
-             allow_incomplete)  # fmt: skip
+        with opened(report_file) as (path, shown):
+            meta = Meta("check", shown, *_epoch())
+            run = Run(fmt, view, meta, prof, plain=output is not None)
+            try:
+                evaluator = Evaluator(prof, kb, date.today()) if prof is not None else None
+                pending: list[Any] = []
+                pipe = assess_all(kb, locate(kb, _drain(pending)), view)
+                shared: dict[tuple[Any, ...], Any] = {}
+
+                def on_resource(raw: dict[str, Any]) -> None:
+                    check_provider(shown, f"resources[{run.tally.resources}]", raw["provider"])
+                    pending.append(to_resource(raw, shared))
+                    r = next(pipe)
+                    run.add(r, evaluator.resource(r) if evaluator else [])
+
+                head = read(path, shown, on_resource)
+                for i, s in enumerate(head["skipped"]):
+                    check_provider(shown, f"skipped[{i}]", s["provider"])
+                run.meta = Meta("check", shown, *times(head, shown))
+                run.extra(evaluator.finish() if evaluator else [])
+                skips = [to_skip(s) for s in head["skipped"]]
+                decision = verdict_of_counts(run.tally.findings, bool(skips), fail_on, allow_incomplete)[0]
+                run.finish(skips, decision if prof is not None else None)
+            except BaseException:
+                run.close()
+                raise
+    except ReportError as exc:
+        _fail(str(exc))
+    _emit(run, output, fail_on, allow_incomplete)
+
+
+def _drain(pending: list[Any]) -> Any:
+    """An endless iterator over what is appended to `pending`: lets a pull pipeline be fed one item at a time."""
+    while True:
+        yield pending.pop()
+
+
+def _epoch() -> tuple[Any, Any]:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return now, now
 
 
 @app.command()

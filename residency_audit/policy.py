@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -205,8 +205,14 @@ def verdict(
     ("fail", 1) on an unwaived finding at or above `fail_on`; else ("incomplete", 3) if anything was skipped
     (unless allowed); else ("pass", 0).
     """
-    ranks = {str(s): s.rank for s in Severity}
-    if any(not f.waived and ranks[f.severity] >= fail_on.rank for f in findings):
+    return verdict_of_counts(counts(findings), incomplete, fail_on, allow_incomplete)
+
+
+def verdict_of_counts(
+    c: Mapping[str, int], incomplete: bool, fail_on: Severity = Severity.ERROR, allow_incomplete: bool = False
+) -> tuple[str, int]:
+    """`verdict` from the counts of unwaived findings per severity (what a streamed report keeps)."""
+    if any(c.get(str(s), 0) for s in Severity if s.rank >= fail_on.rank):
         return "fail", EXIT_VIOLATIONS
     if incomplete and not allow_incomplete:
         return "incomplete", EXIT_INCOMPLETE

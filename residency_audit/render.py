@@ -1,20 +1,112 @@
-"""One entry to every output format: pure, returns text (or JSON in chunks); the CLI writes it."""
+"""One entry to every output format, fed one resource at a time: memory stays flat at any number of resources.
+
+A `Run` takes each assessed resource with its findings (`add`), then writes the format once everything is in
+(`write`): the JSON report spools its arrays to temporary files and writes its head (the summary) first; CSV and
+JUnit sort on disk; the table, Markdown and SARIF keep only what they show (the most severe, the first that fit).
+"""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
 
-from . import report
+from . import report, serialize
 from .formats import OutputFormat
-from .model import Viewpoint
+from .model import Finding, Resource, Skip, Viewpoint
 from .pipeline import ScanResult
+from .profiles import Profile
+from .reporters import Top
+from .rules import Severity
 
-# formats rendered from the report dict by a module of residency_audit.reporters
+# formats rendered from report dicts by a module of residency_audit.reporters
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
 
 
-def render(
+@dataclass
+class Tally:
+    """What every summary needs, counted as resources pass: levels, countries, findings, totals."""
+
+    resources: int = 0
+    levels: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+    findings: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in Severity} | {"waived": 0})
+    n_findings: int = 0
+    places: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = field(default_factory=dict)
+
+    def add(self, r: Resource, findings: Iterable[Finding]) -> None:
+        """Count one resource and its findings."""
+        self.resources += 1
+        if r.assessment is not None:
+            self.levels[str(r.assessment.level)] += 1
+        hit = self.places.get(id(r.footprint))  # footprints are shared: each one's countries once
+        if hit is None:
+            hit = self.places[id(r.footprint)] = (r.footprint, r.countries)
+        self.countries.update(hit[1])
+        self.finding(findings)
+
+    def finding(self, findings: Iterable[Finding]) -> None:
+        """Count findings."""
+        for f in findings:
+            self.n_findings += 1
+            self.findings["waived" if f.waived else f.severity] += 1
+
+
+class Run:
+    """One report being made in one format: `add` every resource, `finish` with the skips, then `write`."""
+
+    def __init__(
+        self,
+        fmt: OutputFormat,
+        view: Viewpoint,
+        meta: report.Meta,
+        profile: Profile | None,
+        *,
+        plain: bool,
+        width: int | None = None,
+    ) -> None:
+        self.fmt, self.view, self.meta, self.profile = fmt, view, meta, profile
+        self.plain, self.width = plain, width
+        self.tally = Tally()
+        self.skipped: tuple[Skip, ...] = ()
+        self.verdict: str | None = None
+        self.sink: Any = _sink(fmt, self)
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        """One assessed resource and the findings on it."""
+        self.tally.add(r, findings)
+        self.sink.add(r, findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        """Findings raised after every resource (expired waivers)."""
+        self.tally.finding(findings)
+        self.sink.extra(findings)
+
+    def finish(self, skipped: Iterable[Skip], verdict: str | None) -> None:
+        """The skips and the gate's verdict, once every resource is in."""
+        self.skipped, self.verdict = tuple(skipped), verdict
+
+    def head(self) -> dict[str, Any]:
+        """The report's head: everything but its arrays."""
+        return report.head(self.view, self.meta, self.profile, self.verdict, self.tally, len(self.skipped))
+
+    def write(self, out: IO[str]) -> None:
+        """The whole report in the format, to `out`."""
+        self.sink.write(out)
+
+    def close(self) -> None:
+        """Remove whatever the format spooled to disk."""
+        close = getattr(self.sink, "close", None)
+        if close is not None:
+            close()
+
+
+def render_result(
     fmt: OutputFormat,
     result: ScanResult,
     view: Viewpoint,
@@ -23,24 +115,163 @@ def render(
     *,
     plain: bool,
     width: int | None = None,
-) -> str | Iterator[str]:
-    """The report in `fmt`. `plain` drops terminal styling (for files)."""
-    if fmt is OutputFormat.json:
-        return report.iter_json(result, view, meta, gate)
-    if fmt is OutputFormat.table:
-        from .tables import render_text, scan_view
-
-        return render_text(scan_view(result, view.label, gate), plain=plain, width=width)
-    module = importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}")
-    text: str = module.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
-    return text
+) -> Run:
+    """A Run fed from a result already in memory (scan, plan): the same code path as a streamed check."""
+    run = Run(fmt, view, meta, gate.profile if gate else None, plain=plain, width=width)
+    for r in result.resources:
+        run.add(r, [])
+    run.extra(list(gate.findings) if gate else [])
+    run.finish(result.skipped, gate.verdict if gate else None)
+    return run
 
 
-def source_file(meta: report.Meta, gate: report.Gate | None) -> str | None:
+def source_file(meta: report.Meta, profile: Profile | None) -> str | None:
     """The file a SARIF result points at: the plan for `plan`, else the profile (a bundled one by its repo path)."""
     if meta.kind == "plan":
         return meta.path
-    if gate is None:
+    if profile is None:
         return None
-    src = gate.profile.source
+    src = profile.source
     return f"profiles/{src.split(':', 1)[1]}.toml" if src.startswith("bundled:") else src
+
+
+def _sink(fmt: OutputFormat, run: Run) -> Any:
+    if fmt is OutputFormat.json:
+        return _Json(run)
+    if fmt is OutputFormat.table:
+        return _Table(run)
+    if fmt is OutputFormat.html:
+        return _Whole(run)
+    return _Dicts(run, importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}").Writer())
+
+
+class _Json:
+    """The JSON report: arrays spooled to temporary files, then the head (with the summary) and the spools."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.resources = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.findings = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.lines = report.Lines()
+        self.n_resources = self.n_findings = 0
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        self.resources.write(("," if self.n_resources else "") + "\n    " + self.lines.resource(r))
+        self.n_resources += 1
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.findings.write(("," if self.n_findings else "") + "\n    " + self.lines.finding(f))
+            self.n_findings += 1
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        out.write(report.head_text(run.head()))
+        for key, spool, n in (("resources", self.resources, self.n_resources), ("findings", self.findings,
+                                                                                self.n_findings)):  # fmt: skip
+            out.write(f"\n  {json.dumps(key)}: [")
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+            out.write("\n  ]," if n else "],")
+        skips = (report.line(serialize.skip(s)) for s in run.skipped)
+        out.write("".join(report.array("skipped", skips)) + ",")
+        out.write("".join(report.array("not_evaluated", (report.line(n) for n in run.meta.not_evaluated))))
+        out.write("\n}\n")
+
+    def close(self) -> None:
+        self.resources.close()
+        self.findings.close()
+
+
+class _Table:
+    """The terminal table: the summary counts, the ROW_LIMIT most exposed resources and most severe findings."""
+
+    def __init__(self, run: Run) -> None:
+        from .tables import ROW_LIMIT
+
+        self.run = run
+        self.worst, self.first = Top(ROW_LIMIT), Top(ROW_LIMIT)
+        self.ranks = {str(s): s.rank for s in Severity}
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        # heapq.nsmallest's order, kept as the resources pass: the key, then arrival (a max-heap of the kept)
+        self.worst.add((-(r.assessment.level.rank if r.assessment else 99), r.provider, r.id), r)
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.first.add((f.waived, -self.ranks[f.severity], f.rule, f.provider, f.resource_id), f)
+
+    def write(self, out: IO[str]) -> None:
+        from .tables import TableData, render_text, view_of
+
+        run = self.run
+        data = TableData(
+            levels=run.tally.levels, countries=run.tally.countries, total=run.tally.resources,
+            worst=self.worst.items(), skipped=run.skipped, findings_total=run.tally.n_findings,
+            first_findings=self.first.items(), counts=run.tally.findings,
+        )  # fmt: skip
+        gate = (run.profile, run.verdict) if run.profile is not None and run.verdict is not None else None
+        out.write(render_text(view_of(data, run.view.label, gate), plain=run.plain, width=run.width))
+
+
+class _Dicts:
+    """A format of residency_audit.reporters, fed the report-format dicts its `Writer` takes."""
+
+    def __init__(self, run: Run, writer: Any) -> None:
+        self.run, self.writer = run, writer
+        self.assessments: dict[int, tuple[object, dict[str, Any] | None]] = {}
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        key = id(r.assessment)
+        hit = self.assessments.get(key)
+        if hit is None:
+            hit = self.assessments[key] = (r.assessment, serialize.assessment(r.assessment) if r.assessment else None)
+        self.writer.resource(serialize.resource(r, with_assessment=False) | {"assessment": hit[1]})
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.writer.finding(serialize.finding(f))
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        head = run.head() | {"skipped": [serialize.skip(s) for s in run.skipped]}
+        run_source = source_file(run.meta, run.profile)
+        self.writer.write(out, head, run_source) if _takes_source(self.writer) else self.writer.write(out, head)
+
+    def close(self) -> None:
+        close = getattr(self.writer, "close", None)
+        if close is not None:
+            close()
+
+
+def _takes_source(writer: Any) -> bool:
+    import inspect
+
+    return "source_file" in inspect.signature(writer.write).parameters
+
+
+class _Whole:
+    """A format that still renders from the whole report dict (HTML: ux makes it stream)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.resources: list[Resource] = []
+        self.findings: list[Finding] = []
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        self.resources.append(r)
+        self.findings += findings
+
+    def extra(self, findings: list[Finding]) -> None:
+        self.findings += findings
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        result = ScanResult(tuple(self.resources), run.skipped)
+        gate = report.Gate(run.profile, tuple(self.findings), run.verdict) if run.profile and run.verdict else None
+        module = importlib.import_module("residency_audit.reporters.html")
+        out.write(module.render(report.build(result, run.view, run.meta, gate),
+                                source_file=source_file(run.meta, run.profile)))  # fmt: skip

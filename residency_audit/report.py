@@ -17,6 +17,7 @@ from .model import Finding, Level, Resource, Viewpoint
 from .pipeline import ScanResult
 from .policy import counts
 from .profiles import Profile
+from .rules import RULES
 
 SCHEMA_VERSION = "1"
 
@@ -129,6 +130,98 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
         }
         | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
     }
+
+
+def head(
+    view: Viewpoint, meta: Meta, profile: Profile | None, verdict: str | None, tally: Any, skipped: int
+) -> dict[str, Any]:
+    """The report's head from counts (render.Tally): what `_head` computes from a whole result."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "residency-audit", "version": __version__},
+        "source": {"kind": meta.kind, "path": meta.path},
+        "started_at": meta.started.isoformat(timespec="seconds"),
+        "finished_at": meta.finished.isoformat(timespec="seconds"),
+        "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
+        "complete": not skipped,
+        "profile": serialize.profile(profile) if profile is not None else None,
+        "summary": {
+            "resources": tally.resources,
+            "skipped": skipped,
+            "by_level": {str(level): tally.levels.get(str(level), 0) for level in Level},
+            "by_country": dict(sorted(tally.countries.items())),
+        }
+        | ({"findings": dict(tally.findings), "verdict": verdict} if profile is not None else {}),
+    }
+
+
+def head_text(data: dict[str, Any]) -> str:
+    """The head as `iter_json` writes it: `{` and each field indented, up to the first array."""
+    return "{" + "".join(f"\n  {json.dumps(key)}: {_nest(value, 2)}," for key, value in data.items())
+
+
+line = _line
+array = _array
+_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+class Lines:
+    """Resource and finding lines of the JSON report, as `_line(serialize.…)` writes them, built from cached parts.
+
+    Resources share footprints and assessments, findings share their rule and template: each shared part is
+    serialised once (the cache holds the object, so its id is not reused while the cache lives).
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[int, tuple[object, str]] = {}
+        self.rules: dict[tuple[str, str], str] = {}
+
+    def _part(self, obj: object, make: Any) -> str:
+        hit = self.parts.get(id(obj))
+        if hit is None:
+            if len(self.parts) > 50_000:
+                self.parts.clear()
+            hit = self.parts[id(obj)] = (obj, make())
+        return hit[1]
+
+    def resource(self, r: Resource) -> str:
+        """One resource line, its assessment last."""
+        footprint = self._part(
+            r.footprint,
+            lambda: _line([serialize.copy(c) for c in r.footprint]) + ', "countries": ' + _line(list(r.countries)),
+        )
+        assessment = self._part(
+            r.assessment, lambda: _line(serialize.assessment(r.assessment)) if r.assessment else "null"
+        )
+        tags = _line(dict(sorted(r.tags.items()))) if r.tags else "{}"
+        return (
+            f'{{"provider": {_text(str(r.provider))}, "account": {_text(r.account)}, "service": {_text(r.service)}, '
+            f'"type": {_text(r.type)}, "id": {_text(r.id)}, "name": {_text(r.name)}, "footprint": {footprint}, '
+            f'"key_control": {_text(str(r.key_control))}, "key_note": {_opt(r.key_note)}, '
+            f'"classification": {_opt(r.classification)}, "tags": {tags}, "assessment": {assessment}}}'
+        )
+
+    def finding(self, f: Finding) -> str:
+        """One finding line."""
+        if f.waiver is not None:
+            return _line(serialize.finding(f))
+        head = self.rules.get((f.rule, f.severity))
+        if head is None:
+            data = serialize.finding(f)
+            head = self.rules[(f.rule, f.severity)] = _line({k: data[k] for k in ("rule", "rule_name", "title",
+                                                                                      "severity")})[:-1]  # fmt: skip
+        body = self._part(f.reasons, lambda: _line({"reasons": list(f.reasons),
+                                                    "remediation": RULES[f.rule].remediation})[1:-1])  # fmt: skip
+        return (
+            f'{head}, "provider": {_text(str(f.provider))}, "account": {_text(f.account)}, '
+            f'"service": {_text(f.service)}, "resource": {_text(f.resource_id)}, "name": {_text(f.resource_name)}, '
+            f'"message": {_text(f.message)}, {body}, "waived": false, "waiver": null, '
+            f'"fingerprint": {_text(f.fingerprint)}}}'
+        )
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _text(value)
 
 
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:

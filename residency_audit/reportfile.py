@@ -1,241 +1,586 @@
-"""Read a saved JSON report back into the model, so `check` can re-evaluate it offline with no credentials.
+"""Read a saved JSON report one resource at a time, in any JSON layout, validated against the published schema.
 
-Only the facts a scan observed are read (footprint, key control, tags); assessments and findings are recomputed
-with today's knowledge base and the given profile. Malformed input raises ReportError naming the file and field.
+`check` re-evaluates a report offline and `diff` compares two; neither holds a report in memory. A report in
+residency-audit's own layout (one array item per line, docs/report-format.md) is read a line at a time, its
+assessments parsed once per distinct text; any other layout of the same JSON (re-indented, minified, keys
+reordered) is read by a streaming parser (ijson). Both give the same items or the same error: a malformed report
+raises ReportError naming the file and field, never half a result.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
-from .report import SCHEMA_VERSION
+from .safe import visible
+
+SCHEMA_VERSION = "1"
+MAX_DEPTH = 64  # no report nests deeper than a dozen levels; a bomb nests a million
+_BIG = ("resources", "findings")  # the arrays streamed item by item, never held
+_LEVELS = ("none", "low", "medium", "high", "critical", "unknown")
+
+OnItem = Callable[[dict[str, Any]], None]
 
 
 class ReportError(ValueError):
     """A report file that cannot be read; the message names the file, the field and the fix."""
 
 
+@contextmanager
+def opened(arg: str | Path) -> Iterator[tuple[Path, str]]:
+    """A regular file holding the report `arg` names, and the name to show: `-`, pipes and FIFOs are copied once.
+
+    A report is read in more than one pass when its layout needs it, and a pipe can be read only once.
+    """
+    text = str(arg)
+    if text == "-":
+        source, shown = sys.stdin.buffer, "<stdin>"
+    else:
+        try:
+            mode = os.stat(text).st_mode
+        except OSError as exc:
+            raise ReportError(f"{visible(text)}: cannot read: {exc.strerror or exc}") from exc
+        if stat.S_ISDIR(mode):
+            raise ReportError(f"{visible(text)}: is a directory, not a report")
+        if stat.S_ISREG(mode):
+            yield Path(text), visible(text)
+            return
+        source, shown = None, visible(text)
+    fd, tmp = tempfile.mkstemp(prefix="residency-audit-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if source is None:
+                try:
+                    with open(text, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 20)
+                except OSError as exc:
+                    raise ReportError(f"{shown}: cannot read: {exc.strerror or exc}") from exc
+            else:
+                shutil.copyfileobj(source, out, 1 << 20)
+        yield Path(tmp), shown
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def load_json(path: Path) -> Any:
-    """Parse a JSON file, with a one-line error that says where it broke."""
+    """Parse a (small) JSON file whole, with a one-line error that says where it broke."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise ReportError(f"{visible(str(path))}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise ReportError(f"{path}: not UTF-8 text") from exc
-    return _parse(path, text)
-
-
-def _parse(path: Path, text: str) -> Any:
+        raise ReportError(f"{visible(str(path))}: not UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) - 1 else ""
-        raise ReportError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") from exc
-
-
-def read(path: Path) -> tuple[list[Resource], list[Skip], dict[str, Any]]:
-    """Resources, skips and the report's head (times, source) from a saved report.
-
-    A report in residency-audit's own layout (one resource per line, "assessment" last) is streamed a line at a
-    time without parsing the assessments, findings and reasons that `check` recomputes anyway: memory stays
-    flat at any size. Any other layout of valid JSON (re-indented by jq, say) is parsed whole.
-    """
-    try:
-        fast = _read_lines(path)
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{path}: not UTF-8 text") from exc
-    if fast is not None:
-        head, resources, skips = fast
-        _check_version(path, head)
-        return resources, skips, head
-    data = load_json(path)
-    if not isinstance(data, dict):
-        raise ReportError(f"{path}: not a residency-audit report (no schema_version); give the output of "
-                          "`residency-audit scan --format json`")  # fmt: skip
-    _check_version(path, data)
-    resources = [_resource(path, i, r) for i, r in enumerate(_list(path, data, "resources"))]
-    skips = [_skip(path, i, s) for i, s in enumerate(_list(path, data, "skipped"))]
-    return resources, skips, data
-
-
-def _check_version(path: Path, data: dict[str, Any]) -> None:
-    if "schema_version" not in data:
-        raise ReportError(f"{path}: not a residency-audit report (no schema_version); give the output of "
-                          "`residency-audit scan --format json`")  # fmt: skip
-    if data["schema_version"] != SCHEMA_VERSION:
         raise ReportError(
-            f"{path}: schema_version {data['schema_version']!r} is not supported (this version reads "
+            f"{visible(str(path))}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
+        ) from exc
+    except RecursionError:
+        raise ReportError(f"{visible(str(path))}: JSON nested too deeply to be a report") from None
+
+
+def read(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None = None) -> dict[str, Any]:
+    """Stream a saved report: `on_resource` (then `on_finding`) for each validated item; returns the rest.
+
+    The returned head holds every top-level field but the two streamed arrays (`resources`, `findings`), with
+    `skipped` validated. Raises ReportError when the file is not a valid report or its counts disagree with its
+    summary; the callbacks may then have seen some items, so a caller writes nothing until this returns.
+    """
+    reader = _Native(path, shown)
+    try:
+        return reader.run(on_resource, on_finding)
+    except _NotNative:
+        pass
+    return _generic(path, shown, on_resource, on_finding)
+
+
+def times(head: dict[str, Any], shown: str) -> tuple[datetime, datetime]:
+    """When the saved scan started and finished."""
+    try:
+        return datetime.fromisoformat(head["started_at"]), datetime.fromisoformat(head["finished_at"])
+    except ValueError as exc:
+        raise ReportError(f"{shown}: started_at/finished_at is not an ISO 8601 date-time: {exc}") from None
+
+
+# --- the schema ---------------------------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> Any:
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("residency_audit").joinpath("schema", "report-v1.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_error(shown: str, instance: Any, where: str = "") -> None:
+    """Raise the first way `instance` (the head, or an item at `where`) breaks the published schema."""
+    validator = _validator()
+    if where:
+        name = where.split("[", 1)[0]
+        sub = {"resources": "resource", "findings": "finding", "assessment": "assessment"}[name.split(".")[-1]]
+        errors = validator.evolve(schema={"$ref": f"#/$defs/{sub}", "$defs": validator.schema["$defs"]})
+    else:
+        errors = validator
+    error = next(iter(sorted(errors.iter_errors(instance), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return
+    field = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    field = field.lstrip(".") or "the top level"
+    if error.validator == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        what = f"{field + '.' if field != 'the top level' else ''}{missing.group(1) if missing else '?'} is missing"
+        raise ReportError(f"{shown}: {visible(what)} (is this a report saved by `residency-audit scan --format json`?)")
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    raise ReportError(f"{shown}: field {visible(field)}: {visible(message)}")
+
+
+def _head_checks(shown: str, head: dict[str, Any], counted: dict[str, Any]) -> dict[str, Any]:
+    """The head valid against the schema, and its summary in agreement with what was counted."""
+    if "schema_version" not in head:
+        raise ReportError(f"{shown}: not a residency-audit report (no schema_version); give the output of "
+                          "`residency-audit scan --format json`")  # fmt: skip
+    if head["schema_version"] != SCHEMA_VERSION:
+        raise ReportError(
+            f"{shown}: schema_version {visible(repr(head['schema_version']))} is not supported (this version reads "
             f"{SCHEMA_VERSION!r}); re-run the scan with this version"
         )
+    for key in _BIG:
+        if key in head:  # not an array: let the schema say so
+            _schema_error(shown, head)
+    _schema_error(shown, head | {key: [] for key in _BIG if key in counted["present"]})
+    _no_surrogates(shown, head, "the report's head")
+    summary = head["summary"]
+    checks = [
+        ("summary.resources", summary["resources"], counted["resources"]),
+        ("summary.skipped", summary["skipped"], len(head["skipped"])),
+        ("complete", head["complete"], not head["skipped"]),
+    ]
+    checks += [(f"summary.by_level.{lv}", summary["by_level"][lv], counted["levels"].get(lv, 0)) for lv in _LEVELS]
+    for field, said, found in checks:
+        if said != found:
+            raise ReportError(
+                f"{shown}: field {field} says {json.dumps(said)} but the report holds {json.dumps(found)}: the "
+                "report was edited or cut short; use the report as the scan wrote it"
+            )
+    return head
+
+
+def _no_surrogates(shown: str, value: Any, where: str) -> None:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ReportError(
+            f"{shown}: {where} holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+        ) from None
+
+
+# --- one item ---------------------------------------------------------------------------------------------------
+
+_TEXT = ("provider", "account", "service", "type", "id", "name")
+_PROVIDERS = {p.value for p in Provider}
+_KEYS = {k.value for k in KeyControl}
+_ROLES = {r.value for r in CopyRole}
+
+
+def _valid_resource(r: Any) -> bool:
+    """Whether a resource matches the schema (without its assessment): the fast check, one pass, no messages."""
+    if type(r) is not dict:
+        return False
+    try:
+        "".join([r[k] for k in _TEXT])
+        if r["key_control"] not in _KEYS or type(r["footprint"]) is not list or type(r["countries"]) is not list:
+            return False
+        "".join(r["countries"])
+        for c in r["footprint"]:
+            if type(c) is not dict or c["role"] not in _ROLES or type(c["location"]) is not str:
+                return False
+            if type(c["countries"]) is not list:
+                return False
+            "".join(c["countries"])
+            if type(c.get("reported_as", "")) is not str or type(c.get("known", True)) is not bool:
+                return False
+            if c.get("note") is not None and type(c["note"]) is not str:
+                return False
+        for k in ("key_note", "classification"):
+            if r.get(k) is not None and type(r[k]) is not str:
+                return False
+        tags = r.get("tags", {})
+        if type(tags) is not dict:
+            return False
+        "".join(tags.values())
+        return "assessment" in r
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_assessment(a: Any) -> bool:
+    if a is None:
+        return True
+    if type(a) is not dict:
+        return False
+    try:
+        if a["level"] not in _LEVELS:
+            return False
+        for k in ("foreign_reach", "countries", "reasons"):
+            if type(a[k]) is not list:
+                return False
+            "".join(a[k])
+        if type(a["reach"]) is not list:
+            return False
+        for x in a["reach"]:
+            if type(x) is not dict or x["basis"] not in ("territorial", "operator", "parent", "regime"):
+                return False
+            "".join((x["state"], x["via"]))
+            if type(x.get("instruments", [])) is not list:
+                return False
+            "".join(x.get("instruments", []))
+        return True
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_finding(f: Any) -> bool:
+    if type(f) is not dict:
+        return False
+    try:
+        "".join((f["rule"], f["provider"], f["account"], f["resource"], f["message"], f["fingerprint"]))
+        if f["severity"] not in ("error", "warning", "note") or type(f["waived"]) is not bool:
+            return False
+        if type(f["reasons"]) is not list:
+            return False
+        "".join(f["reasons"])
+        return bool(f["fingerprint"]) and bool(re.fullmatch(r"RA[0-9]{3}", f["rule"]))
+    except (KeyError, TypeError):
+        return False
+
+
+class _Items:
+    """What both readers share: validate each item, count what the summary is checked against."""
+
+    def __init__(self, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> None:
+        self.shown, self.on_resource, self.on_finding = shown, on_resource, on_finding
+        self.resources = 0
+        self.findings = 0
+        self.levels: dict[str, int] = {}
+        self.checked_assessments: dict[bytes, dict[str, Any] | None] = {}
+
+    def resource(self, r: Any, assessment_checked: bool = False) -> None:
+        where = f"resources[{self.resources}]"
+        provider = r.get("provider") if isinstance(r, dict) else None
+        if isinstance(provider, str) and provider not in _PROVIDERS:
+            raise ReportError(
+                f"{self.shown}: {where}.provider is {visible(repr(provider))}, not one of aws, azure, gcp"
+            )
+        if not _valid_resource(r):
+            _schema_error(self.shown, r, where)
+            raise ReportError(f"{self.shown}: {where} does not match the report schema")  # pragma: no cover
+        a = r["assessment"]
+        if not assessment_checked and not _valid_assessment(a):
+            _schema_error(self.shown, a, f"{where}.assessment")
+        if a is not None:
+            level = a["level"]
+            self.levels[level] = self.levels.get(level, 0) + 1
+        self.resources += 1
+        self.on_resource(r)
+
+    def finding(self, f: Any) -> None:
+        if self.on_finding is None:
+            self.findings += 1
+            return
+        if not _valid_finding(f):
+            _schema_error(self.shown, f, f"findings[{self.findings}]")
+        self.findings += 1
+        self.on_finding(f)
+
+    def counted(self, present: set[str]) -> dict[str, Any]:
+        return {"resources": self.resources, "levels": self.levels, "present": present}
+
+
+# --- residency-audit's own layout, a line at a time ---------------------------------------------------------------
+
+
+class _NotNative(Exception):
+    """The file is not in residency-audit's own layout: read it with the general parser instead."""
 
 
 _ASSESSMENT = b', "assessment": '
-_ITEM = b"    {"  # items of the top-level arrays: one per line, indented four spaces
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_BATCH = 2000
+_MAX_CACHED = 4096  # distinct assessment texts remembered (an estate has dozens; a hostile report, any number)
 
 
-def _read_lines(path: Path) -> tuple[dict[str, Any], list[Resource], list[Skip]] | None:
-    """Stream a report written by residency-audit; None (to parse it whole) if it is laid out otherwise.
+class _Native:
+    """The layout `report.iter_json` writes: an indented head, then each array item on one line of its own.
 
-    Bytes, not text: most of each line is the assessment, which is cut off unread ("assessment" is the last key
-    of a resource line, and a JSON string cannot hold the unescaped quotes that mark it). The kept parts are
-    parsed in one call.
+    Whatever it accepts, a JSON parser reads the same way: the skeleton (the head with every array emptied) is
+    parsed whole, every item line is parsed, commas are checked, and a resource line is split only at its last
+    `, "assessment": `, which in valid JSON can only start the last member.
     """
-    head_lines: list[bytes] = []
-    resource_texts: list[bytes] = []
-    skip_texts: list[bytes] = []
-    section: bytes | None = None
-    with path.open("rb") as fh:
-        for raw in fh:
-            line = raw.rstrip(b"\r\n")
-            if section is None:
-                if line.startswith(b'  "') and line.endswith(b": ["):
-                    section = line.strip()[1:].split(b'"', 1)[0]
-                elif not (line.startswith(b'  "') and line.rstrip(b",").endswith(b": []")):
-                    head_lines.append(line)  # an empty top-level array is skipped: it adds nothing
+
+    def __init__(self, path: Path, shown: str) -> None:
+        self.path, self.shown = path, shown
+
+    def run(self, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+        items = _Items(self.shown, on_resource, on_finding)
+        skeleton: list[bytes] = []
+        arrays: dict[str, list[Any]] = {}
+        present: set[str] = set()
+        section: str | None = None
+        batch: list[bytes] = []
+        last_item = b""
+        with self.path.open("rb") as fh:
+            first = fh.readline()
+            if first.rstrip(b"\r\n") != b"{":
+                raise _NotNative
+            skeleton.append(b"{")
+            for raw in fh:
+                line = raw.rstrip(b"\n")
+                if section is not None:
+                    if line.startswith(b"    {"):
+                        if last_item and not last_item.endswith(b","):
+                            raise _NotNative
+                        last_item = line
+                        batch.append(line.removesuffix(b","))
+                        if len(batch) >= _BATCH:
+                            self._flush(section, batch, items, arrays)
+                        continue
+                    if line in (b"  ]", b"  ],") and last_item and not last_item.endswith(b","):
+                        self._flush(section, batch, items, arrays)
+                        skeleton.append(b'  "' + section.encode() + b'": []' + line[3:])
+                        section = None
+                        continue
+                    raise _NotNative
+                if line.startswith(b'  "') and line.endswith(b'": ['):
+                    key = line[3:-4]
+                    if b'"' in key or b"\\" in key:
+                        raise _NotNative
+                    section, last_item = key.decode(), b""
+                    if section in present:
+                        raise ReportError(f"{self.shown}: field {visible(section)!r} appears twice")
+                    present.add(section)
+                    continue
+                skeleton.append(line)
+        if section is not None or skeleton[-1] != b"}":
+            raise _NotNative
+        try:
+            head = json.loads(b"\n".join(skeleton), object_pairs_hook=_no_duplicates)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise _NotNative from None
+        if not isinstance(head, dict):
+            raise _NotNative
+        present |= {k for k in _BIG if k in head and head[k] == []}
+        for key in _BIG:
+            if head.get(key) == []:
+                del head[key]
+        for key, values in arrays.items():
+            head[key] = values
+        return _head_checks(self.shown, head, items.counted(present))
+
+    def _flush(self, section: str, batch: list[bytes], items: _Items, arrays: dict[str, list[Any]]) -> None:
+        if not batch:
+            return
+        try:
+            if section == "resources":
+                self._resources(batch, items)
+            elif section == "findings":
+                values = _loads_lines(batch)
+                for f in values:
+                    items.finding(f)
+            else:  # skipped, not_evaluated: small, kept for the head
+                arrays.setdefault(section, []).extend(_loads_lines(batch))
+        finally:
+            batch.clear()
+
+    def _resources(self, batch: list[bytes], items: _Items) -> None:
+        heads, tails = [], []
+        for line in batch:
+            cut = line.rfind(_ASSESSMENT)
+            if cut < 0 or not line.endswith(b"}"):
+                raise _NotNative  # every resource line ends with its assessment
+            heads.append(line[:cut] + b"}")
+            tails.append(line[cut + len(_ASSESSMENT) : -1])
+        for r, tail in zip(_loads_lines(heads), tails, strict=True):
+            if not isinstance(r, dict) or not r:
+                raise _NotNative  # `{` alone before the cut: not valid JSON whole
+            cache = items.checked_assessments
+            if tail in cache:
+                r["assessment"] = cache[tail]
+                items.resource(r, assessment_checked=True)
                 continue
-            if line.startswith(b"  ]"):
-                section = None
-                continue
-            if not line.startswith(_ITEM):
-                return None
-            text = line.strip().removesuffix(b",")
-            if section == b"resources":
-                cut = text.rfind(_ASSESSMENT)
-                resource_texts.append(text[:cut] + b"}" if cut > 0 else text)
-            elif section == b"skipped":
-                skip_texts.append(text)
-    if section is not None or not head_lines or head_lines[0] != b"{":
-        return None
+            try:
+                a = json.loads(tail)
+            except (ValueError, RecursionError):
+                raise _NotNative from None
+            r["assessment"] = a
+            if _valid_assessment(a):
+                if _SURROGATE.search(tail):
+                    _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
+                if len(cache) < _MAX_CACHED:
+                    cache[tail] = a
+                items.resource(r, assessment_checked=True)
+            else:
+                items.resource(r)
+
+
+def _loads_lines(lines: list[bytes]) -> list[Any]:
+    """Parse JSON lines in one call (one parse, not thousands); _NotNative if any is not one JSON value."""
     try:
-        head = json.loads(b"\n".join(head_lines[:-1]).rstrip().removesuffix(b",") + b"\n}")
-        items = json.loads(b"[" + b",".join(resource_texts) + b"]")  # one parse, not 100,000
-        skipped = json.loads(b"[" + b",".join(skip_texts) + b"]")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    del resource_texts
-    if not isinstance(head, dict):
-        return None
-    shared: dict[tuple[Any, ...], tuple[Copy, ...]] = {}
-    resources = [_resource(path, i, item, shared) for i, item in enumerate(items)]
-    return head, resources, [_skip(path, i, s) for i, s in enumerate(skipped)]
+        values = json.loads(b"[" + b",".join(lines) + b"]", object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError):
+        raise _NotNative from None
+    if len(values) != len(lines):  # a line holding two values joined by a comma
+        raise _NotNative
+    if any(_SURROGATE.search(line) for line in lines):
+        for value in values:
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise _NotNative from None  # the general reader names the field
+    return values
 
 
-def times(data: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When the saved scan started and finished."""
-    return datetime.fromisoformat(data["started_at"]), datetime.fromisoformat(data["finished_at"])
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicate(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
+    return out
 
 
-def _list(path: Path, data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    if not isinstance(value, list):
-        raise ReportError(f"{path}: field '{key}' must be a list")
-    return value
+class _Duplicate(ValueError):
+    """A JSON object with the same key twice: which value is meant is not defined."""
 
 
-def _field(path: Path, where: str, item: Any, key: str, kind: type, required: bool = True) -> Any:
-    if not isinstance(item, dict):
-        raise ReportError(f"{path}: {where} must be an object")
-    if key not in item or item[key] is None:
-        if required:
-            raise ReportError(f"{path}: {where}.{key} is missing")
-        return None
-    value = item[key]
-    if not isinstance(value, kind):
-        raise ReportError(f"{path}: {where}.{key} must be {kind.__name__}, got {value!r}")
-    return value
+# --- any other layout: a streaming parser -------------------------------------------------------------------------
 
+
+def _generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+    import ijson
+
+    items = _Items(shown, on_resource, on_finding)
+    head, present = _generic_head(path, shown)
+    counts: dict[str, int] = {}
+    for key in _BIG:
+        if key not in present or (key == "findings" and on_finding is None):
+            continue
+        with path.open("rb") as fh:
+            try:
+                for value in ijson.items(fh, f"{key}.item", use_float=True):
+                    _no_surrogates(shown, value, f"{key}[{counts.get(key, 0)}]")
+                    (items.resource if key == "resources" else items.finding)(value)
+                    counts[key] = counts.get(key, 0) + 1
+            except ijson.JSONError as exc:  # pragma: no cover - the first pass already parsed the whole file
+                raise ReportError(f"{shown}: not valid JSON: {_first_line(exc)}") from None
+    return _head_checks(shown, head, items.counted(present))
+
+
+def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
+    """Every top-level field but the streamed arrays (whose presence is noted), checking syntax and depth."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    head: dict[str, Any] = {}
+    present: set[str] = set()
+    builder: ObjectBuilder | None = None
+    key: str | None = None
+    depth = 0
+    streaming = False
+    started = False
+    with path.open("rb") as fh:
+        try:
+            for prefix, event, value in ijson.parse(fh, use_float=True):
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ReportError(f"{shown}: JSON nested deeper than {MAX_DEPTH} levels: not a report")
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                if not started:
+                    started = True
+                    if event != "start_map":
+                        raise ReportError(f"{shown}: not a residency-audit report (the top level is not a JSON "
+                                          "object); give the output of `residency-audit scan --format json`")  # fmt: skip
+                    continue
+                if depth == 1 and event == "map_key":
+                    key = value
+                    if key in head or key in present:
+                        raise ReportError(f"{shown}: field {visible(str(key))!r} appears twice")
+                    builder, streaming = None, False
+                    continue
+                if depth == 0:
+                    continue  # the closing brace
+                if key in _BIG and prefix == key and event == "start_array" and depth == 2:
+                    present.add(key)
+                    streaming = True
+                    continue
+                if streaming:
+                    continue
+                if builder is None:
+                    builder = ObjectBuilder()
+                builder.event(event, value)
+                if depth == 1:  # the value is complete
+                    head[str(key)] = builder.value
+                    builder = None
+        except ijson.JSONError as exc:
+            raise ReportError(f"{shown}: not valid JSON: {_first_line(exc)}") from None
+        except UnicodeDecodeError:
+            raise ReportError(f"{shown}: not UTF-8 text") from None
+    if not started:
+        raise ReportError(f"{shown}: empty file, not a report")
+    return head, present
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return visible(text[0][:200]) if text else type(exc).__name__
+
+
+# --- into the model ---------------------------------------------------------------------------------------------
 
 _MEMBERS: dict[Any, dict[str, Any]] = {e: {m.value: m for m in e} for e in (Provider, CopyRole, KeyControl)}
 
 
-def _enum(path: Path, where: str, enum: Any, value: str) -> Any:
-    try:
-        return _MEMBERS[enum][value]  # a dict lookup: Enum(value) is slow when called 400,000 times
-    except KeyError:
-        allowed = ", ".join(m.value for m in enum)
-        raise ReportError(f"{path}: {where} is {value!r}, not one of {allowed}") from None
-
-
-def _resource(path: Path, i: int, r: Any, shared: dict[tuple[Any, ...], tuple[Copy, ...]] | None = None) -> Resource:
-    try:
-        return _resource_fast(r, {} if shared is None else shared)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return _resource_checked(path, i, r)  # the careful path, to name the bad field
-
-
-def _resource_fast(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, ...]]) -> Resource:
-    """A well-formed resource, read without per-field checks (a million field checks cost a second at 100,000).
-
-    Identical footprints share one tuple, which the locations stage then resolves once.
-    """
-    roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
+def to_resource(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, ...]]) -> Resource:
+    """A validated resource dict as the model's Resource; identical footprints share one tuple (see `locate`)."""
+    roles = _MEMBERS[CopyRole]
     key = tuple(
         (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in r["footprint"]
     )
     footprint = shared.get(key)
     if footprint is None:
-        footprint = shared[key] = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
-    texts = (r["account"], r["service"], r["type"], r["id"], r["name"])
+        footprint = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
+        if len(shared) < 100_000:
+            shared[key] = footprint
     tags = r.get("tags") or {}
-    # str.join raises TypeError on anything that is not text: one C call checks a whole group
-    "".join(texts), "".join(c.code for c in footprint), "".join(tags), "".join(tags.values())
-    account, service, rtype, rid, name = texts
     return Resource.make(
-        provider=_MEMBERS[Provider][r["provider"]], account=account, service=service, type=rtype, id=rid, name=name,
-        footprint=footprint, key_control=keys[r["key_control"]], tags=dict(tags),
-        classification=r.get("classification"), key_note=r.get("key_note"),
+        provider=_MEMBERS[Provider][r["provider"]], account=r["account"], service=r["service"], type=r["type"],
+        id=r["id"], name=r["name"], footprint=footprint, key_control=_MEMBERS[KeyControl][r["key_control"]],
+        tags=tags, classification=r.get("classification"), key_note=r.get("key_note"),
     )  # fmt: skip
 
 
-def _resource_checked(path: Path, i: int, r: Any) -> Resource:
-    where = f"resources[{i}]"
-    # identity first, in reading order, so the first error names the first bad field
-    provider = _enum(path, f"{where}.provider", Provider, _field(path, where, r, "provider", str))
-    account = _field(path, where, r, "account", str)
-    service = _field(path, where, r, "service", str)
-    rtype = _field(path, where, r, "type", str)
-    rid = _field(path, where, r, "id", str)
-    name = _field(path, where, r, "name", str)
-    footprint = []
-    for j, c in enumerate(_field(path, where, r, "footprint", list)):
-        cw = f"{where}.footprint[{j}]"
-        code = c.get("reported_as") if isinstance(c, dict) and "reported_as" in c else None
-        if code is None:
-            code = _field(path, cw, c, "location", str)
-        footprint.append(
-            Copy(
-                str(code),
-                _enum(path, f"{cw}.role", CopyRole, _field(path, cw, c, "role", str)),
-                note=_field(path, cw, c, "note", str, required=False),
-            )
-        )
-    tags = _field(path, where, r, "tags", dict, required=False) or {}
-    return Resource(
-        provider=provider,
-        account=account,
-        service=service,
-        type=rtype,
-        id=rid,
-        name=name,
-        footprint=tuple(footprint),
-        key_control=_enum(path, f"{where}.key_control", KeyControl, _field(path, where, r, "key_control", str)),
-        tags={str(k): str(v) for k, v in tags.items()},
-        classification=_field(path, where, r, "classification", str, required=False),
-        key_note=_field(path, where, r, "key_note", str, required=False),
-    )
+def to_skip(s: dict[str, Any]) -> Skip:
+    """A validated skip dict as the model's Skip."""
+    return Skip(_MEMBERS[Provider][s["provider"]], s["scope"], s["reason"])
 
 
-def _skip(path: Path, i: int, s: Any) -> Skip:
-    where = f"skipped[{i}]"
-    return Skip(
-        _enum(path, f"{where}.provider", Provider, _field(path, where, s, "provider", str)),
-        _field(path, where, s, "scope", str),
-        _field(path, where, s, "reason", str),
-    )
+def check_provider(shown: str, where: str, value: str) -> None:
+    """A provider the model knows, or ReportError (the schema allows any string; `check` needs a known one)."""
+    if value not in _PROVIDERS:
+        raise ReportError(f"{shown}: {where}.provider is {visible(repr(value))}, not one of aws, azure, gcp")

@@ -6,13 +6,14 @@ skip is a tool execution notification, so an incomplete scan is visible where th
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TextIO
 
 from ..rules import RULES, Severity
-from . import resource_key, severity_rank, sorted_findings
+from . import Spool, Top, finding_order, resource_key, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/residency-audit/"
@@ -32,38 +33,83 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     At most MAX_RESULTS results, the most severe first (waived ones last); a tool notification says how many
     were left out. The exit code and every other format count them all.
     """
-    every = sorted_findings(report)
-    findings = every[:MAX_RESULTS]
-    rule_ids = list(RULES)
-    wanted = {(str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", ""))) for f in findings}
-    resources = {
-        key: r for r in report.get("resources", []) if (key := resource_key(r)) in wanted
-    }  # only what the results cite: a report of 100,000 resources stays cheap to render
-    uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
-    invocation = _invocation(report)
-    if len(every) > len(findings):
-        invocation["toolExecutionNotifications"].append(
-            {
-                "level": "warning",
-                "descriptor": {"id": "results-truncated"},
-                "message": {
-                    "text": f"{len(every) - len(findings)} further findings are not in this log: GitHub code "
-                    f"scanning rejects more than {MAX_RESULTS} results per run. Every finding is in the JSON, CSV, "
-                    "Markdown and HTML reports, and counts towards the exit code."
-                },
-            }
-        )
-    run: dict[str, Any] = {
-        "tool": {"driver": _driver(report, findings)},
-        "automationDetails": {"id": f"residency-audit/{(report.get('source') or {}).get('kind', 'scan')}/"},
-        "invocations": [invocation],
-        "results": [_result(f, rule_ids, resources, uri) for f in findings],
-        "properties": _run_properties(report),
-    }
-    if uri is not None:
-        run["artifacts"] = [{"location": {"uri": uri}}]
-    log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    writer = Writer()
+    for r in report.get("resources", []):
+        writer.resource(r)
+    for f in report.get("findings", []):
+        writer.finding(f)
+    buffer = io.StringIO()
+    writer.write(buffer, report, source_file)
+    return buffer.getvalue()
+
+
+class Writer:
+    """SARIF written from a stream: the MAX_RESULTS most severe findings kept, the resources they cite on disk."""
+
+    def __init__(self) -> None:
+        self.top = Top(MAX_RESULTS)
+        self.total = 0
+        self.spool = Spool("res(p, a, id, data)")
+
+    def resource(self, r: dict[str, Any]) -> None:
+        """Take one resource dict (docs/report-format.md)."""
+        assessment = r.get("assessment") or {}
+        data = [list(r.get("countries", [])), assessment.get("level"), list(assessment.get("foreign_reach", []))]
+        self.spool.add("res", (*resource_key(r), json.dumps(data)))
+
+    def finding(self, f: dict[str, Any]) -> None:
+        """Take one finding dict."""
+        self.total += 1
+        self.top.add(finding_order(f), f)
+
+    def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
+        """Write the log."""
+        findings = self.top.items()
+        rule_ids = list(RULES)
+        self.spool.query("CREATE INDEX k ON res(p, a, id)")
+        resources: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for f in findings:
+            key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
+            if key not in resources:
+                row = self.spool.query(
+                    "SELECT data FROM res WHERE p = ? AND a = ? AND id = ? ORDER BY rowid DESC LIMIT 1", *key
+                ).fetchone()  # the last of the same id, as a dict by id keeps
+                if row is not None:
+                    countries, level, foreign = json.loads(row[0])
+                    resources[key] = {"countries": countries, "assessment": {"level": level,
+                                                                             "foreign_reach": foreign}}  # fmt: skip
+        self.spool.close()
+        uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
+        invocation = _invocation(report)
+        if self.total > len(findings):
+            invocation["toolExecutionNotifications"].append(
+                {
+                    "level": "warning",
+                    "descriptor": {"id": "results-truncated"},
+                    "message": {
+                        "text": f"{self.total - len(findings)} further findings are not in this log: GitHub code "
+                        f"scanning rejects more than {MAX_RESULTS} results per run. Every finding is in the JSON, "
+                        "CSV, Markdown and HTML reports, and counts towards the exit code."
+                    },
+                }
+            )
+        run: dict[str, Any] = {
+            "tool": {"driver": _driver(report, findings)},
+            "automationDetails": {"id": f"residency-audit/{(report.get('source') or {}).get('kind', 'scan')}/"},
+            "invocations": [invocation],
+            "results": [],
+            "properties": _run_properties(report),
+        }
+        if uri is not None:
+            run["artifacts"] = [{"location": {"uri": uri}}]
+        log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+        text = json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        before, after = text.split('\n      "results": [],', 1)
+        out.write(before + '\n      "results": [')
+        for i, f in enumerate(findings):
+            result = json.dumps(_result(f, rule_ids, resources, uri), indent=2, sort_keys=True, ensure_ascii=False)
+            out.write(("," if i else "") + "\n        " + result.replace("\n", "\n        "))
+        out.write(("\n      ]," if findings else "],") + after)
 
 
 def _driver(report: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:

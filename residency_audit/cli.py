@@ -477,26 +477,31 @@ def schema() -> None:
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The earlier JSON report.")],
-    new: Annotated[Path, typer.Argument(help="The later JSON report.")],
+    old: Annotated[str, typer.Argument(help="The earlier JSON report (`-`: stdin).")],
+    new: Annotated[str, typer.Argument(help="The later JSON report (`-`: stdin).")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
-    """Show drift between two JSON reports: new and removed resources, footprint and level changes, new findings."""
-    from . import diff as drift
-    from .reportfile import ReportError, load_json
+    """Show drift between two JSON reports: new and removed resources, footprint and level changes, new findings.
 
+    Neither report is held in memory: each is read one item at a time, in any JSON layout, and compared on disk.
+    """
+    from .diff import Drift
+    from .output import write_output
+    from .reportfile import ReportError, opened, read
+
+    drift = Drift()
     try:
-        before, after = load_json(old), load_json(new)
+        heads = []
+        for side, arg in (("o", old), ("n", new)):
+            with opened(arg) as (path, shown):
+                heads.append(read(path, shown, lambda r, s=side: drift.resource(s, r),
+                                  lambda f, s=side: drift.finding(s, f)))  # fmt: skip
+        drift.finish(*heads)
+        write_output(None, drift.write_json if fmt is Format.json else drift.write_text)
     except ReportError as exc:
         _fail(str(exc))
-    for path, data in ((old, before), (new, after)):
-        if not isinstance(data, dict) or "resources" not in data:
-            _fail(f"{path}: not a residency-audit JSON report")
-    changes = drift.diff(before, after)
-    if fmt is Format.json:
-        _print_json(changes)
-    else:
-        sys.stdout.write(drift.render_diff(changes))
+    finally:
+        drift.close()
 
 
 SERVICES = {

@@ -136,7 +136,8 @@ class Spool:
         for table in tables:
             name, columns = table.split("(", 1)
             self.db.execute(f"CREATE TABLE {table}")
-            self.sql[name] = f"INSERT INTO {name} VALUES ({','.join('?' * len(columns.split(',')))})"
+            names = columns.split(", PRIMARY KEY")[0].rstrip(")").split(",")
+            self.sql[name] = f"INSERT INTO {name} VALUES ({','.join('?' * len(names))})"
             self.pending[name] = []
 
     def add(self, table: str, row: tuple[Any, ...]) -> None:

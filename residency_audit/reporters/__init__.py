@@ -7,7 +7,6 @@ in this module so that every format orders, counts and names things the same way
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from typing import Any
 
@@ -162,37 +161,32 @@ class Spool:
 
 
 class Top:
-    """The `limit` smallest items by key, in order, ties kept in arrival order: `sorted(...)[:limit]` of a stream."""
+    """The `limit` smallest items by key, in order, ties kept in arrival order: `sorted(...)[:limit]` of a stream.
+
+    Items gather in a buffer of twice the limit, which is sorted (in C) and cut back whenever it fills.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.heap: list[tuple[_Rev, Any]] = []
+        self.kept: list[tuple[Any, int, Any]] = []
         self.seq = 0
 
     def add(self, key: tuple[Any, ...], item: Any) -> None:
         """Offer one item."""
-        entry = (_Rev((key, self.seq)), item)
+        self.kept.append((key, self.seq, item))
         self.seq += 1
-        if len(self.heap) < self.limit:
-            heapq.heappush(self.heap, entry)
-        elif entry[0] > self.heap[0][0]:
-            heapq.heapreplace(self.heap, entry)
+        if len(self.kept) >= 2 * self.limit + 1000:
+            self._cut()
+
+    def _cut(self) -> None:
+        self.kept.sort(key=_order)
+        del self.kept[self.limit :]
 
     def items(self) -> list[Any]:
         """The kept items, smallest key first."""
-        return [item for _, item in sorted(self.heap, key=lambda e: e[0], reverse=True)]
+        self._cut()
+        return [item for _, _, item in self.kept]
 
 
-class _Rev:
-    """A key in reverse order: heapq's min-heap then keeps the largest kept key at its root, ready to evict."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: tuple[Any, ...]) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Rev) -> bool:
-        return bool(self.key > other.key)
-
-    def __gt__(self, other: _Rev) -> bool:
-        return bool(self.key < other.key)
+def _order(entry: tuple[Any, int, Any]) -> tuple[Any, int]:
+    return entry[0], entry[1]

@@ -65,12 +65,12 @@ class Writer:
         for country in r.get("countries", []):
             self.countries[country] += 1
             self.worst[country] = worst_level((self.worst.get(country), level))
-        self.resources.add(resource_order(r), _resource_row(r))
+        self.resources.add(resource_order(r), r)
 
     def finding(self, f: dict[str, Any]) -> None:
         """Take one finding dict."""
         self.n_findings += 1
-        self.findings.add(finding_order(f), _finding_row(f))
+        self.findings.add(finding_order(f), f)
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
         """Write the comment."""
@@ -108,7 +108,8 @@ class Writer:
             return "#### Findings\n\nnone" if report.get("profile") else ""
         header = "| rule | severity | resource | message |\n|---|---|---|---|"
         title = f"#### Findings ({self.n_findings})"
-        return _table(title, header, self.findings.items(), budget, "finding(s)", self.n_findings)
+        rows = [_finding_row(f) for f in self.findings.items()]
+        return _table(title, header, rows, budget, "finding(s)", self.n_findings)
 
     def _resources(self, budget: int) -> str:
         if not self.n_resources:
@@ -118,7 +119,8 @@ class Writer:
             "|---|---|---|---|---|---|---|---|---|"
         )
         n = self.n_resources
-        body = _table(f"#### Data stores ({n})", header, self.resources.items(), budget, "data store(s)", n)
+        rows = [_resource_row(r) for r in self.resources.items()]
+        body = _table(f"#### Data stores ({n})", header, rows, budget, "data store(s)", n)
         # a long list folds away so the comment stays readable
         return f"<details><summary>{n} data store(s), worst first</summary>\n\n{body}\n\n</details>" if n > 20 else body
 

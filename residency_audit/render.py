@@ -23,6 +23,7 @@ from .pipeline import ScanResult
 from .profiles import Profile
 from .reporters import Top
 from .rules import Severity
+from .safe import relative
 
 # formats rendered from report dicts by a module of residency_audit.reporters
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
@@ -89,7 +90,11 @@ class Run:
 
     def finish(self, skipped: Iterable[Skip], verdict: str | None) -> None:
         """The skips and the gate's verdict, once every resource is in."""
-        self.skipped, self.verdict = tuple(skipped), verdict
+        from .logs import redact_reason
+
+        # the report boundary: no skip reason carries a response body or a credential, whoever made it
+        self.skipped = tuple(Skip(s.provider, s.scope, redact_reason(s.reason)) for s in skipped)
+        self.verdict = verdict
 
     def head(self) -> dict[str, Any]:
         """The report's head: everything but its arrays."""
@@ -131,7 +136,7 @@ def source_file(meta: report.Meta, profile: Profile | None) -> str | None:
         return meta.path
     if profile is None:
         return None
-    src = profile.source
+    src = relative(profile.source)
     return f"profiles/{src.split(':', 1)[1]}.toml" if src.startswith("bundled:") else src
 
 

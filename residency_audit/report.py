@@ -18,6 +18,7 @@ from .pipeline import ScanResult
 from .policy import counts
 from .profiles import Profile
 from .rules import RULES
+from .safe import relative
 
 SCHEMA_VERSION = "1"
 
@@ -116,7 +117,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "residency-audit", "version": __version__},
-        "source": {"kind": meta.kind, "path": meta.path},
+        "source": {"kind": meta.kind, "path": relative(meta.path) if meta.path else None},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
         "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
@@ -139,7 +140,7 @@ def head(
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "residency-audit", "version": __version__},
-        "source": {"kind": meta.kind, "path": meta.path},
+        "source": {"kind": meta.kind, "path": relative(meta.path) if meta.path else None},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
         "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},

@@ -78,3 +78,15 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def xml_text(value: object) -> str:
     """Text an XML 1.0 document can hold: the characters it forbids written as escapes (`\\x1b`)."""
     return _NOT_XML.sub(_escape, "" if value is None else str(value))
+
+
+def relative(path: str) -> str:
+    """An absolute path relative to the working directory (reports must not publish a home directory's name)."""
+    import os
+
+    if not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows): nothing relative exists
+        return path

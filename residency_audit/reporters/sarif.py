@@ -11,8 +11,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from ..rules import RULES, Severity
+from ..safe import relative
 from . import Spool, Top, finding_order, resource_key, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -232,11 +234,16 @@ def _run_properties(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _artifact_uri(path: str | None) -> str | None:
-    """A relative path as a forward-slash URI reference (what code scanning matches to the repo); absolute as file:."""
+    """A path as a relative, percent-encoded URI reference (what code scanning matches to the repository).
+
+    An absolute path is made relative to the working directory: a `file:///home/…` URI would publish a user name.
+    """
     if not path:
         return None
     pure = PurePath(path)
-    return pure.as_uri() if pure.is_absolute() else pure.as_posix()
+    if pure.is_absolute():
+        pure = PurePath(relative(path))
+    return quote(pure.as_posix(), safe="/")
 
 
 def _utc(stamp: Any) -> str | None:

@@ -485,6 +485,8 @@ def diff(
 
     Neither report is held in memory: each is read one item at a time, in any JSON layout, and compared on disk.
     """
+    from functools import partial
+
     from .diff import Drift
     from .output import write_output
     from .reportfile import ReportError, opened, read
@@ -494,8 +496,7 @@ def diff(
         heads = []
         for side, arg in (("o", old), ("n", new)):
             with opened(arg) as (path, shown):
-                heads.append(read(path, shown, lambda r, s=side: drift.resource(s, r),
-                                  lambda f, s=side: drift.finding(s, f)))  # fmt: skip
+                heads.append(read(path, shown, partial(drift.resource, side), partial(drift.finding, side)))
         drift.finish(*heads)
         write_output(None, drift.write_json if fmt is Format.json else drift.write_text)
     except ReportError as exc:

@@ -63,11 +63,13 @@ class Drift:
                 self.spool.add("lvc", (lv, json.dumps(change), up))
                 lv += 1
         skips = _skip_changes(old.get("skipped", []), new.get("skipped", []))
+        only = (
+            "SELECT count(*) FROM {0} WHERE NOT EXISTS "
+            "(SELECT 1 FROM {1} WHERE {1}.p = {0}.p AND {1}.a = {0}.a AND {1}.id = {0}.id)"
+        )
         self.result = {
-            "added": self._count("SELECT count(*) FROM n WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.p = n.p AND "
-                                 "o.a = n.a AND o.id = n.id)"),  # fmt: skip
-            "removed": self._count("SELECT count(*) FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE o.p = n.p AND "
-                                   "o.a = n.a AND o.id = n.id)"),  # fmt: skip
+            "added": self._count(only.format("n", "o")),
+            "removed": self._count(only.format("o", "n")),
             "footprint": fp,
             "levels": lv,
             "up": self._count("SELECT count(*) FROM lvc WHERE up"),
@@ -130,8 +132,8 @@ class Drift:
                                 "ORDER BY fp")  # fmt: skip
         for before, after in rows:
             b, a = json.loads(before), json.loads(after)
-            yield {"fingerprint": str(a.get("fingerprint")), "rule": a.get("rule"), "resource": a.get("resource"),
-                   "name": a.get("name"), "provider": a.get("provider"), "from": _status(b), "to": _status(a)}  # fmt: skip
+            who = {k: a.get(k) for k in ("rule", "resource", "name", "provider")}
+            yield {"fingerprint": str(a.get("fingerprint")), **who, "from": _status(b), "to": _status(a)}
 
     def write_json(self, out: IO[str]) -> None:
         """The changes as `json.dumps(diff(...), indent=2)` would print them, written as they are read."""
@@ -167,8 +169,7 @@ class Drift:
             out.write("\nno changes\n")
             return
         sections: list[tuple[str, int, Iterator[str]]] = [
-            ("New data stores", r["added"], (f"+ {_who(x)} — {x['level'] or '-'} — {_countries(x)}"
-                                             for x in self.added())),  # fmt: skip
+            ("New data stores", r["added"], (_added_line(x) for x in self.added())),
             ("Removed data stores", r["removed"], (f"- {_who(x)}" for x in self.removed())),
             ("Footprint changes", r["footprint"], (_footprint_line(c) for c in self.footprint())),
             ("Exposure level changes", r["levels"], (_level_line(c) for c in self.levels())),
@@ -296,7 +297,7 @@ def render_diff(d: dict[str, Any]) -> str:
     if not d.get("changed"):
         return "\n".join([*lines, "", "no changes"]) + "\n"
     sections: list[tuple[str, list[str]]] = [
-        ("New data stores", [f"+ {_who(r)} — {r['level'] or '-'} — {_countries(r)}" for r in d["resources"]["added"]]),
+        ("New data stores", [_added_line(r) for r in d["resources"]["added"]]),
         ("Removed data stores", [f"- {_who(r)}" for r in d["resources"]["removed"]]),
         ("Footprint changes", [_footprint_line(c) for c in d["footprint"]]),
         ("Exposure level changes", [_level_line(c) for c in d["levels"]]),
@@ -310,6 +311,10 @@ def render_diff(d: dict[str, Any]) -> str:
         if items:
             lines += ["", f"## {heading} ({len(items)})", *items]
     return "\n".join(lines) + "\n"
+
+
+def _added_line(r: dict[str, Any]) -> str:
+    return f"+ {_who(r)} — {r['level'] or '-'} — {_countries(r)}"
 
 
 def _changed_line(c: dict[str, Any]) -> str:

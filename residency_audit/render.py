@@ -155,8 +155,9 @@ class _Json:
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.resources = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.findings = tempfile.TemporaryFile("w+", encoding="utf-8")
+        # closed by close(), which every caller reaches (the CLI in a finally)
+        self.resources = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.findings = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.lines = report.Lines()
         self.n_resources = self.n_findings = 0
 

@@ -163,7 +163,7 @@ def head_text(data: dict[str, Any]) -> str:
 
 line = _line
 array = _array
-_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_text = json.encoder.encode_basestring
 
 
 class Lines:

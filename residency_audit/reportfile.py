@@ -386,11 +386,11 @@ class _Native:
         if not isinstance(head, dict):
             raise _NotNative
         present |= {k for k in _BIG if k in head and head[k] == []}
-        for key in _BIG:
-            if head.get(key) == []:
-                del head[key]
-        for key, values in arrays.items():
-            head[key] = values
+        for name in _BIG:
+            if head.get(name) == []:
+                del head[name]
+        for name, values in arrays.items():
+            head[name] = values
         return _head_checks(self.shown, head, items.counted(present))
 
     def _flush(self, section: str, batch: list[bytes], items: _Items, arrays: dict[str, list[Any]]) -> None:
@@ -442,7 +442,7 @@ class _Native:
 def _loads_lines(lines: list[bytes]) -> list[Any]:
     """Parse JSON lines in one call (one parse, not thousands); _NotNative if any is not one JSON value."""
     try:
-        values = json.loads(b"[" + b",".join(lines) + b"]", object_pairs_hook=_no_duplicates)
+        values: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
     except (ValueError, RecursionError):
         raise _NotNative from None
     if len(values) != len(lines):  # a line holding two values joined by a comma
@@ -514,8 +514,10 @@ def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
                 if not started:
                     started = True
                     if event != "start_map":
-                        raise ReportError(f"{shown}: not a residency-audit report (the top level is not a JSON "
-                                          "object); give the output of `residency-audit scan --format json`")  # fmt: skip
+                        raise ReportError(
+                            f"{shown}: not a residency-audit report (the top level is not a JSON object); give "
+                            "the output of `residency-audit scan --format json`"
+                        )
                     continue
                 if depth == 1 and event == "map_key":
                     key = value

@@ -1,14 +1,18 @@
-"""Hostile text made harmless for each output: names, tags and labels are chosen by whoever creates a resource.
+r"""Hostile text made harmless for each output: names, tags and labels are chosen by whoever creates a resource.
 
 One small module every renderer calls, so that each format escapes the same way: the terminal and plain text
 (`visible`), CSV (`csv_cell`), Markdown (`md_cell`) and XML (`xml_text`). HTML escaping lives with the HTML
 reporter (html.escape). Each function prints the value literally: nothing is dropped, control characters are
-shown as escapes (`\\x1b`), never interpreted.
+shown as escapes (`\x1b`), never interpreted.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # C0 and C1 controls, DEL, Unicode format characters that reorder or hide text (bidi overrides, zero-width),
 # line and paragraph separators, and lone surrogates: none may reach a terminal or a one-line field as is
@@ -25,11 +29,11 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def visible(text: str) -> str:
-    """`text` on one line, with every control or invisible formatting character written as an escape (`\\x1b`)."""
+    r"""`text` on one line, with every control or invisible formatting character written as an escape (`\x1b`)."""
     return _INVISIBLE.sub(_escape, text)
 
 
-def terminal(value: object) -> object:
+def terminal(value: object) -> Text:
     """A value for a Rich table cell: literal text (no markup, no escapes reach the terminal)."""
     from rich.text import Text
 
@@ -76,7 +80,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(value: object) -> str:
-    """Text an XML 1.0 document can hold: the characters it forbids written as escapes (`\\x1b`)."""
+    r"""Text an XML 1.0 document can hold: the characters it forbids written as escapes (`\x1b`)."""
     return _NOT_XML.sub(_escape, "" if value is None else str(value))
 
 

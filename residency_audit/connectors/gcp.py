@@ -99,7 +99,7 @@ class GcpApiError(GcpCallError):
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, credential-free reason for a failed Google Cloud call: no response body, redacted as `--debug` logs are."""
+    """A one-line, credential-free reason for a failed Google Cloud call: no response body, redacted as logs are."""
     from ..logs import redact_reason
 
     return redact_reason(_describe_error(exc))

@@ -323,6 +323,7 @@ class _NotNative(Exception):
 _ASSESSMENT = b', "assessment": '
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _BATCH = 2000
+_MAX_HEAD = 4 << 20  # a head (viewpoint, profile with its waivers) is kilobytes; more means another layout
 _MAX_CACHED = 4096  # distinct assessment texts remembered (an estate has dozens; a hostile report, any number)
 
 
@@ -345,6 +346,7 @@ class _Native:
         section: str | None = None
         batch: list[bytes] = []
         last_item = b""
+        size = 0
         with self.path.open("rb") as fh:
             first = fh.readline()
             if first.rstrip(b"\r\n") != b"{":
@@ -377,6 +379,9 @@ class _Native:
                     present.add(section)
                     continue
                 skeleton.append(line)
+                size += len(line)
+                if size > _MAX_HEAD:
+                    raise _NotNative  # not this layout (an indented whole report): never hold it
         if section is not None or skeleton[-1] != b"}":
             raise _NotNative
         try:
@@ -385,6 +390,8 @@ class _Native:
             raise _NotNative from None
         if not isinstance(head, dict):
             raise _NotNative
+        if any(head.get(k) not in (None, []) for k in _BIG):
+            raise _NotNative  # an array laid out otherwise: streamed by the general reader
         present |= {k for k in _BIG if k in head and head[k] == []}
         for name in _BIG:
             if head.get(name) == []:
@@ -475,6 +482,7 @@ def _generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | N
 
     items = _Items(shown, on_resource, on_finding)
     head, present = _generic_head(path, shown)
+    _lone_surrogates(path, shown)
     counts: dict[str, int] = {}
     for key in _BIG:
         if key not in present or (key == "findings" and on_finding is None):
@@ -482,7 +490,6 @@ def _generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | N
         with path.open("rb") as fh:
             try:
                 for value in ijson.items(fh, f"{key}.item", use_float=True):
-                    _no_surrogates(shown, value, f"{key}[{counts.get(key, 0)}]")
                     (items.resource if key == "resources" else items.finding)(value)
                     counts[key] = counts.get(key, 0) + 1
             except ijson.JSONError as exc:  # pragma: no cover - the first pass already parsed the whole file
@@ -546,6 +553,27 @@ def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
     if not started:
         raise ReportError(f"{shown}: empty file, not a report")
     return head, present
+
+
+# a \\uXXXX escape of a surrogate, paired or not; `\\.` first consumes every other escape (so `\\\\ud800` is text)
+_ESCAPES = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\.")
+
+
+def _lone_surrogates(path: Path, shown: str) -> None:
+    """Refuse a lone surrogate escape (`\\ud800`): not text, and the streaming parser would read it as `?`."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data.find(b"\\u") < 0:
+            return
+        for match in _ESCAPES.finditer(data):
+            if match.group(1):
+                raise ReportError(
+                    f"{shown}: a lone UTF-16 surrogate escape ({match.group(1).decode()}) at byte {match.start()} "
+                    "is not text: give the report as the scan wrote it"
+                )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -82,7 +82,7 @@ def _write(path: Path, payloads: list[int], *, skip_reason: str = "AccessDenied"
             KeyControl.PROVIDER_MANAGED,
             {"owner": PAYLOADS[i]},
             PAYLOADS[i],
-        )  # fmt: skip
+        )
         for i in payloads
     ]
     skips = (Skip(Provider.AWS, "account/1/region/eu-west-1/service/rds", skip_reason),)

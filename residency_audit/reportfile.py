@@ -556,11 +556,13 @@ def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
 
 
 # a \\uXXXX escape of a surrogate, paired or not; `\\.` first consumes every other escape (so `\\\\ud800` is text)
-_ESCAPES = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\.")
+_ESCAPES = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\."
+)
 
 
 def _lone_surrogates(path: Path, shown: str) -> None:
-    """Refuse a lone surrogate escape (`\\ud800`): not text, and the streaming parser would read it as `?`."""
+    """Refuse a lone surrogate escape (a backslash-u D800 to DFFF, unpaired): not text, and the streaming parser would read it as `?`."""
     import mmap
 
     if path.stat().st_size == 0:

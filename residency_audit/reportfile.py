@@ -562,7 +562,7 @@ _ESCAPES = re.compile(
 
 
 def _lone_surrogates(path: Path, shown: str) -> None:
-    """Refuse a lone surrogate escape (a backslash-u D800 to DFFF, unpaired): not text, and the streaming parser would read it as `?`."""
+    """Refuse a lone surrogate escape (backslash-u D800 to DFFF, unpaired): ijson would read it as `?`."""
     import mmap
 
     if path.stat().st_size == 0:

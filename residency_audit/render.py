@@ -7,6 +7,7 @@ JUnit sort on disk; the table, Markdown and SARIF keep only what they show (the 
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import json
 import shutil
@@ -156,19 +157,19 @@ class _Json:
     def __init__(self, run: Run) -> None:
         self.run = run
         # closed by close(), which every caller reaches (the CLI in a finally)
-        self.resources = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self.findings = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.resources = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
+        self.findings = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
         self.lines = report.Lines()
         self.n_resources = self.n_findings = 0
 
     def add(self, r: Resource, findings: list[Finding]) -> None:
-        self.resources.write(("," if self.n_resources else "") + "\n    " + self.lines.resource(r))
+        self.resources.write((("," if self.n_resources else "") + "\n    " + self.lines.resource(r)).encode())
         self.n_resources += 1
         self.extra(findings)
 
     def extra(self, findings: list[Finding]) -> None:
         for f in findings:
-            self.findings.write(("," if self.n_findings else "") + "\n    " + self.lines.finding(f))
+            self.findings.write((("," if self.n_findings else "") + "\n    " + self.lines.finding(f)).encode())
             self.n_findings += 1
 
     def write(self, out: IO[str]) -> None:
@@ -178,7 +179,7 @@ class _Json:
                                                                                 self.n_findings)):  # fmt: skip
             out.write(f"\n  {json.dumps(key)}: [")
             spool.seek(0)
-            shutil.copyfileobj(spool, out, 1 << 20)
+            _copy(spool, out)
             out.write("\n  ]," if n else "],")
         skips = (report.line(serialize.skip(s)) for s in run.skipped)
         out.write("".join(report.array("skipped", skips)) + ",")
@@ -188,6 +189,20 @@ class _Json:
     def close(self) -> None:
         self.resources.close()
         self.findings.close()
+
+
+def _copy(spool: IO[bytes], out: IO[str]) -> None:
+    """A spool's UTF-8 bytes onto a text stream: straight to its byte buffer when it has one."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+        shutil.copyfileobj(spool, buffer, 1 << 20)
+        buffer.flush()
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
+    while chunk := spool.read(1 << 20):
+        out.write(decoder.decode(chunk))
+    out.write(decoder.decode(b"", final=True))
 
 
 class _Table:

@@ -169,37 +169,50 @@ _text = json.encoder.encode_basestring
 class Lines:
     """Resource and finding lines of the JSON report, as `_line(serialize.…)` writes them, built from cached parts.
 
-    Resources share footprints and assessments, findings share their rule and template: each shared part is
-    serialised once (the cache holds the object, so its id is not reused while the cache lives).
+    Resources share footprints, assessments and tags; findings share their rule and template: each shared part
+    is serialised once, found again by identity (each entry holds its object, so the id is not reused while the
+    entry lives; the cache is emptied when it grows large).
     """
 
     def __init__(self) -> None:
         self.parts: dict[int, tuple[object, str]] = {}
         self.rules: dict[tuple[str, str], str] = {}
+        self.bodies: dict[tuple[int, str], tuple[object, str]] = {}
 
-    def _part(self, obj: object, make: Any) -> str:
-        hit = self.parts.get(id(obj))
-        if hit is None:
-            if len(self.parts) > 50_000:
-                self.parts.clear()
-            hit = self.parts[id(obj)] = (obj, make())
-        return hit[1]
+    def _footprint(self, r: Resource) -> str:
+        text = _line([serialize.copy(c) for c in r.footprint]) + ', "countries": ' + _line(list(r.countries))
+        return self._keep(r.footprint, text)
+
+    def _keep(self, obj: object, text: str) -> str:
+        if len(self.parts) > 50_000:
+            self.parts.clear()
+        self.parts[id(obj)] = (obj, text)
+        return text
 
     def resource(self, r: Resource) -> str:
         """One resource line, its assessment last."""
-        footprint = self._part(
-            r.footprint,
-            lambda: _line([serialize.copy(c) for c in r.footprint]) + ', "countries": ' + _line(list(r.countries)),
-        )
-        assessment = self._part(
-            r.assessment, lambda: _line(serialize.assessment(r.assessment)) if r.assessment else "null"
-        )
-        tags = _line(dict(sorted(r.tags.items()))) if r.tags else "{}"
+        parts = self.parts
+        hit = parts.get(id(r.footprint))
+        footprint = hit[1] if hit is not None and hit[0] is r.footprint else self._footprint(r)
+        a = r.assessment
+        hit = parts.get(id(a))
+        if hit is not None and hit[0] is a:
+            assessment = hit[1]
+        else:
+            assessment = self._keep(a, _line(serialize.assessment(a)) if a else "null")
+        tags = r.tags
+        if not tags:
+            tag_text = "{}"
+        else:
+            hit = parts.get(id(tags))
+            tag_text = (
+                hit[1] if hit is not None and hit[0] is tags else self._keep(tags, _line(dict(sorted(tags.items()))))
+            )
         return (
             f'{{"provider": {_text(str(r.provider))}, "account": {_text(r.account)}, "service": {_text(r.service)}, '
             f'"type": {_text(r.type)}, "id": {_text(r.id)}, "name": {_text(r.name)}, "footprint": {footprint}, '
             f'"key_control": {_text(str(r.key_control))}, "key_note": {_opt(r.key_note)}, '
-            f'"classification": {_opt(r.classification)}, "tags": {tags}, "assessment": {assessment}}}'
+            f'"classification": {_opt(r.classification)}, "tags": {tag_text}, "assessment": {assessment}}}'
         )
 
     def finding(self, f: Finding) -> str:
@@ -209,10 +222,15 @@ class Lines:
         head = self.rules.get((f.rule, f.severity))
         if head is None:
             data = serialize.finding(f)
-            head = self.rules[(f.rule, f.severity)] = _line({k: data[k] for k in ("rule", "rule_name", "title",
-                                                                                      "severity")})[:-1]  # fmt: skip
-        body = self._part(f.reasons, lambda: _line({"reasons": list(f.reasons),
-                                                    "remediation": RULES[f.rule].remediation})[1:-1])  # fmt: skip
+            head = _line({k: data[k] for k in ("rule", "rule_name", "title", "severity")})[:-1]
+            self.rules[(f.rule, f.severity)] = head
+        hit = self.parts.get(id(f.reasons))
+        if hit is not None and hit[0] is f.reasons:
+            body = hit[1]
+        else:
+            body = self._keep(
+                f.reasons, _line({"reasons": list(f.reasons), "remediation": RULES[f.rule].remediation})[1:-1]
+            )
         return (
             f'{head}, "provider": {_text(str(f.provider))}, "account": {_text(f.account)}, '
             f'"service": {_text(f.service)}, "resource": {_text(f.resource_id)}, "name": {_text(f.resource_name)}, '

@@ -201,11 +201,26 @@ _ROLES = {r.value for r in CopyRole}
 
 def _valid_resource(r: Any) -> bool:
     """Whether a resource matches the schema (without its assessment): the fast check, one pass, no messages."""
-    if type(r) is not dict:
-        return False
+    return (
+        type(r) is dict
+        and _valid_identity(r)
+        and _valid_footprint_part(r)
+        and _valid_keys_part(r)
+        and "assessment" in r
+    )
+
+
+def _valid_identity(r: dict[str, Any]) -> bool:
     try:
-        "".join([r[k] for k in _TEXT])
-        if r["key_control"] not in _KEYS or type(r["footprint"]) is not list or type(r["countries"]) is not list:
+        return all(type(r[k]) is str for k in _TEXT)
+    except KeyError:
+        return False
+
+
+def _valid_footprint_part(r: dict[str, Any]) -> bool:
+    """The footprint and countries of a resource (or of a part of its line holding just them)."""
+    try:
+        if type(r["footprint"]) is not list or type(r["countries"]) is not list:
             return False
         "".join(r["countries"])
         for c in r["footprint"]:
@@ -218,6 +233,16 @@ def _valid_resource(r: Any) -> bool:
                 return False
             if c.get("note") is not None and type(c["note"]) is not str:
                 return False
+        return True
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_keys_part(r: dict[str, Any]) -> bool:
+    """Key control, notes, classification and tags of a resource (or of the part of its line holding them)."""
+    try:
+        if r["key_control"] not in _KEYS:
+            return False
         for k in ("key_note", "classification"):
             if r.get(k) is not None and type(r[k]) is not str:
                 return False
@@ -225,7 +250,7 @@ def _valid_resource(r: Any) -> bool:
         if type(tags) is not dict:
             return False
         "".join(tags.values())
-        return "assessment" in r
+        return True
     except (KeyError, TypeError):
         return False
 
@@ -279,21 +304,19 @@ class _Items:
         self.resources = 0
         self.findings = 0
         self.levels: dict[str, int] = {}
-        self.checked_assessments: dict[bytes, dict[str, Any] | None] = {}
+        self.shared: dict[bytes, tuple[Any, bool]] = {}  # parts of resource lines many resources share
 
-    def resource(self, r: Any, assessment_checked: bool = False) -> None:
+    def resource(self, r: Any, checked: bool = False) -> None:
         where = f"resources[{self.resources}]"
         provider = r.get("provider") if isinstance(r, dict) else None
         if isinstance(provider, str) and provider not in _PROVIDERS:
             raise ReportError(
                 f"{self.shown}: {where}.provider is {visible(repr(provider))}, not one of aws, azure, gcp"
             )
-        if not _valid_resource(r):
+        if not checked and not (_valid_resource(r) and _valid_assessment(r["assessment"])):
             _schema_error(self.shown, r, where)
             raise ReportError(f"{self.shown}: {where} does not match the report schema")  # pragma: no cover
         a = r["assessment"]
-        if not assessment_checked and not _valid_assessment(a):
-            _schema_error(self.shown, a, f"{where}.assessment")
         if a is not None:
             level = a["level"]
             self.levels[level] = self.levels.get(level, 0) + 1
@@ -416,34 +439,77 @@ class _Native:
             batch.clear()
 
     def _resources(self, batch: list[bytes], items: _Items) -> None:
-        heads, tails = [], []
+        """Resource lines, split at their members' boundaries: the parts many resources share parsed once.
+
+        A line is `{identity, "footprint": …, "countries": …, "key_control": … "tags": …, "assessment": …}`.
+        Each part must parse on its own as an object (or, the assessment, a value), so a split can only fall
+        between members at the top of the line; merged in order, the parts are what a parser makes of the line.
+        """
+        idents, rests = [], []
         for line in batch:
             cut = line.rfind(_ASSESSMENT)
             if cut < 0 or not line.endswith(b"}"):
                 raise _NotNative  # every resource line ends with its assessment
-            heads.append(line[:cut] + b"}")
-            tails.append(line[cut + len(_ASSESSMENT) : -1])
-        for r, tail in zip(_loads_lines(heads), tails, strict=True):
+            tail = line[cut + len(_ASSESSMENT) : -1]
+            f = line.find(_FOOTPRINT, 0, cut)
+            k = line.find(_KEY_CONTROL, f, cut) if f > 0 else -1
+            if k > f > 0:
+                idents.append(line[:f] + b"}")
+                rests.append((b"{" + line[f + 2 : k] + b"}", b"{" + line[k + 2 : cut] + b"}", tail))
+            else:
+                idents.append(line[:cut] + b"}")
+                rests.append((b"{}", b"{}", tail))
+        shared = items.shared
+        for r, (fp_text, keys_text, tail) in zip(_loads_lines(idents), rests, strict=True):
             if not isinstance(r, dict) or not r:
-                raise _NotNative  # `{` alone before the cut: not valid JSON whole
-            cache = items.checked_assessments
-            if tail in cache:
-                r["assessment"] = cache[tail]
-                items.resource(r, assessment_checked=True)
-                continue
-            try:
-                a = json.loads(tail)
-            except (ValueError, RecursionError):
-                raise _NotNative from None
-            r["assessment"] = a
-            if _valid_assessment(a):
+                raise _NotNative  # `{` alone before a cut: not valid JSON whole
+            checked = len(r) == len(_TEXT) and _valid_identity(r)
+            for text, check in ((fp_text, _footprint_piece), (keys_text, _keys_piece)):
+                hit = shared.get(text)
+                if hit is None:
+                    part = _loads_part(text)
+                    hit = (part, check(part))
+                    if len(shared) < _MAX_CACHED:
+                        shared[text] = hit
+                r.update(hit[0])
+                checked = checked and hit[1]
+            assessment = shared.get(tail)
+            if assessment is None:
+                try:
+                    a = json.loads(tail)
+                except (ValueError, RecursionError):
+                    raise _NotNative from None
                 if _SURROGATE.search(tail):
                     _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
-                if len(cache) < _MAX_CACHED:
-                    cache[tail] = a
-                items.resource(r, assessment_checked=True)
-            else:
-                items.resource(r)
+                assessment = (a, _valid_assessment(a))
+                if len(shared) < _MAX_CACHED:
+                    shared[tail] = assessment
+            r["assessment"] = assessment[0]
+            items.resource(r, checked=checked and assessment[1])
+
+
+def _footprint_piece(part: dict[str, Any]) -> bool:
+    return part.keys() == {"footprint", "countries"} and _valid_footprint_part(part)
+
+
+def _keys_piece(part: dict[str, Any]) -> bool:
+    return part.keys() <= {"key_control", "key_note", "classification", "tags"} and _valid_keys_part(part)
+
+
+def _loads_part(text: bytes) -> dict[str, Any]:
+    if _SURROGATE.search(text):
+        raise _NotNative  # the general reader names the field
+    try:
+        part = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _NotNative from None
+    if not isinstance(part, dict):  # pragma: no cover - `{…}` parses to an object or not at all
+        raise _NotNative
+    return part
+
+
+_FOOTPRINT = b', "footprint": '
+_KEY_CONTROL = b', "key_control": '
 
 
 def _loads_lines(lines: list[bytes]) -> list[Any]:
@@ -588,17 +654,28 @@ def _first_line(exc: BaseException) -> str:
 _MEMBERS: dict[Any, dict[str, Any]] = {e: {m.value: m for m in e} for e in (Provider, CopyRole, KeyControl)}
 
 
-def to_resource(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, ...]]) -> Resource:
-    """A validated resource dict as the model's Resource; identical footprints share one tuple (see `locate`)."""
-    roles = _MEMBERS[CopyRole]
-    key = tuple(
-        (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in r["footprint"]
-    )
-    footprint = shared.get(key)
-    if footprint is None:
-        footprint = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
+def to_resource(r: dict[str, Any], shared: dict[Any, Any]) -> Resource:
+    """A validated resource dict as the model's Resource; identical footprints share one tuple (see `locate`).
+
+    Resources read from one line part share their footprint list: it is recognised by identity (the entry
+    holds the list, so its id is not reused while the entry lives), else by its content.
+    """
+    listed = r["footprint"]
+    hit = shared.get(id(listed))
+    if hit is not None and hit[0] is listed:
+        footprint = hit[1]
+    else:
+        roles = _MEMBERS[CopyRole]
+        key = tuple(
+            (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in listed
+        )
+        footprint = shared.get(key)
+        if footprint is None:
+            footprint = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
+            if len(shared) < 100_000:
+                shared[key] = footprint
         if len(shared) < 100_000:
-            shared[key] = footprint
+            shared[id(listed)] = (listed, footprint)
     tags = r.get("tags") or {}
     return Resource.make(
         provider=_MEMBERS[Provider][r["provider"]], account=r["account"], service=r["service"], type=r["type"],

@@ -170,9 +170,12 @@ class Top:
         self.limit = limit
         self.kept: list[tuple[Any, int, Any]] = []
         self.seq = 0
+        self.cutoff: tuple[Any, ...] | None = None  # the worst key kept once the buffer was cut: worse never enter
 
     def add(self, key: tuple[Any, ...], item: Any) -> None:
         """Offer one item."""
+        if self.cutoff is not None and key >= self.cutoff:
+            return  # not better than the worst kept, and later: it would sort after it
         self.kept.append((key, self.seq, item))
         self.seq += 1
         if len(self.kept) >= 2 * self.limit + 1000:
@@ -181,6 +184,8 @@ class Top:
     def _cut(self) -> None:
         self.kept.sort(key=_order)
         del self.kept[self.limit :]
+        if len(self.kept) == self.limit:
+            self.cutoff = self.kept[-1][0]
 
     def items(self) -> list[Any]:
         """The kept items, smallest key first."""

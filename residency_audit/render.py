@@ -23,7 +23,7 @@ from .model import Finding, Resource, Skip, Viewpoint
 from .pipeline import ScanResult
 from .profiles import Profile
 from .reporters import Top
-from .rules import Severity
+from .rules import RULES, Severity
 from .safe import relative
 
 # formats rendered from report dicts by a module of residency_audit.reporters
@@ -238,23 +238,42 @@ class _Table:
 
 
 class _Dicts:
-    """A format of residency_audit.reporters, fed the report-format dicts its `Writer` takes."""
+    """A format of residency_audit.reporters, fed the report-format dicts its `Writer` takes.
+
+    Shared parts (footprints, assessments) are serialised once; a writer that names the finding fields it reads
+    (`finding_fields`) gets only those.
+    """
 
     def __init__(self, run: Run, writer: Any) -> None:
         self.run, self.writer = run, writer
-        self.assessments: dict[int, tuple[object, dict[str, Any] | None]] = {}
+        self.parts: dict[int, tuple[object, Any]] = {}
+        self.fields: tuple[str, ...] | None = getattr(writer, "finding_fields", None)
+
+    def _shared(self, obj: object, make: Any) -> Any:
+        hit = self.parts.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            if len(self.parts) > 50_000:
+                self.parts.clear()
+            hit = self.parts[id(obj)] = (obj, make(obj))
+        return hit[1]
 
     def add(self, r: Resource, findings: list[Finding]) -> None:
-        key = id(r.assessment)
-        hit = self.assessments.get(key)
-        if hit is None:
-            hit = self.assessments[key] = (r.assessment, serialize.assessment(r.assessment) if r.assessment else None)
-        self.writer.resource(serialize.resource(r, with_assessment=False) | {"assessment": hit[1]})
+        copies, countries = self._shared(r.footprint, lambda fp: ([serialize.copy(c) for c in fp], list(r.countries)))
+        self.writer.resource({
+            "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
+            "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
+            "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
+            "assessment": self._shared(r.assessment, lambda a: serialize.assessment(a) if a else None),
+        })  # fmt: skip
         self.extra(findings)
 
     def extra(self, findings: list[Finding]) -> None:
+        fields = self.fields
         for f in findings:
-            self.writer.finding(serialize.finding(f))
+            if fields is None or f.waiver is not None:
+                self.writer.finding(serialize.finding(f))
+            else:
+                self.writer.finding({k: _FINDING[k](f) for k in fields})
 
     def write(self, out: IO[str]) -> None:
         run = self.run
@@ -266,6 +285,23 @@ class _Dicts:
         close = getattr(self.writer, "close", None)
         if close is not None:
             close()
+
+
+_FINDING: dict[str, Any] = {
+    "rule": lambda f: f.rule,
+    "severity": lambda f: f.severity,
+    "provider": lambda f: str(f.provider),
+    "account": lambda f: f.account,
+    "service": lambda f: f.service,
+    "resource": lambda f: f.resource_id,
+    "name": lambda f: f.resource_name,
+    "message": lambda f: f.message,
+    "reasons": lambda f: list(f.reasons),
+    "title": lambda f: RULES[f.rule].title,
+    "waived": lambda f: f.waived,
+    "waiver": lambda f: None,  # findings with a waiver are serialised whole
+    "fingerprint": lambda f: f.fingerprint,
+}
 
 
 def _takes_source(writer: Any) -> bool:

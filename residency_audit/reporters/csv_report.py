@@ -49,9 +49,15 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
 class Writer:
     """CSV written from a stream: resources and findings in any order, then `write` once (sorted on disk)."""
 
+    finding_fields = ("provider", "account", "resource", "rule", "waived")  # what `finding` reads
+
     def __init__(self) -> None:
         self.spool = Spool("res(lv, p, a, id, seq, row)", "fnd(p, a, r, rule, waived)")
         self.seq = 0
+
+    def close(self) -> None:
+        """Remove the on-disk table (also when the report is never written)."""
+        self.spool.close()
 
     def resource(self, r: dict[str, Any]) -> None:
         """Take one resource dict (docs/report-format.md)."""

@@ -53,6 +53,10 @@ class Writer:
         self.total = 0
         self.spool = Spool("res(p, a, id, data)")
 
+    def close(self) -> None:
+        """Remove the on-disk table (also when the report is never written)."""
+        self.spool.close()
+
     def resource(self, r: dict[str, Any]) -> None:
         """Take one resource dict (docs/report-format.md)."""
         assessment = r.get("assessment") or {}

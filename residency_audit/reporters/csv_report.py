@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any, TextIO
 
 from ..safe import csv_cell
@@ -52,7 +51,8 @@ class Writer:
     finding_fields = ("provider", "account", "resource", "rule", "waived")  # what `finding` reads
 
     def __init__(self) -> None:
-        self.spool = Spool("res(lv, p, a, id, seq, row)", "fnd(p, a, r, rule, waived)")
+        columns = ", ".join(f"c{i}" for i in range(len(COLUMNS)))
+        self.spool = Spool(f"res(lv, p, a, id, seq, {columns})", "fnd(p, a, r, rule, waived)")
         self.seq = 0
 
     def close(self) -> None:
@@ -63,7 +63,7 @@ class Writer:
         """Take one resource dict (docs/report-format.md)."""
         p, a, rid = resource_key(r)
         row = _resource_row(r, [], [])
-        self.spool.add("res", (-level_rank(resource_level(r)), p, a, rid, self.seq, json.dumps(list(row.values()))))
+        self.spool.add("res", (-level_rank(resource_level(r)), p, a, rid, self.seq, *row.values()))
         self.seq += 1
 
     def finding(self, f: dict[str, Any]) -> None:
@@ -81,9 +81,11 @@ class Writer:
             "(SELECT group_concat(rule, char(31)) FROM (SELECT DISTINCT rule FROM fnd "
             "WHERE fnd.p = res.p AND fnd.a = res.a AND fnd.r = res.id AND waived = {}))"
         )
-        rows = self.spool.query(f"SELECT row, {rules.format(0)}, {rules.format(1)} FROM res ORDER BY lv, p, a, id, seq")
-        for row, active, waived in rows:
-            values = json.loads(row)
+        columns = ", ".join(f"c{i}" for i in range(len(COLUMNS)))
+        rows = self.spool.query(
+            f"SELECT {columns}, {rules.format(0)}, {rules.format(1)} FROM res ORDER BY lv, p, a, id, seq"
+        )
+        for *values, active, waived in rows:
             values[13] = " ".join(sorted(active.split("\x1f"))) if active else ""
             values[14] = " ".join(sorted(waived.split("\x1f"))) if waived else ""
             writer.writerow([_neutral(c, v) for c, v in zip(COLUMNS, values, strict=True)])

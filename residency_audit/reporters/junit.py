@@ -126,21 +126,33 @@ class Writer:
 
 
 def _write_case(out: TextIO, case: list[Any]) -> None:
+    """One `<testcase>`, written as ElementTree (indented by ET.indent) writes it, without building a tree."""
     _, provider, service, rid, findings = case
-    element = ET.Element("testcase", classname=xml_text(f"{provider}.{service}"), name=xml_text(rid))
+    head = f'    <testcase classname="{_attr(f"{provider}.{service}")}" name="{_attr(rid)}"'
     failing = [f for f in findings if not f[3] and f[2] in _FAILING]
-    for rule, title, severity, _, details in failing:
-        failure = ET.SubElement(element, "failure", message=xml_text(f"{rule} {title}"), type=xml_text(severity))
-        failure.text = xml_text(details)
+    children = [
+        f'      <failure message="{_attr(f"{rule} {title}")}" type="{_attr(severity)}">{_text(details)}</failure>'
+        for rule, title, severity, _, details in failing
+    ]
     if not failing and findings:
         waived = sorted({str(f[0]) for f in findings if f[3]})
-        message = (
-            "waived: " + ", ".join(waived) if waived else "notes: " + ", ".join(sorted({str(f[0]) for f in findings}))
-        )
-        skipped = ET.SubElement(element, "skipped", message=xml_text(message))
-        skipped.text = xml_text("\n\n".join(f[4] for f in findings))
-    ET.indent(element, level=2)
-    out.write("    " + ET.tostring(element, encoding="unicode") + "\n")
+        notes = sorted({str(f[0]) for f in findings})
+        message = "waived: " + ", ".join(waived) if waived else "notes: " + ", ".join(notes)
+        text = _text("\n\n".join(f[4] for f in findings))
+        children.append(f'      <skipped message="{_attr(message)}">{text}</skipped>')
+    if not children:
+        out.write(head + " />\n")
+        return
+    out.write(head + ">\n" + "\n".join(children) + "\n    </testcase>\n")
+
+
+def _attr(value: str) -> str:
+    text = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+
+
+def _text(value: str) -> str:
+    return xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _details(f: dict[str, Any]) -> str:

@@ -51,7 +51,7 @@ class Writer:
     def __init__(self) -> None:
         self.top = Top(MAX_RESULTS)
         self.total = 0
-        self.spool = Spool("res(p, a, id, data)")
+        self.spool = Spool("res(p, a, id, countries, level, fr)")
 
     def close(self) -> None:
         """Remove the on-disk table (also when the report is never written)."""
@@ -60,8 +60,8 @@ class Writer:
     def resource(self, r: dict[str, Any]) -> None:
         """Take one resource dict (docs/report-format.md)."""
         assessment = r.get("assessment") or {}
-        data = [list(r.get("countries", [])), assessment.get("level"), list(assessment.get("foreign_reach", []))]
-        self.spool.add("res", (*resource_key(r), json.dumps(data)))
+        countries, foreign = "\x1f".join(r.get("countries", [])), "\x1f".join(assessment.get("foreign_reach", []))
+        self.spool.add("res", (*resource_key(r), countries, assessment.get("level"), foreign))
 
     def finding(self, f: dict[str, Any]) -> None:
         """Take one finding dict."""
@@ -78,10 +78,13 @@ class Writer:
             key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
             if key not in resources:
                 row = self.spool.query(
-                    "SELECT data FROM res WHERE p = ? AND a = ? AND id = ? ORDER BY rowid DESC LIMIT 1", *key
+                    "SELECT countries, level, fr FROM res WHERE p = ? AND a = ? AND id = ? "
+                    "ORDER BY rowid DESC LIMIT 1",
+                    *key,
                 ).fetchone()  # the last of the same id, as a dict by id keeps
                 if row is not None:
-                    countries, level, foreign = json.loads(row[0])
+                    countries, level, foreign = row[0].split("\x1f") if row[0] else [], row[1], row[2]
+                    foreign = foreign.split("\x1f") if foreign else []
                     resources[key] = {"countries": countries, "assessment": {"level": level,
                                                                              "foreign_reach": foreign}}  # fmt: skip
         self.spool.close()

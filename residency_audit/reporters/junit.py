@@ -7,7 +7,7 @@ skipped with the reasons; a `scan-completeness` case fails when anything could n
 from __future__ import annotations
 
 import io
-import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any, TextIO
 
@@ -46,7 +46,9 @@ class Writer:
     )  # what `finding` reads
 
     def __init__(self) -> None:
-        self.spool = Spool("res(p, s, a, id, seq)", "fnd(p, a, r, waived, sev, rule, seq, failing, data)")
+        self.spool = Spool(
+            "res(p, s, a, id, seq)", "fnd(p, a, r, waived, sev, rule, seq, failing, title, severity, details)"
+        )
         self.seq = 0
 
     def close(self) -> None:
@@ -64,10 +66,9 @@ class Writer:
         key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
         waived = bool(f.get("waived"))
         failing = not waived and f.get("severity") in _FAILING
-        data = json.dumps([f.get("rule"), f.get("title", ""), str(f.get("severity")), waived, _details(f)])
-        self.spool.add(
-            "fnd", (*key, waived, -severity_rank(f.get("severity", "note")), f.get("rule", ""), self.seq, failing, data)
-        )
+        rank = -severity_rank(f.get("severity", "note"))
+        row = (waived, rank, str(f.get("rule", "")), self.seq, failing, str(f.get("title", "")), str(f.get("severity")))
+        self.spool.add("fnd", (*key, *row, _details(f)))
         self.seq += 1
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
@@ -87,13 +88,14 @@ class Writer:
         out.write(f'<testsuites name="residency-audit" tests="{tests}" failures="{failures}" errors="0" '
                   f'skipped="{sum(s[3] for s in suites)}">\n')  # fmt: skip
         rows = q(
-            f"SELECT r.seq, r.p, r.s, r.id, f.data FROM res r LEFT JOIN fnd f ON {match} "
+            f"SELECT r.seq, r.p, r.s, r.id, f.rule, f.title, f.severity, f.waived, f.details FROM res r "
+            f"LEFT JOIN fnd f ON {match} "
             "ORDER BY r.p, r.s, r.a, r.id, r.seq, f.waived, f.sev, f.rule, f.seq"
         )
         suite_of = {s[0]: s for s in suites}
         provider: str | None = None
         case: list[Any] = []
-        for seq, p, service, rid, data in rows:
+        for seq, p, service, rid, *finding in rows:
             if case and case[0] != seq:
                 _write_case(out, case)
                 case = []
@@ -110,8 +112,8 @@ class Writer:
                 out.write("  " + ET.tostring(suite, encoding="unicode").removesuffix(" />") + ">\n")
             if not case:
                 case = [seq, p, service, rid, []]
-            if data is not None:
-                case[4].append(json.loads(data))
+            if finding[0] is not None:
+                case[4].append(finding)
         if case:
             _write_case(out, case)
         if provider is not None:
@@ -146,12 +148,22 @@ def _write_case(out: TextIO, case: list[Any]) -> None:
     out.write(head + ">\n" + "\n".join(children) + "\n    </testcase>\n")
 
 
+_PLAIN = re.compile(r"[^&<>\"\x00-\x1f\ud800-\udfff\ufffe\uffff]*")
+
+
 def _attr(value: str) -> str:
+    if _PLAIN.fullmatch(value):
+        return value
     text = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     return text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
 
 
+_PLAIN_TEXT = re.compile("[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
+
+
 def _text(value: str) -> str:
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
     return xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -78,8 +78,7 @@ class Writer:
             key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
             if key not in resources:
                 row = self.spool.query(
-                    "SELECT countries, level, fr FROM res WHERE p = ? AND a = ? AND id = ? "
-                    "ORDER BY rowid DESC LIMIT 1",
+                    "SELECT countries, level, fr FROM res WHERE p = ? AND a = ? AND id = ? ORDER BY rowid DESC LIMIT 1",
                     *key,
                 ).fetchone()  # the last of the same id, as a dict by id keeps
                 if row is not None:

@@ -88,7 +88,9 @@ class Writer:
         for *values, active, waived in rows:
             values[13] = " ".join(sorted(active.split("\x1f"))) if active else ""
             values[14] = " ".join(sorted(waived.split("\x1f"))) if waived else ""
-            writer.writerow([_neutral(c, v) for c, v in zip(COLUMNS, values, strict=True)])
+            for i in _HOSTILE_AT:
+                values[i] = _neutral(COLUMNS[i], values[i])
+            writer.writerow(values)
         self.spool.close()
         for s in report.get("skipped", []):
             row = _skip_row(s)
@@ -97,6 +99,9 @@ class Writer:
 
 # columns whose text the resource's creator (or an API's error) chose: neutralised as formulas (README)
 _HOSTILE = {"account", "service", "type", "id", "name", "classification", "skipped_reason"}
+
+
+_HOSTILE_AT = [i for i, c in enumerate(COLUMNS) if c in _HOSTILE]
 
 
 def _neutral(column: str, value: str) -> str:

@@ -269,8 +269,11 @@ class _Dicts:
 
     def extra(self, findings: list[Finding]) -> None:
         fields = self.fields
+        lazy = getattr(self.writer, "lazy_findings", False)
         for f in findings:
-            if fields is None or f.waiver is not None:
+            if lazy:
+                self.writer.finding(_Lazy(f))
+            elif fields is None or f.waiver is not None:
                 self.writer.finding(serialize.finding(f))
             else:
                 self.writer.finding({k: _FINDING[k](f) for k in fields})
@@ -302,6 +305,21 @@ _FINDING: dict[str, Any] = {
     "waiver": lambda f: None,  # findings with a waiver are serialised whole
     "fingerprint": lambda f: f.fingerprint,
 }
+
+
+class _Lazy(dict):  # type: ignore[type-arg]
+    """A finding's ordering fields now, the whole serialised finding (`full()`) only when a format keeps it."""
+
+    __slots__ = ("finding",)
+
+    def __init__(self, f: Finding) -> None:
+        super().__init__(waived=f.waived, severity=f.severity, rule=f.rule, provider=str(f.provider),
+                         account=f.account, resource=f.resource_id)  # fmt: skip
+        self.finding = f
+
+    def full(self) -> dict[str, Any]:
+        """The finding as serialize.finding makes it."""
+        return serialize.finding(self.finding)
 
 
 def _takes_source(writer: Any) -> bool:

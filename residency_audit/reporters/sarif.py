@@ -48,6 +48,8 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
 class Writer:
     """SARIF written from a stream: the MAX_RESULTS most severe findings kept, the resources they cite on disk."""
 
+    lazy_findings = True  # a finding may come with only its ordering fields and `full()` for the rest
+
     def __init__(self) -> None:
         self.top = Top(MAX_RESULTS)
         self.total = 0
@@ -70,7 +72,7 @@ class Writer:
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
         """Write the log."""
-        findings = self.top.items()
+        findings = [f.full() if hasattr(f, "full") else f for f in self.top.items()]
         rule_ids = list(RULES)
         self.spool.query("CREATE INDEX k ON res(p, a, id)")
         resources: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -123,6 +125,9 @@ class Writer:
 _text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
 
 
+_LISTS: dict[tuple[str, ...], str] = {}
+
+
 def _pretty(value: Any, pad: str) -> str:
     """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, each line after `pad`, but fast.
 
@@ -140,6 +145,15 @@ def _pretty(value: Any, pad: str) -> str:
     if type(value) is list:
         if not value:
             return "[]"
+        if all(type(v) is str for v in value):  # reasons, countries: the same few lists again and again
+            key = (pad, *value)
+            text = _LISTS.get(key)
+            if text is None:
+                inner = pad + "  "
+                text = "[" + ",".join(inner + _text(v) for v in value) + pad + "]"
+                if len(_LISTS) < 10_000:
+                    _LISTS[key] = text
+            return text
         inner = pad + "  "
         return "[" + ",".join(inner + _pretty(v, inner) for v in value) + pad + "]"
     return json.dumps(value)

@@ -35,6 +35,7 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Ordered(TyperGroup):
@@ -764,4 +765,11 @@ def main() -> None:
     # A scan or check builds 10^5-10^6 small acyclic objects; the default thresholds make the cyclic collector
     # walk the whole growing heap again and again (a third of `check`'s time at 100,000 resources).
     gc.set_threshold(100_000, 50, 100)
-    app()
+    from .output import Terminated
+
+    try:
+        app()
+    except Terminated:
+        # SIGTERM while a report was being written: its temporary file is gone, nothing half-written remains
+        sys.stderr.write("residency-audit: error: terminated: no report was written\n")
+        sys.exit(EXIT_TERMINATED)

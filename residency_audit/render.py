@@ -248,6 +248,7 @@ class _Dicts:
         self.run, self.writer = run, writer
         self.parts: dict[int, tuple[object, Any]] = {}
         self.fields: tuple[str, ...] | None = getattr(writer, "finding_fields", None)
+        self.light = bool(getattr(writer, "light_resources", False))
 
     def _shared(self, obj: object, make: Any) -> Any:
         hit = self.parts.get(id(obj))
@@ -258,13 +259,22 @@ class _Dicts:
         return hit[1]
 
     def add(self, r: Resource, findings: list[Finding]) -> None:
-        copies, countries = self._shared(r.footprint, lambda fp: ([serialize.copy(c) for c in fp], list(r.countries)))
-        self.writer.resource({
-            "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
-            "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
-            "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
-            "assessment": self._shared(r.assessment, lambda a: serialize.assessment(a) if a else None),
-        })  # fmt: skip
+        assessment = self._shared(r.assessment, lambda a: serialize.assessment(a) if a else None)
+        if self.light:  # the writer reads only a resource's identity, places and assessment
+            countries = self._shared(r.footprint, lambda fp: list(r.countries))
+            data = {"provider": str(r.provider), "account": r.account, "service": r.service, "id": r.id,
+                    "countries": countries, "assessment": assessment}  # fmt: skip
+        else:
+            copies, countries = self._shared(
+                r.footprint, lambda fp: ([serialize.copy(c) for c in fp], list(r.countries))
+            )
+            data = {
+                "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
+                "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
+                "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
+                "assessment": assessment,
+            }  # fmt: skip
+        self.writer.resource(data)
         self.extra(findings)
 
     def extra(self, findings: list[Finding]) -> None:

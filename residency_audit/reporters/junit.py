@@ -45,6 +45,8 @@ class Writer:
         "waiver",
     )  # what `finding` reads
 
+    light_resources = True  # reads only provider, account, service, id, countries and assessment of a resource
+
     def __init__(self) -> None:
         self.spool = Spool(
             "res(p, s, a, id, seq)", "fnd(p, a, r, waived, sev, rule, seq, failing, title, severity, details)"

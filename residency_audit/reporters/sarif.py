@@ -50,6 +50,8 @@ class Writer:
 
     lazy_findings = True  # a finding may come with only its ordering fields and `full()` for the rest
 
+    light_resources = True  # reads only provider, account, service, id, countries and assessment of a resource
+
     def __init__(self) -> None:
         self.top = Top(MAX_RESULTS)
         self.total = 0
@@ -75,19 +77,19 @@ class Writer:
         findings = [f.full() if hasattr(f, "full") else f for f in self.top.items()]
         rule_ids = list(RULES)
         self.spool.query("CREATE INDEX k ON res(p, a, id)")
+        self.spool.query("CREATE TABLE w(p, a, id)")
+        wanted = {(str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", ""))) for f in findings}
+        self.spool.db.executemany("INSERT INTO w VALUES (?, ?, ?)", sorted(wanted))
+        rows = self.spool.query(
+            "SELECT w.p, w.a, w.id, r.countries, r.level, r.fr FROM w JOIN res r ON r.rowid = "
+            "(SELECT max(rowid) FROM res WHERE p = w.p AND a = w.a AND id = w.id)"
+        )  # the last resource of an id, as a dict by id keeps
         resources: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for f in findings:
-            key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
-            if key not in resources:
-                row = self.spool.query(
-                    "SELECT countries, level, fr FROM res WHERE p = ? AND a = ? AND id = ? ORDER BY rowid DESC LIMIT 1",
-                    *key,
-                ).fetchone()  # the last of the same id, as a dict by id keeps
-                if row is not None:
-                    countries, level, foreign = row[0].split("\x1f") if row[0] else [], row[1], row[2]
-                    foreign = foreign.split("\x1f") if foreign else []
-                    resources[key] = {"countries": countries, "assessment": {"level": level,
-                                                                             "foreign_reach": foreign}}  # fmt: skip
+        for p, a, rid, countries, level, foreign in rows:
+            resources[(p, a, rid)] = {
+                "countries": countries.split("\x1f") if countries else [],
+                "assessment": {"level": level, "foreign_reach": foreign.split("\x1f") if foreign else []},
+            }
         self.spool.close()
         uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
         invocation = _invocation(report)
@@ -134,15 +136,19 @@ def _pretty(value: Any, pad: str) -> str:
     json.dumps with an indent runs its pure-Python encoder; SARIF writes up to 25,000 results that way. This
     writes the same text (strings, lists of strings and scalars through the C encoder).
     """
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return _text(value)
-    if type(value) is dict:
+    if kind is dict:
         if not value:
             return "{}"
         inner = pad + "  "
-        members = (inner + _text(str(k)) + ": " + _pretty(value[k], inner) for k in sorted(value))
-        return "{" + ",".join(members) + pad + "}"
-    if type(value) is list:
+        parts = []
+        for k in sorted(value):
+            v = value[k]
+            parts.append(inner + _text(k) + ": " + (_text(v) if type(v) is str else _pretty(v, inner)))
+        return "{" + ",".join(parts) + pad + "}"
+    if kind is list:
         if not value:
             return "[]"
         if all(type(v) is str for v in value):  # reasons, countries: the same few lists again and again
@@ -150,12 +156,18 @@ def _pretty(value: Any, pad: str) -> str:
             text = _LISTS.get(key)
             if text is None:
                 inner = pad + "  "
-                text = "[" + ",".join(inner + _text(v) for v in value) + pad + "]"
+                text = "[" + ",".join([inner + _text(v) for v in value]) + pad + "]"
                 if len(_LISTS) < 10_000:
                     _LISTS[key] = text
             return text
         inner = pad + "  "
-        return "[" + ",".join(inner + _pretty(v, inner) for v in value) + pad + "]"
+        return "[" + ",".join([inner + _pretty(v, inner) for v in value]) + pad + "]"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     return json.dumps(value)
 
 

@@ -304,16 +304,18 @@ class _Items:
         self.resources = 0
         self.findings = 0
         self.levels: dict[str, int] = {}
-        self.shared: dict[bytes, tuple[Any, bool]] = {}  # parts of resource lines many resources share
+        # parts of resource lines that many resources share, parsed and checked once (one cache per kind of part)
+        self.footprints: dict[bytes, tuple[Any, bool]] = {}
+        self.keys: dict[bytes, tuple[Any, bool]] = {}
+        self.assessments: dict[bytes, tuple[Any, bool]] = {}
 
     def resource(self, r: Any, checked: bool = False) -> None:
-        where = f"resources[{self.resources}]"
-        provider = r.get("provider") if isinstance(r, dict) else None
-        if isinstance(provider, str) and provider not in _PROVIDERS:
-            raise ReportError(
-                f"{self.shown}: {where}.provider is {visible(repr(provider))}, not one of aws, azure, gcp"
-            )
+        provider = r.get("provider") if type(r) is dict else None
+        if provider not in _PROVIDERS and isinstance(provider, str):
+            raise ReportError(f"{self.shown}: resources[{self.resources}].provider is {visible(repr(provider))}, "
+                              "not one of aws, azure, gcp")  # fmt: skip
         if not checked and not (_valid_resource(r) and _valid_assessment(r["assessment"])):
+            where = f"resources[{self.resources}]"
             _schema_error(self.shown, r, where)
             raise ReportError(f"{self.shown}: {where} does not match the report schema")  # pragma: no cover
         a = r["assessment"]
@@ -448,32 +450,35 @@ class _Native:
         idents, rests = [], []
         for line in batch:
             cut = line.rfind(_ASSESSMENT)
-            if cut < 0 or not line.endswith(b"}"):
-                raise _NotNative  # every resource line ends with its assessment
-            tail = line[cut + len(_ASSESSMENT) : -1]
+            if cut < 0 or line[-1] != 125:  # `}`: every resource line ends with its assessment
+                raise _NotNative
             f = line.find(_FOOTPRINT, 0, cut)
             k = line.find(_KEY_CONTROL, f, cut) if f > 0 else -1
             if k > f > 0:
                 idents.append(line[:f] + b"}")
-                rests.append((b"{" + line[f + 2 : k] + b"}", b"{" + line[k + 2 : cut] + b"}", tail))
+                rests.append((line[f + 2 : k], line[k + 2 : cut], line[cut + _CUT : -1]))
             else:
                 idents.append(line[:cut] + b"}")
-                rests.append((b"{}", b"{}", tail))
-        shared = items.shared
+                rests.append((b"", b"", line[cut + _CUT : -1]))
+        footprints, keys, assessments = items.footprints, items.keys, items.assessments
+        resource = items.resource
         for r, (fp_text, keys_text, tail) in zip(_loads_lines(idents), rests, strict=True):
-            if not isinstance(r, dict) or not r:
+            if type(r) is not dict or not r:
                 raise _NotNative  # `{` alone before a cut: not valid JSON whole
-            checked = len(r) == len(_TEXT) and _valid_identity(r)
-            for text, check in ((fp_text, _footprint_piece), (keys_text, _keys_piece)):
-                hit = shared.get(text)
-                if hit is None:
-                    part = _loads_part(text)
-                    hit = (part, check(part))
-                    if len(shared) < _MAX_CACHED:
-                        shared[text] = hit
-                r.update(hit[0])
-                checked = checked and hit[1]
-            assessment = shared.get(tail)
+            try:  # the identity: six strings (str.join checks them in one C call)
+                "".join((r["provider"], r["account"], r["service"], r["type"], r["id"], r["name"]))
+                checked = len(r) == 6
+            except (KeyError, TypeError):
+                checked = False
+            hit = footprints.get(fp_text)
+            if hit is None:
+                hit = _piece(footprints, fp_text, _footprint_piece)
+            r.update(hit[0])
+            known = keys.get(keys_text)
+            if known is None:
+                known = _piece(keys, keys_text, _keys_piece)
+            r.update(known[0])
+            assessment = assessments.get(tail)
             if assessment is None:
                 try:
                     a = json.loads(tail)
@@ -482,10 +487,22 @@ class _Native:
                 if _SURROGATE.search(tail):
                     _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
                 assessment = (a, _valid_assessment(a))
-                if len(shared) < _MAX_CACHED:
-                    shared[tail] = assessment
+                if len(assessments) < _MAX_CACHED:
+                    assessments[tail] = assessment
             r["assessment"] = assessment[0]
-            items.resource(r, checked=checked and assessment[1])
+            resource(r, checked and hit[1] and known[1] and assessment[1])
+
+
+_CUT = len(_ASSESSMENT)
+
+
+def _piece(cache: dict[bytes, tuple[Any, bool]], text: bytes, check: Callable[[dict[str, Any]], bool]) -> Any:
+    """A part of a resource line (members without their braces) parsed, and whether `check` finds it valid."""
+    part = _loads_part(b"{" + text + b"}") if text else {}
+    hit = (part, bool(part) and check(part))
+    if len(cache) < _MAX_CACHED:
+        cache[text] = hit
+    return hit
 
 
 def _footprint_piece(part: dict[str, Any]) -> bool:

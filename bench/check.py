@@ -54,22 +54,26 @@ FORMATS = ("table", "json", "sarif", "csv", "markdown", "junit", "html")
 SIZES = (10_000, 100_000)
 
 
+_WRAPPER = """
+import os, subprocess, sys, time
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def _measure(args: list[str]) -> dict[str, Any]:
     """Run `residency-audit ARGS`: wall time, CPU time (user + system) and peak RSS of exactly that process.
 
-    CPU time is printed beside wall time because this machine's two cores are shared: under load, wall time
-    measures the neighbours too.
+    A small wrapper process starts it, so the peak is the command's own (not a fork of this bench's memory). CPU
+    time is printed beside wall time because the machine's two cores are shared: under load, wall time measures
+    the neighbours too.
     """
-    with tempfile.TemporaryFile() as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen([BIN, *args], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "code": proc.returncode, "stderr": stderr}  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, BIN, *args], capture_output=True, text=True, check=False)
+    wall, cpu, rss_kb, code = proc.stdout.split()
+    return {"wall": float(wall), "cpu": float(cpu), "rss_mb": int(rss_kb) / 1024, "code": int(code),
+            "stderr": proc.stderr}  # fmt: skip
 
 
 def _figure(args: list[str], out: Path | None, code: int, n: int, fmt: str) -> str:

@@ -6,10 +6,9 @@ are printed side by side: memory must stay flat as the report grows. HTML stream
 
 from __future__ import annotations
 
-import os
 import subprocess
+import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any

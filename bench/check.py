@@ -88,7 +88,6 @@ def _figure(args: list[str], out: Path | None, code: int, n: int, fmt: str) -> s
 
 def main() -> None:
     """Generate the reports, then time `check` in every format and `diff`, as a user would run them."""
-    import sys
 
     sizes = [int(a) for a in sys.argv[2:] if a.isdigit()] or list(SIZES)
     with tempfile.TemporaryDirectory() as tmp:

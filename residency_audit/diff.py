@@ -23,43 +23,59 @@ class Drift:
     """The changes between two reports, fed item by item (`old_resource`, `new_finding`, …), then `finish`."""
 
     def __init__(self) -> None:
-        cols = "p, a, id, brief, copies, countries, level, PRIMARY KEY (p, a, id)"
-        fcols = "fp PRIMARY KEY, rule, provider, resource, status, data"
+        cols = "p, a, id, service, name, listed, copies, countries, level, PRIMARY KEY (p, a, id)"
+        fcols = "fp PRIMARY KEY, rule, provider, resource, status, title, severity, waived, account, name, message"
         self.spool = Spool(f"o({cols})", f"n({cols})", f"fo({fcols})", f"fn({fcols})", "fpc(seq, data)",
                            "lvc(seq, data, up)")  # fmt: skip
         for table in ("o", "n", "fo", "fn"):
             self.spool.sql[table] = self.spool.sql[table].replace("INSERT", "INSERT OR REPLACE")
         self.counts = {"o": 0, "n": 0}
+        self.parts: dict[int, tuple[object, str]] = {}  # footprints and country lists a reader shares
         self.heads: dict[str, dict[str, Any]] = {}
         self.result: dict[str, Any] = {}
 
     def resource(self, side: str, r: dict[str, Any]) -> None:
         """One resource of the old (`o`) or new (`n`) report."""
         self.counts[side] += 1
-        copies = sorted(_copies(r))
-        self.spool.add(side, (*resource_key(r), json.dumps(_brief(r)), json.dumps(copies),
-                              json.dumps(sorted(set(r.get("countries", [])))), resource_level(r)))  # fmt: skip
+        countries = r.get("countries", [])
+        listed = self._text(countries, lambda c: json.dumps(list(c)))
+        places = self._text(countries, lambda c: json.dumps(sorted(set(c))), 1)
+        copies = self._text(r.get("footprint", []), lambda fp: json.dumps(sorted(_copies({"footprint": fp}))))
+        self.spool.add(side, (*resource_key(r), r.get("service"), r.get("name"), listed, copies, places,
+                              resource_level(r)))  # fmt: skip
+
+    def _text(self, obj: Any, make: Any, kind: int = 0) -> str:
+        """`make(obj)`, once per object a reader shares (found by identity; the entry holds it)."""
+        key = id(obj) * 2 + kind
+        hit = self.parts.get(key)
+        if hit is None or hit[0] is not obj:
+            if len(self.parts) > 50_000:
+                self.parts.clear()
+            hit = self.parts[key] = (obj, make(obj))
+        return hit[1]
 
     def finding(self, side: str, f: dict[str, Any]) -> None:
         """One finding of the old (`o`) or new (`n`) report."""
         row = (str(f.get("fingerprint")), str(f.get("rule", "")), str(f.get("provider", "")),
-               str(f.get("resource", "")), _status(f), json.dumps(f))  # fmt: skip
+               str(f.get("resource", "")), _status(f), f.get("title"), f.get("severity"), f.get("waived"),
+               f.get("account"), f.get("name"), f.get("message"))  # fmt: skip
         self.spool.add("f" + side, row)
 
     def finish(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """The heads of both reports (their `skipped` included), once every item is in; then compare."""
         self.heads = {"o": old, "n": new}
         q = self.spool.query
-        pairs = q("SELECT n.brief, o.copies, n.copies, o.countries, n.countries, o.level, n.level "
+        pairs = q(f"SELECT {_BRIEF.format('n')}, o.copies, n.copies, o.countries, n.countries, o.level "
                   "FROM o JOIN n USING (p, a, id) ORDER BY p, a, id")  # fmt: skip
         fp = lv = 0
-        for brief, oc, nc, ocn, ncn, ol, nl in pairs:
+        for *brief_row, oc, nc, ocn, ncn, ol in pairs:
+            nl = brief_row[5]
             if oc != nc or ocn != ncn:
-                self.spool.add("fpc", (fp, _footprint_change(json.loads(brief), oc, nc, ocn, ncn)))
+                self.spool.add("fpc", (fp, _footprint_change(_brief_of(brief_row), oc, nc, ocn, ncn)))
                 fp += 1
             if ol != nl:
                 up = level_rank(nl) > level_rank(ol)  # unassessed ranks below every level: a first assessment is up
-                change = json.loads(brief) | {"from": ol, "to": nl, "direction": "up" if up else "down"}
+                change = _brief_of(brief_row) | {"from": ol, "to": nl, "direction": "up" if up else "down"}
                 self.spool.add("lvc", (lv, json.dumps(change), up))
                 lv += 1
         skips = _skip_changes(old.get("skipped", []), new.get("skipped", []))
@@ -101,9 +117,9 @@ class Drift:
         return self._briefs("o", "n")
 
     def _briefs(self, a: str, b: str) -> Iterator[dict[str, Any]]:
-        rows = self.spool.query(f"SELECT brief FROM {a} WHERE NOT EXISTS (SELECT 1 FROM {b} WHERE {a}.p = {b}.p "
-                                f"AND {a}.a = {b}.a AND {a}.id = {b}.id) ORDER BY p, a, id")  # fmt: skip
-        return (json.loads(brief) for (brief,) in rows)
+        rows = self.spool.query(f"SELECT {_BRIEF.format(a)} FROM {a} WHERE NOT EXISTS (SELECT 1 FROM {b} WHERE "
+                                f"{a}.p = {b}.p AND {a}.a = {b}.a AND {a}.id = {b}.id) ORDER BY p, a, id")  # fmt: skip
+        return (_brief_of(row) for row in rows)
 
     def footprint(self) -> Iterator[dict[str, Any]]:
         """Footprint changes, by key."""
@@ -122,18 +138,17 @@ class Drift:
         return self._findings("fo", "fn")
 
     def _findings(self, a: str, b: str) -> Iterator[dict[str, Any]]:
-        rows = self.spool.query(f"SELECT data FROM {a} WHERE fp NOT IN (SELECT fp FROM {b}) "
+        rows = self.spool.query(f"SELECT {_FINDING} FROM {a} WHERE fp NOT IN (SELECT fp FROM {b}) "
                                 "ORDER BY rule, provider, resource, fp")  # fmt: skip
-        return (_finding_brief(json.loads(d)) for (d,) in rows)
+        return (_finding_of(row) for row in rows)
 
     def changed_findings(self) -> Iterator[dict[str, Any]]:
         """Findings in both whose standing changed, by fingerprint."""
-        rows = self.spool.query("SELECT fo.data, fn.data FROM fo JOIN fn USING (fp) WHERE fo.status != fn.status "
-                                "ORDER BY fp")  # fmt: skip
-        for before, after in rows:
-            b, a = json.loads(before), json.loads(after)
-            who = {k: a.get(k) for k in ("rule", "resource", "name", "provider")}
-            yield {"fingerprint": str(a.get("fingerprint")), **who, "from": _status(b), "to": _status(a)}
+        rows = self.spool.query("SELECT fp, fn.rule, fn.resource, fn.name, fn.provider, fo.status, fn.status "
+                                "FROM fo JOIN fn USING (fp) WHERE fo.status != fn.status ORDER BY fp")  # fmt: skip
+        for fp, rule, resource, name, provider, before, after in rows:
+            yield {"fingerprint": fp, "rule": rule, "resource": resource, "name": name, "provider": provider,
+                   "from": before, "to": after}  # fmt: skip
 
     def write_json(self, out: IO[str]) -> None:
         """The changes as `json.dumps(diff(...), indent=2)` would print them, written as they are read."""
@@ -208,6 +223,25 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         return result
     finally:
         drift.close()
+
+
+_BRIEF = "{0}.p, {0}.a, {0}.service, {0}.id, {0}.name, {0}.level, {0}.listed"
+_FINDING = "rule, title, severity, waived, provider, account, resource, name, message, fp"
+
+
+def _brief_of(row: Any) -> dict[str, Any]:
+    """A resource's brief (see `_brief`) from its stored columns."""
+    p, a, service, rid, name, level, listed = row
+    return {"provider": p, "account": a, "service": service, "id": rid, "name": name, "level": level,
+            "countries": json.loads(listed)}  # fmt: skip
+
+
+def _finding_of(row: Any) -> dict[str, Any]:
+    """A finding's brief (see `_finding_brief`) from its stored columns."""
+    rule, title, severity, waived, provider, account, resource, name, message, fp = row
+    return {"rule": rule, "title": title, "severity": severity, "waived": None if waived is None else bool(waived),
+            "provider": provider, "account": account, "resource": resource, "name": name, "message": message,
+            "fingerprint": fp}  # fmt: skip
 
 
 def _indent(value: Any, depth: int) -> str:

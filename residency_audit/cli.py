@@ -22,6 +22,7 @@ from . import __version__
 from .formats import OutputFormat
 from .model import KeyControl
 from .rules import Severity
+from .scan import SERVICES
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -273,16 +274,23 @@ def _deliver(
     allow_incomplete: bool,
 ) -> NoReturn:
     """Evaluate the profile, write the report in `fmt`, say what happened on stderr, exit with the contract code."""
+    import dataclasses
     from datetime import date
 
     from . import report
+    from .catalogue import load as load_catalogue
+    from .coverage import compute
     from .policy import evaluate, verdict
     from .render import render_result
 
+    # a data-bearing resource found but not assessed (nor accepted by the profile) is incomplete, like a skip
+    coverage = compute(load_catalogue(), result.resources, result.found, prof.accept_unassessed if prof else ())
+    meta = dataclasses.replace(meta, coverage=coverage)
+    incomplete = bool(result.skipped) or coverage.incomplete
     gate = None
     if prof is not None:
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
-        decision, _ = verdict(findings, bool(result.skipped), fail_on, allow_incomplete)
+        decision, _ = verdict(findings, incomplete, fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
     run = render_result(fmt, result, view, meta, gate, plain=output is not None)
     _emit(run, output, fail_on, allow_incomplete)
@@ -300,20 +308,32 @@ def _emit(run: Any, output: Path | None, fail_on: Severity, allow_incomplete: bo
     finally:
         run.close()
     skipped = len(run.skipped)
+    coverage = run.meta.coverage
+    incomplete = bool(skipped) or (coverage is not None and coverage.incomplete)
     if skipped:
         typer.echo(
             f"residency-audit: incomplete: {skipped} scope(s) could not be read (listed in the report)", err=True
         )
+    if coverage is not None:
+        typer.echo(f"residency-audit: coverage: {coverage.line()}", err=True)
+        if coverage.incomplete:
+            missing = sum(t.missing for t in coverage.unassessed)
+            typer.echo(
+                f"residency-audit: incomplete: {missing} data-bearing resource(s) of {len(coverage.unassessed)} "
+                "type(s) found but not assessed (listed in the report; a profile may accept a type with "
+                "accept_unassessed)",
+                err=True,
+            )
     c = run.tally.findings
     if run.profile is not None:
-        decision, code = verdict_of_counts(c, bool(skipped), fail_on, allow_incomplete)
+        decision, code = verdict_of_counts(c, incomplete, fail_on, allow_incomplete)
         typer.echo(
             f"residency-audit: {decision}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} "
             f"note(s), {c['waived']} waived (profile {_shown(run.profile.name)}, --fail-on {fail_on})",
             err=True,
         )
     else:
-        code = EXIT_INCOMPLETE if skipped and not allow_incomplete else EXIT_OK
+        code = EXIT_INCOMPLETE if incomplete and not allow_incomplete else EXIT_OK
     raise typer.Exit(code)
 
 
@@ -336,31 +356,30 @@ def check(
 ) -> None:
     """Re-evaluate a saved JSON report offline (no credentials): scan once, gate many times.
 
-    Assessments are recomputed with this version's knowledge base and the profile. Skips in the report still make
-    the result incomplete. The report is read one resource at a time, in any JSON layout. Exit codes as for scan.
+    Assessments are recomputed with this version's knowledge base and the profile. Skips in the report, and
+    data-bearing resources it found but did not assess, still make the result incomplete. The report is read one
+    resource at a time, in any JSON layout. Exit codes as for scan.
     """
     from datetime import date
 
     from .pipeline import assess_all, locate
-    from .policy import Evaluator, verdict_of_counts
+    from .policy import Evaluator
     from .render import Run
     from .report import Meta
-    from .reportfile import ReportError, check_provider, opened, read, times, to_resource, to_skip
+    from .reportfile import ReportError, check_provider, opened, read, times, to_resource
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
         with opened(report_file) as (path, shown):
-            meta = Meta("check", shown, *_epoch())
-            run = Run(fmt, view, meta, prof, plain=output is not None)
+            run = Run(fmt, view, Meta("check", shown, *_epoch()), prof, plain=output is not None)
             try:
                 evaluator = Evaluator(prof, kb, date.today()) if prof is not None else None
                 pending: list[Any] = []
                 pipe = assess_all(kb, locate(kb, _drain(pending)), view)
-                shared: dict[tuple[Any, ...], Any] = {}
+                shared: dict[Any, Any] = {}
 
                 def on_resource(raw: dict[str, Any]) -> None:
-                    check_provider(shown, f"resources[{run.tally.resources}]", raw["provider"])
                     pending.append(to_resource(raw, shared))
                     r = next(pipe)
                     run.add(r, evaluator.resource(r) if evaluator else [])
@@ -370,15 +389,50 @@ def check(
                     check_provider(shown, f"skipped[{i}]", s["provider"])
                 run.meta = Meta("check", shown, *times(head, shown))
                 run.extra(evaluator.finish() if evaluator else [])
-                skips = [to_skip(s) for s in head["skipped"]]
-                decision = verdict_of_counts(run.tally.findings, bool(skips), fail_on, allow_incomplete)[0]
-                run.finish(skips, decision if prof is not None else None)
+                _finish_check(run, head, shown, prof, fail_on, allow_incomplete)
             except BaseException:
                 run.close()
                 raise
     except ReportError as exc:
         _fail(str(exc))
     _emit(run, output, fail_on, allow_incomplete)
+
+
+def _finish_check(
+    run: Any, head: dict[str, Any], shown: str, prof: Profile | None, fail_on: Severity, allow_incomplete: bool
+) -> None:
+    """A streamed check's coverage (from what the report found and what was assessed), skips and verdict."""
+    import dataclasses
+    import itertools
+
+    from .catalogue import load as load_catalogue
+    from .coverage import compute, found_from_json
+    from .policy import verdict_of_counts
+    from .reportfile import ReportError, to_skip
+
+    try:
+        found = found_from_json(head)
+    except ValueError as exc:
+        raise ReportError(f"{shown}: {exc}") from None
+    # coverage counts resources per provider and type: the counts stand in for the resources
+    typed: Any = itertools.chain.from_iterable(
+        itertools.repeat(_Typed(p, t), n) for (p, t), n in run.tally.types.items()
+    )
+    coverage = compute(load_catalogue(), typed, found, prof.accept_unassessed if prof else ())
+    run.meta = dataclasses.replace(run.meta, coverage=coverage)
+    skips = [to_skip(s) for s in head["skipped"]]
+    incomplete = bool(skips) or coverage.incomplete
+    decision = verdict_of_counts(run.tally.findings, incomplete, fail_on, allow_incomplete)[0]
+    run.finish(skips, decision if prof is not None else None)
+
+
+class _Typed:
+    """What coverage reads of a resource: its provider and type."""
+
+    __slots__ = ("provider", "type")
+
+    def __init__(self, provider: Any, rtype: str) -> None:
+        self.provider, self.type = provider, rtype
 
 
 def _drain(pending: list[Any]) -> Any:
@@ -396,7 +450,9 @@ def _epoch() -> tuple[Any, Any]:
 
 @app.command()
 def plan(
-    plan_file: Annotated[Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan`.")],
+    plan_file: Annotated[
+        Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan` (- reads standard input).")
+    ],
     profile: ProfileOpt = None,
     home: HomeOpt = None,
     trust: TrustOpt = None,
@@ -406,24 +462,26 @@ def plan(
 ) -> None:
     """Evaluate a Terraform plan before anything is deployed. Resource types it does not evaluate are listed.
 
-    Exit codes as for scan (a plan is never incomplete: values known only after apply are unknown locations).
+    Exit codes as for scan: a data store the plan reader does not evaluate makes the result incomplete (exit 3)
+    unless the profile accepts its type (accept_unassessed); values known only after apply are unknown locations.
     """
     from dataclasses import asdict
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
+    from .plan.file import PlanError, load
+    from .plan.reader import plan_found, read_plan
     from .report import Meta
-    from .reportfile import ReportError, load_json
-    from .terraform import PlanError, read_plan
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
-        resources, not_evaluated = read_plan(load_json(plan_file), str(plan_file))
-    except (ReportError, PlanError) as exc:
+        resources, not_evaluated = read_plan(load(plan_file), str(plan_file))
+    except PlanError as exc:
         _fail(str(exc))
     now = datetime.now(UTC)
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), ())
+    found = plan_found(str(plan_file), resources, not_evaluated)
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), (), found)
     meta = Meta("plan", str(plan_file), now, now, tuple(asdict(n) for n in not_evaluated))
     if not_evaluated:
         typer.echo(f"residency-audit: {len(not_evaluated)} resource(s) not evaluated (listed in the report)", err=True)
@@ -473,7 +531,7 @@ def schema() -> None:
     """Print the JSON Schema of the JSON report."""
     from importlib import resources
 
-    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v1.schema.json").read_text())
+    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v2.schema.json").read_text())
 
 
 @app.command()
@@ -504,21 +562,6 @@ def diff(
         _fail(str(exc))
     finally:
         drift.close()
-
-
-SERVICES = {
-    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot"),
-    "azure": (
-        "storage-account",
-        "cosmosdb",
-        "sql-database",
-        "postgresql-flexible",
-        "mysql-flexible",
-        "disk",
-        "snapshot",
-    ),
-    "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
-}
 
 
 class AzureCloud(StrEnum):
@@ -625,83 +668,39 @@ def scan(
     Exit codes: 0 pass/complete, 1 policy violations, 2 usage or input error, 3 incomplete (something could not be
     read; every report lists it), 130 interrupted (Ctrl-C; nothing is written).
     """
-    import time
     from datetime import UTC, datetime
 
-    from .pipeline import ScanResult, Task, assess_all, locate, run_tasks
+    from . import scan as scanning
     from .report import Meta
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
-    providers = list(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws]))
-    services = tuple(dict.fromkeys(_split(service, [])))
-    offered = [s for p in providers for s in SERVICES[p]]
-    for s in services:
-        if s not in offered:
-            _fail(f"--service {s!r} is not one of {', '.join(offered)} (for --provider {', '.join(providers)})")
-    regions = tuple(dict.fromkeys(_split(region, [])))
-    for r in regions:
-        loc = kb.resolve("aws", r)
-        if loc is None or loc.code != r:
-            close = kb.suggest("aws", r)
-            hint = f"; closest known: {', '.join(close)}" if close else ""
-            _fail(f"--region {r!r} is not an AWS region{hint}")
-
-    def picked(p: str) -> tuple[str, ...]:
-        # an explicit --service list that names none of this provider's services leaves the provider out
-        return tuple(s for s in services if s in SERVICES[p])
-
-    tasks: list[Task] = []
-    if "aws" in providers and (not services or picked("aws")):
-        from .connectors import aws
-
-        tasks += aws.tasks(
-            aws.AwsOptions(
-                profile=aws_profile,
-                regions=regions,
-                services=picked("aws"),
-                org=org,
-                account_ids=tuple(dict.fromkeys(_split(account_id, []))),
-                role_name=role_name,
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "azure" in providers and (not services or picked("azure")):
-        from .connectors import azure
-
-        tasks += azure.tasks(
-            azure.AzureOptions(
-                cloud=azure_cloud.value,
-                endpoint=azure_endpoint,
-                subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
-                resource_graph=resource_graph,
-                services=picked("azure"),
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "gcp" in providers and (not services or picked("gcp")):
-        from .connectors import gcp
-
-        tasks += gcp.tasks(
-            gcp.GcpOptions(
-                projects=tuple(dict.fromkeys(_split(project, []))),
-                organization=organization,
-                services=picked("gcp"),
-                classification_label=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-
-    started = datetime.now(UTC)
-    deadline = None if scan_timeout is None else time.monotonic() + scan_timeout
+    request = scanning.ScanRequest(
+        providers=tuple(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws])),
+        services=tuple(dict.fromkeys(_split(service, []))),
+        regions=tuple(dict.fromkeys(_split(region, []))),
+        aws_profile=aws_profile,
+        org=org,
+        account_ids=tuple(dict.fromkeys(_split(account_id, []))),
+        role_name=role_name,
+        azure_cloud=azure_cloud.value,
+        azure_endpoint=azure_endpoint,
+        subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
+        resource_graph=resource_graph,
+        projects=tuple(dict.fromkeys(_split(project, []))),
+        organization=organization,
+        classification_tag=classification_tag,
+        concurrency=concurrency,
+        timeout=timeout,
+        scan_timeout=scan_timeout,
+    )
     try:
-        result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress, deadline=deadline))
-        result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
+        scanning.validate(request, kb)
+    except scanning.ScanRequestError as exc:
+        _fail(str(exc))
+    started = datetime.now(UTC)
+    try:
+        result = _run_with_progress(lambda on_progress: scanning.run(request, kb, view, on_progress))
         meta = Meta("scan", None, started, datetime.now(UTC))
         _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:

@@ -40,10 +40,12 @@ class Tally:
     findings: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in Severity} | {"waived": 0})
     n_findings: int = 0
     places: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = field(default_factory=dict)
+    types: Counter[tuple[object, str]] = field(default_factory=Counter)  # (provider, type): what coverage counts
 
     def add(self, r: Resource, findings: Iterable[Finding]) -> None:
         """Count one resource and its findings."""
         self.resources += 1
+        self.types[(r.provider, r.type)] += 1
         if r.assessment is not None:
             self.levels[str(r.assessment.level)] += 1
         hit = self.places.get(id(r.footprint))  # footprints are shared: each one's countries once
@@ -234,7 +236,8 @@ class _Table:
             first_findings=self.first.items(), counts=run.tally.findings,
         )  # fmt: skip
         gate = (run.profile, run.verdict) if run.profile is not None and run.verdict is not None else None
-        out.write(render_text(view_of(data, run.view.label, gate), plain=run.plain, width=run.width))
+        view = view_of(data, run.view.label, gate, run.meta.coverage)
+        out.write(render_text(view, plain=run.plain, width=run.width))
 
 
 class _Dicts:

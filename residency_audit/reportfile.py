@@ -23,10 +23,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .coverage import report_incomplete
 from .model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from .report import READABLE_VERSIONS, SCHEMA_VERSION
 from .safe import visible
 
-SCHEMA_VERSION = "1"
 MAX_DEPTH = 64  # no report nests deeper than a dozen levels; a bomb nests a million
 _BIG = ("resources", "findings")  # the arrays streamed item by item, never held
 _LEVELS = ("none", "low", "medium", "high", "critical", "unknown")
@@ -125,7 +126,8 @@ def _validator() -> Any:
 
     import jsonschema
 
-    schema = json.loads(resources.files("residency_audit").joinpath("schema", "report-v1.schema.json").read_text())
+    name = f"report-v{SCHEMA_VERSION}.schema.json"
+    schema = json.loads(resources.files("residency_audit").joinpath("schema", name).read_text())
     return jsonschema.Draft202012Validator(schema)
 
 
@@ -156,7 +158,7 @@ def _head_checks(shown: str, head: dict[str, Any], counted: dict[str, Any]) -> d
     if "schema_version" not in head:
         raise ReportError(f"{shown}: not a residency-audit report (no schema_version); give the output of "
                           "`residency-audit scan --format json`")  # fmt: skip
-    if head["schema_version"] != SCHEMA_VERSION:
+    if head["schema_version"] not in READABLE_VERSIONS:
         raise ReportError(
             f"{shown}: schema_version {visible(repr(head['schema_version']))} is not supported (this version reads "
             f"{SCHEMA_VERSION!r}); re-run the scan with this version"
@@ -164,13 +166,16 @@ def _head_checks(shown: str, head: dict[str, Any], counted: dict[str, Any]) -> d
     for key in _BIG:
         if key in head:  # not an array: let the schema say so
             _schema_error(shown, head)
-    _schema_error(shown, head | {key: [] for key in _BIG if key in counted["present"]})
+    # a report of an earlier readable version is checked as this version's (what it lacks is optional)
+    _schema_error(
+        shown, head | {key: [] for key in _BIG if key in counted["present"]} | {"schema_version": SCHEMA_VERSION}
+    )
     _no_surrogates(shown, head, "the report's head")
     summary = head["summary"]
     checks = [
         ("summary.resources", summary["resources"], counted["resources"]),
         ("summary.skipped", summary["skipped"], len(head["skipped"])),
-        ("complete", head["complete"], not head["skipped"]),
+        ("complete", head["complete"], not head["skipped"] and not report_incomplete(head)),
     ]
     checks += [(f"summary.by_level.{lv}", summary["by_level"][lv], counted["levels"].get(lv, 0)) for lv in _LEVELS]
     for field, said, found in checks:

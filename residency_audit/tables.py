@@ -19,6 +19,7 @@ from .rules import RULES
 from .safe import terminal, visible
 
 if TYPE_CHECKING:
+    from .coverage import Coverage
     from .profiles import Profile
 
 LEVEL_STYLE = {
@@ -141,7 +142,9 @@ class TableData:
     counts: Mapping[str, int]
 
 
-def view_of(data: TableData, viewpoint: str, gate: tuple[Profile, str] | None) -> RenderableType:
+def view_of(
+    data: TableData, viewpoint: str, gate: tuple[Profile, str] | None, coverage: Coverage | None = None
+) -> RenderableType:
     """The risk table: findings first, a summary by exposure and country, the resources worst first, every skip."""
     parts: list[RenderableType] = []
     if gate is not None:
@@ -191,10 +194,40 @@ def view_of(data: TableData, viewpoint: str, gate: tuple[Profile, str] | None) -
             skips.add_row(str(s.provider), terminal(s.scope), terminal(s.reason))
         parts.append(skips)
     else:
-        parts.append(Text("nothing skipped: the scan is complete", style="green"))
+        if coverage is not None and coverage.incomplete:
+            parts.append(
+                Text("nothing skipped, but data-bearing resources were not assessed: incomplete", style="yellow")
+            )
+        else:
+            parts.append(Text("nothing skipped: the scan is complete", style="green"))
+    if coverage is not None:
+        parts.append(_coverage_view(coverage))
     if gate is not None:
         parts.append(_verdict_line(gate[1], data.counts))
     return Group(*parts)
+
+
+def _coverage_view(coverage: Coverage) -> RenderableType:
+    """The coverage line, and a table of the data-bearing types not assessed and the unknown types."""
+    line = Text(f"coverage: {coverage.line()}", style="yellow" if coverage.incomplete else "green")
+    rows = [*coverage.unassessed, *coverage.accepted, *coverage.unknown]
+    if not rows:
+        return line
+    table = Table(title="not assessed", title_style="bold yellow")
+    for col in ("provider", "type", "category", "found", "not assessed", "where", "why"):
+        table.add_column(col, overflow="fold")
+    for t in rows:
+        cells = (
+            str(t.provider),
+            t.type + (f" ({t.name})" if t.name else ""),
+            t.category,
+            str(t.found),
+            str(t.found - t.assessed),
+            ", ".join(t.locations) or "-",
+            t.reason or "-",
+        )
+        table.add_row(*(Text(c) for c in cells))  # Text: never read as markup
+    return Group(line, table)
 
 
 # A terminal table of 100,000 rows helps nobody and takes minutes to lay out; the file formats carry everything.

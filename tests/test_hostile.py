@@ -218,7 +218,7 @@ def test_a_malformed_sts_answer_puts_no_credential_in_any_report(sts: str, tmp_p
     import boto3
     from botocore.config import Config
 
-    from residency_audit.connectors.aws import describe_error
+    from residency_audit.clouds.aws import describe_error
 
     client = boto3.Session(aws_access_key_id="AKIATEST", aws_secret_access_key="test", region_name="us-east-1").client(
         "sts", endpoint_url=sts, config=Config(retries={"max_attempts": 1})

@@ -80,6 +80,7 @@ AWS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 AZURE_OPERATIONS = {
     ("GET", "/subscriptions"): "Microsoft.Resources/subscriptions/read",
     ("POST", "/providers/microsoft.resourcegraph/resources"): "Microsoft.ResourceGraph/resources/read",
+    ("GET", "/subscriptions/{subscriptionid}/resources"): "Microsoft.Resources/subscriptions/resources/read",
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.storage/storageaccounts"): (
         "Microsoft.Storage/storageAccounts/read"
     ),

@@ -31,7 +31,7 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-SCHEMA = json.loads((Path(__file__).parent.parent / "residency_audit" / "schema" / "report-v1.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent.parent / "residency_audit" / "schema" / "report-v2.schema.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,11 @@ class Writer:
         for s in report.get("skipped", []):
             row = _skip_row(s)
             writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
+        from ..coverage import report_lines
+
+        for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
+            row = dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line}
+            writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
 
 
 # columns whose text the resource's creator (or an API's error) chose: neutralised as formulas (README)

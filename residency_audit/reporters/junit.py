@@ -83,12 +83,18 @@ class Writer:
             f"sum(EXISTS(SELECT 1 FROM fnd f WHERE {match}) AND NOT EXISTS(SELECT 1 FROM fnd f WHERE {match} "
             "AND failing)) FROM res r GROUP BY p ORDER BY p"
         ).fetchall()
-        skipped = report.get("skipped", [])
-        tests = sum(s[1] for s in suites) + 1
-        failures = sum(s[2] for s in suites) + (1 if skipped else 0)
+        # the completeness suite (skips, coverage) is built first: the root's totals count its cases too
+        root = ET.Element("testsuites")
+        _completeness(root, report)
+        ET.indent(root)
+        closing = ET.tostring(root, encoding="unicode").split("\n", 1)[1].rsplit("\n", 1)[0] + "\n"
+        cases = list(root.iter("testcase"))
+        tests = sum(s[1] for s in suites) + len(cases)
+        failures = sum(s[2] for s in suites) + sum(1 for c in cases if c.find("failure") is not None)
+        skips = sum(s[3] for s in suites) + sum(1 for c in cases if c.find("skipped") is not None)
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         out.write(f'<testsuites name="residency-audit" tests="{tests}" failures="{failures}" errors="0" '
-                  f'skipped="{sum(s[3] for s in suites)}">\n')  # fmt: skip
+                  f'skipped="{skips}">\n')  # fmt: skip
         rows = q(
             f"SELECT r.seq, r.p, r.s, r.id, f.rule, f.title, f.severity, f.waived, f.details FROM res r "
             f"LEFT JOIN fnd f ON {match} "
@@ -121,11 +127,7 @@ class Writer:
         if provider is not None:
             out.write("  </testsuite>\n")
         self.spool.close()
-        root = ET.Element("testsuites")
-        _completeness(root, report)
-        ET.indent(root)
-        text = ET.tostring(root, encoding="unicode")
-        out.write(text.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n")
+        out.write(closing)
         out.write("</testsuites>\n")
 
 
@@ -195,7 +197,21 @@ def _completeness(root: ET.Element, report: dict[str, Any]) -> None:
             case, "failure", message=f"{len(skipped)} scope(s) could not be read", type="incomplete"
         )
         failure.text = xml_text("\n".join(f"{s.get('provider')} {s.get('scope')}: {s.get('reason')}" for s in skipped))
+    _coverage(suite, report)
     _totals(suite)
+
+
+def _coverage(suite: ET.Element, report: dict[str, Any]) -> None:
+    from ..coverage import report_incomplete, report_lines
+
+    lines = report_lines(report)
+    if not lines:
+        return
+    case = ET.SubElement(suite, "testcase", classname="residency-audit", name="coverage")
+    if report_incomplete(report):
+        failure = ET.SubElement(case, "failure", message=lines[0], type="incomplete")
+        failure.text = "\n".join(lines[1:])
+    ET.SubElement(case, "system-out").text = "\n".join(lines)
 
 
 def _totals(element: ET.Element) -> None:

@@ -217,3 +217,24 @@ def test_the_fast_item_check_agrees_with_the_published_schema(
     schema_ok = validator.is_valid(resource)
     fast_ok = _valid_resource(resource) and _valid_assessment(resource.get("assessment"))
     assert fast_ok == schema_ok, (path, resource)
+
+
+def test_stdin_and_pipes_are_read_once(base: dict[str, Any]) -> None:
+    """`check -` reads stdin, and a pipe (a shell's `<(…)`) is read once: both give the file's verdict."""
+    import subprocess
+
+    from .conftest import BIN
+
+    text = _lay_out(base["a"], {"indent": 4, "compact": False, "ascii": True, "shuffle": True, "seed": 7,
+                                "crlf": False, "trailing": "\n"})  # fmt: skip
+    args = ["--profile", "eu-sovereign", "--format", "json"]
+    piped = subprocess.run([BIN, "check", "-", *args], input=text.encode(), capture_output=True, check=False)
+    assert (piped.returncode, _strip(json.loads(piped.stdout))) == base["verdicts"]["a"], piped.stderr
+    read, write = os.pipe()
+    with subprocess.Popen([BIN, "check", f"/dev/fd/{read}", *args], pass_fds=(read,), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:  # fmt: skip
+        os.close(read)
+        with os.fdopen(write, "wb") as fh:
+            fh.write(text.encode())
+        out, err = proc.communicate(timeout=120)
+    assert (proc.returncode, _strip(json.loads(out))) == base["verdicts"]["a"], err

@@ -395,7 +395,12 @@ def check(
                 raise
     except ReportError as exc:
         _fail(str(exc))
-    _emit(run, output, fail_on, allow_incomplete)
+    except KeyboardInterrupt:
+        _fail("interrupted: no report was written", code=EXIT_INTERRUPTED)
+    try:
+        _emit(run, output, fail_on, allow_incomplete)
+    except KeyboardInterrupt:  # --output is written atomically: whole or absent
+        _fail("interrupted: no report was written", code=EXIT_INTERRUPTED)
 
 
 def _finish_check(
@@ -560,6 +565,8 @@ def diff(
         write_output(None, drift.write_json if fmt is Format.json else drift.write_text)
     except ReportError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", code=EXIT_INTERRUPTED)
     finally:
         drift.close()
 

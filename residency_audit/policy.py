@@ -67,18 +67,22 @@ class Evaluator:
         # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
         # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on
         # them. Each entry holds its assessment, so the id in the key cannot be reused by another while it lives.
-        self.memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
+        self.memo: dict[tuple[object, ...], tuple[object, object, list[Finding]]] = {}
         # an expired waiver is itself a violation, reported once (at the end), on the first finding it covered
         self.first: dict[Waiver, Finding | None] = {w: None for w in profile.waivers if w.expires < today}
 
     def resource(self, r: Resource) -> list[Finding]:
         """The findings on one resource, in the order `evaluate` lists them."""
-        key = (id(r.assessment), r.key_control, r.classification, *((c.code, c.role, c.note) for c in r.footprint))
-        if key not in self.memo:
-            self.memo[key] = (r.assessment, list(_check(r, self.profile, self.kb, self.view)))
+        # footprints are shared tuples (see pipeline.locate): found by identity, the entry holding the tuple
+        key = (id(r.assessment), r.key_control, r.classification, id(r.footprint))
+        hit = self.memo.get(key)
+        if hit is None:
+            if len(self.memo) > 50_000:  # unique footprints (a note per resource): stay bounded
+                self.memo.clear()
+            hit = self.memo[key] = (r.assessment, r.footprint, list(_check(r, self.profile, self.kb, self.view)))
         out = []
         waivers = self.profile.waivers
-        for template in self.memo[key][1]:
+        for template in hit[2]:
             f = template.evolve(
                 provider=r.provider, account=r.account, service=r.service, resource_id=r.id, resource_name=r.name
             )

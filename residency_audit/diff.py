@@ -230,14 +230,14 @@ _FINDING = "rule, title, severity, waived, provider, account, resource, name, me
 
 
 def _brief_of(row: Any) -> dict[str, Any]:
-    """A resource's brief (see `_brief`) from its stored columns."""
+    """The fields that name a resource and say how exposed it is, from its stored columns."""
     p, a, service, rid, name, level, listed = row
     return {"provider": p, "account": a, "service": service, "id": rid, "name": name, "level": level,
             "countries": json.loads(listed)}  # fmt: skip
 
 
 def _finding_of(row: Any) -> dict[str, Any]:
-    """A finding's brief (see `_finding_brief`) from its stored columns."""
+    """The fields that name a finding and its standing, from its stored columns."""
     rule, title, severity, waived, provider, account, resource, name, message, fp = row
     return {"rule": rule, "title": title, "severity": severity, "waived": None if waived is None else bool(waived),
             "provider": provider, "account": account, "resource": resource, "name": name, "message": message,
@@ -269,19 +269,6 @@ def _origin(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _brief(r: dict[str, Any]) -> dict[str, Any]:
-    """The fields that name a resource and say how exposed it is."""
-    return {
-        "provider": r.get("provider"),
-        "account": r.get("account"),
-        "service": r.get("service"),
-        "id": r.get("id"),
-        "name": r.get("name"),
-        "level": resource_level(r),
-        "countries": list(r.get("countries", [])),
-    }
-
-
 def _copies(r: dict[str, Any]) -> set[tuple[str, str]]:
     return {
         (str(c.get("location") or c.get("reported_as") or ""), str(c.get("role", ""))) for c in r.get("footprint", [])
@@ -291,15 +278,6 @@ def _copies(r: dict[str, Any]) -> set[tuple[str, str]]:
 def _status(f: dict[str, Any]) -> str:
     """A finding's standing: its severity, or `waived`."""
     return "waived" if f.get("waived") else str(f.get("severity", ""))
-
-
-def _order(f: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (str(f.get("rule", "")), str(f.get("provider", "")), str(f.get("resource", "")), str(f.get("fingerprint")))
-
-
-def _finding_brief(f: dict[str, Any]) -> dict[str, Any]:
-    keys = ("rule", "title", "severity", "waived", "provider", "account", "resource", "name", "message", "fingerprint")
-    return {k: f.get(k) for k in keys}
 
 
 def _footprint_change(brief: dict[str, Any], oc: str, nc: str, ocn: str, ncn: str) -> str:

@@ -181,13 +181,6 @@ def _details(f: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _skip_message(findings: list[dict[str, Any]]) -> str:
-    waived = [f for f in findings if f.get("waived")]
-    if waived:
-        return "waived: " + ", ".join(sorted({str(f.get("rule")) for f in waived}))
-    return "notes: " + ", ".join(sorted({str(f.get("rule")) for f in findings}))
-
-
 def _completeness(root: ET.Element, report: dict[str, Any]) -> None:
     suite = ET.SubElement(root, "testsuite", name="residency-audit")
     case = ET.SubElement(suite, "testcase", classname="residency-audit", name="scan-completeness")

@@ -360,39 +360,13 @@ def check(
     data-bearing resources it found but did not assess, still make the result incomplete. The report is read one
     resource at a time, in any JSON layout. Exit codes as for scan.
     """
-    from datetime import date
-
-    from .pipeline import assess_all, locate
-    from .policy import Evaluator
-    from .render import Run
-    from .report import Meta
-    from .reportfile import ReportError, check_provider, opened, read, times, to_resource
+    from .recheck import check_report
+    from .reportfile import ReportError
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
-        with opened(report_file) as (path, shown):
-            run = Run(fmt, view, Meta("check", shown, *_epoch()), prof, plain=output is not None)
-            try:
-                evaluator = Evaluator(prof, kb, date.today()) if prof is not None else None
-                pending: list[Any] = []
-                pipe = assess_all(kb, locate(kb, _drain(pending)), view)
-                shared: dict[Any, Any] = {}
-
-                def on_resource(raw: dict[str, Any]) -> None:
-                    pending.append(to_resource(raw, shared))
-                    r = next(pipe)
-                    run.add(r, evaluator.resource(r) if evaluator else [])
-
-                head = read(path, shown, on_resource)
-                for i, s in enumerate(head["skipped"]):
-                    check_provider(shown, f"skipped[{i}]", s["provider"])
-                run.meta = Meta("check", shown, *times(head, shown))
-                run.extra(evaluator.finish() if evaluator else [])
-                _finish_check(run, head, shown, prof, fail_on, allow_incomplete)
-            except BaseException:
-                run.close()
-                raise
+        run = check_report(report_file, fmt, kb, view, prof, fail_on, allow_incomplete, plain=output is not None)
     except ReportError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -401,56 +375,6 @@ def check(
         _emit(run, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:  # --output is written atomically: whole or absent
         _fail("interrupted: no report was written", code=EXIT_INTERRUPTED)
-
-
-def _finish_check(
-    run: Any, head: dict[str, Any], shown: str, prof: Profile | None, fail_on: Severity, allow_incomplete: bool
-) -> None:
-    """A streamed check's coverage (from what the report found and what was assessed), skips and verdict."""
-    import dataclasses
-    import itertools
-
-    from .catalogue import load as load_catalogue
-    from .coverage import compute, found_from_json
-    from .policy import verdict_of_counts
-    from .reportfile import ReportError, to_skip
-
-    try:
-        found = found_from_json(head)
-    except ValueError as exc:
-        raise ReportError(f"{shown}: {exc}") from None
-    # coverage counts resources per provider and type: the counts stand in for the resources
-    typed: Any = itertools.chain.from_iterable(
-        itertools.repeat(_Typed(p, t), n) for (p, t), n in run.tally.types.items()
-    )
-    coverage = compute(load_catalogue(), typed, found, prof.accept_unassessed if prof else ())
-    run.meta = dataclasses.replace(run.meta, coverage=coverage)
-    skips = [to_skip(s) for s in head["skipped"]]
-    incomplete = bool(skips) or coverage.incomplete
-    decision = verdict_of_counts(run.tally.findings, incomplete, fail_on, allow_incomplete)[0]
-    run.finish(skips, decision if prof is not None else None)
-
-
-class _Typed:
-    """What coverage reads of a resource: its provider and type."""
-
-    __slots__ = ("provider", "type")
-
-    def __init__(self, provider: Any, rtype: str) -> None:
-        self.provider, self.type = provider, rtype
-
-
-def _drain(pending: list[Any]) -> Any:
-    """An endless iterator over what is appended to `pending`: lets a pull pipeline be fed one item at a time."""
-    while True:
-        yield pending.pop()
-
-
-def _epoch() -> tuple[Any, Any]:
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
-    return now, now
 
 
 @app.command()

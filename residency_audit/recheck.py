@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,21 +24,25 @@ from .rules import Severity
 def check_report(
     arg: str,
     fmt: OutputFormat,
-    kb: KnowledgeBase,
-    view: Viewpoint,
-    prof: Profile | None,
+    setup: Callable[[datetime | None], tuple[KnowledgeBase, Viewpoint, Profile | None]],
     fail_on: Severity,
     allow_incomplete: bool,
     *,
     plain: bool,
+    started_first: bool = False,
 ) -> Run:
-    """The report `arg` names (a path, `-`, a pipe) re-evaluated with `kb` from `view` under `prof`."""
+    """The report `arg` names (a path, `-`, a pipe), re-evaluated with what `setup` gives.
+
+    `setup` returns the knowledge base, viewpoint and profile; it is given the scan's start when `started_first`
+    (`--as-of report`), else None.
+    """
     from .pipeline import assess_all, locate
     from .policy import Evaluator
     from .report import Meta
-    from .reportfile import check_provider, opened, read, times, to_resource
+    from .reportfile import check_provider, opened, read, started_at, times, to_resource
 
     with opened(arg) as (path, shown):
+        kb, view, prof = setup(started_at(path, shown) if started_first else None)
         now = datetime.now(UTC)
         run = Run(fmt, view, Meta("check", shown, now, now), prof, plain=plain)
         try:
@@ -55,7 +59,8 @@ def check_report(
             head = read(path, shown, on_resource)
             for i, s in enumerate(head["skipped"]):
                 check_provider(shown, f"skipped[{i}]", s["provider"])
-            run.meta = Meta("check", shown, *times(head, shown))
+            reverify = tuple(kb.due_for_review(view.at or date.today()))
+            run.meta = Meta("check", shown, *times(head, shown), reverify=reverify)
             run.extra(evaluator.finish() if evaluator else [])
             _finish(run, head, shown, prof, fail_on, allow_incomplete)
         except BaseException:

@@ -24,7 +24,7 @@ from .pipeline import ScanResult
 from .profiles import Profile
 from .reporters import Top
 from .rules import RULES, Severity
-from .safe import relative
+from .safe import relative, visible
 
 # formats rendered from report dicts by a module of residency_audit.reporters
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
@@ -238,6 +238,7 @@ class _Table:
         gate = (run.profile, run.verdict) if run.profile is not None and run.verdict is not None else None
         view = view_of(data, run.view.label, gate, run.meta.coverage)
         out.write(render_text(view, plain=run.plain, width=run.width))
+        out.write("".join(f"warning: {visible(x)}\n" for x in run.meta.reverify))
 
 
 class _Dicts:

@@ -45,6 +45,7 @@ class Meta:
     finished: datetime
     not_evaluated: tuple[dict[str, str | None], ...] = ()
     coverage: Coverage | None = None  # what was found, assessed, accepted: see coverage.py
+    reverify: tuple[str, ...] = ()  # knowledge-base facts past their review date: a warning in every report
 
 
 def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
         "source": {"kind": meta.kind, "path": relative(meta.path) if meta.path else None},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
-        "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
+        "viewpoint": _viewpoint(view),
         "complete": not result.skipped and not (meta.coverage is not None and meta.coverage.incomplete),
         "profile": serialize.profile(gate.profile) if gate else None,
         "summary": {
@@ -132,6 +133,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
             "skipped": len(result.skipped),
             "by_level": {str(level): levels.get(str(level), 0) for level in Level},
             "by_country": dict(sorted(countries.items())),
+            "reverify": list(meta.reverify),
         }
         | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
         "coverage": coverage_json(meta.coverage) if meta.coverage is not None else None,
@@ -148,7 +150,7 @@ def head(
         "source": {"kind": meta.kind, "path": relative(meta.path) if meta.path else None},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
-        "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
+        "viewpoint": _viewpoint(view),
         "complete": not skipped and not (meta.coverage is not None and meta.coverage.incomplete),
         "profile": serialize.profile(profile) if profile is not None else None,
         "summary": {
@@ -156,9 +158,20 @@ def head(
             "skipped": skipped,
             "by_level": {str(level): tally.levels.get(str(level), 0) for level in Level},
             "by_country": dict(sorted(tally.countries.items())),
+            "reverify": list(meta.reverify),
         }
         | ({"findings": dict(tally.findings), "verdict": verdict} if profile is not None else {}),
         "coverage": coverage_json(meta.coverage) if meta.coverage is not None else None,
+    }
+
+
+def _viewpoint(view: Viewpoint) -> dict[str, Any]:
+    return {
+        "label": view.label,
+        "home": sorted(view.home),
+        "trusted": sorted(view.trusted),
+        "partners": sorted(view.partners),
+        "as_of": view.at.isoformat() if view.at else None,
     }
 
 

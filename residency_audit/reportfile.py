@@ -8,6 +8,7 @@ file and field, and the caller writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -107,6 +108,22 @@ def read(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None 
     except NotNative:
         pass
     return generic(path, shown, on_resource, on_finding)
+
+
+def started_at(path: Path, shown: str) -> datetime:
+    """When the saved scan started, read ahead of the resources (`check --as-of report` needs it first)."""
+    import ijson
+
+    value: Any = None
+    # a broken file: the whole read says what is wrong with it
+    with path.open("rb") as fh, contextlib.suppress(ijson.JSONError):
+        value = next(iter(ijson.items(fh, "started_at")), None)
+    if not isinstance(value, str):
+        raise ReportError(f"{shown}: started_at is missing or not a date-time: it is needed for --as-of report")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ReportError(f"{shown}: started_at is not an ISO 8601 date-time: {visible(value[:40])}") from None
 
 
 def times(head: dict[str, Any], shown: str) -> tuple[datetime, datetime]:
@@ -238,6 +255,8 @@ def _valid_footprint_part(r: dict[str, Any]) -> bool:
                 return False
             if c.get("note") is not None and type(c["note"]) is not str:
                 return False
+            if "key_control" in c and c["key_control"] not in _KEYS:
+                return False
         return True
     except (KeyError, TypeError):
         return False
@@ -367,13 +386,17 @@ def to_resource(r: dict[str, Any], shared: dict[Any, Any]) -> Resource:
     if hit is not None and hit[0] is listed:
         footprint = hit[1]
     else:
-        roles = _MEMBERS[CopyRole]
+        roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
         key = tuple(
-            (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in listed
+            (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note"), c.get("key_control"))
+            for c in listed
         )
         footprint = shared.get(key)
         if footprint is None:
-            footprint = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
+            footprint = tuple(
+                Copy.make(code, roles[role], None, note, None if ck is None else keys[ck])
+                for code, role, note, ck in key
+            )
             if len(shared) < 100_000:
                 shared[key] = footprint
         if len(shared) < 100_000:

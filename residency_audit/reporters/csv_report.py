@@ -10,7 +10,7 @@ import io
 from typing import Any, TextIO
 
 from ..safe import csv_cell
-from . import Spool, copies, foreign_reach, level_rank, resource_key, resource_level
+from . import Spool, copies, foreign_reach, level_rank, resource_key, resource_level, reverify_lines
 
 # the column order is part of the format: append new columns at the end, never reorder
 COLUMNS: tuple[str, ...] = (
@@ -99,6 +99,9 @@ class Writer:
 
         for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
             row = dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line}
+            writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
+        for x in reverify_lines(report):  # a knowledge-base fact past its review date, in the same shape
+            row = dict.fromkeys(COLUMNS, "") | {"service": "re-verify", "skipped_reason": x}
             writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
 
 

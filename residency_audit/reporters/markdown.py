@@ -20,6 +20,7 @@ from . import (
     foreign_reach,
     resource_level,
     resource_order,
+    reverify_lines,
     verdict,
     worst_level,
 )
@@ -74,7 +75,12 @@ class Writer:
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
         """Write the comment."""
-        head = [_headline(report), _profile(report, source_file), self._summary()]
+        head = [
+            _headline(report),
+            "\n".join(f"> ⚠️ {cell(x)}" for x in reverify_lines(report)),
+            _profile(report, source_file),
+            self._summary(),
+        ]
         fixed = "\n\n".join(part for part in head if part)
         budget = LIMIT - len(fixed) - _RESERVE
         # skips and findings matter more than the resource list: they take their share first

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ..rules import RULES, Severity
 from ..safe import relative
-from . import Spool, Top, finding_order, resource_key, severity_rank
+from . import Spool, Top, finding_order, resource_key, reverify_lines, severity_rank
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/residency-audit/"
@@ -93,6 +93,7 @@ class Writer:
         self.spool.close()
         uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
         invocation = _invocation(report)
+        invocation["toolExecutionNotifications"] += [_reverify(x) for x in reverify_lines(report)]
         if self.total > len(findings):
             invocation["toolExecutionNotifications"].append(
                 {
@@ -125,6 +126,10 @@ class Writer:
 
 
 _text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+
+
+def _reverify(text: str) -> dict[str, Any]:
+    return {"level": "warning", "descriptor": {"id": "re-verify"}, "message": {"text": text}}
 
 
 _LISTS: dict[tuple[str, ...], str] = {}

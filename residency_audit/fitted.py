@@ -16,6 +16,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from .safe import visible
+
 Cell = str | Text
 
 
@@ -112,6 +114,6 @@ class FittedTable:
         for i, column in enumerate(shown):
             table.add_column(column, overflow="fold", width=widths[i] if widths else None)
         for row in self.rows:
-            # Text cells: a value is never read as rich markup
-            table.add_row(*(c if isinstance(c, Text) else Text(c) for c in self._cells(row, shown, folds)))
+            # Text cells: a value is never read as rich markup, and control characters show as escapes
+            table.add_row(*(c if isinstance(c, Text) else Text(visible(c)) for c in self._cells(row, shown, folds)))
         yield table

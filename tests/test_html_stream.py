@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
 from residency_audit import knowledge, report
@@ -11,7 +12,7 @@ from residency_audit.pipeline import ScanResult, assess_all, locate
 from residency_audit.policy import evaluate, profile_viewpoint
 from residency_audit.policy import verdict as gate_verdict
 from residency_audit.profiles import load_profile
-from residency_audit.render import render, source_file
+from residency_audit.render import render_result, source_file
 from residency_audit.reporters import html
 
 PLACES = [
@@ -50,9 +51,13 @@ def test_streamed_html_is_the_page_of_the_built_report() -> None:
     gate = report.Gate(profile, findings, decision)
     result = ScanResult(assessed, skips)
 
-    chunks = render(OutputFormat.html, result, view, meta, gate, plain=True)
-    assert not isinstance(chunks, str)  # written as it is made
-    streamed = "".join(chunks)
-    whole = html.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
+    run = render_result(OutputFormat.html, result, view, meta, gate, plain=True)
+    try:
+        out = io.StringIO()
+        run.write(out)
+    finally:
+        run.close()
+    streamed = out.getvalue()
+    whole = html.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate.profile))
     assert streamed == whole
     assert streamed.count("<tr data-level=") == 300 and streamed.count("<tr data-severity=") == len(findings)

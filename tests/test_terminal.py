@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from residency_audit.classify import viewpoint
+from residency_audit.formats import OutputFormat
 from residency_audit.knowledge import KnowledgeBase
 from residency_audit.model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from residency_audit.pipeline import ScanResult, assess_all, locate
-from residency_audit.tables import NAME_CAP, render_text, scan_view
+from residency_audit.render import render_result
+from residency_audit.report import Meta
+from residency_audit.tables import NAME_CAP
 
 ALL = ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign")
+
+
+def scan_view(kb: KnowledgeBase, width: int, coverage: object = None) -> str:
+    """The scan's terminal table for a small estate, as `scan` prints it at `width` columns."""
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    meta = Meta("scan", None, now, now, coverage=coverage)  # type: ignore[arg-type]
+    run = render_result(OutputFormat.table, _result(kb), viewpoint(kb, ["EU"]), meta, None, plain=True, width=width)
+    try:
+        out = io.StringIO()
+        run.write(out)
+        return out.getvalue()
+    finally:
+        run.close()
 
 
 def _result(kb: KnowledgeBase) -> ScanResult:
@@ -44,7 +62,7 @@ def _words(lines: list[str]) -> set[str]:
 
 @pytest.mark.parametrize("width", [60, 80, 100, 120, 160, 240])
 def test_scan_table_never_splits_a_word(kb: KnowledgeBase, width: int) -> None:
-    text = render_text(scan_view(_result(kb), "EU"), plain=True, width=width)
+    text = scan_view(kb, width)
     assert max(len(line) for line in text.splitlines()) <= width
     lines = _table_lines(text)
     words = _words(lines)
@@ -67,12 +85,12 @@ def test_scan_table_never_splits_a_word(kb: KnowledgeBase, width: int) -> None:
 
 
 def test_wide_terminals_keep_every_column(kb: KnowledgeBase) -> None:
-    words = _words(_table_lines(render_text(scan_view(_result(kb), "EU"), plain=True, width=240)))
+    words = _words(_table_lines(scan_view(kb, 240)))
     assert set(ALL) <= words and "reach" in words
 
 
 def test_narrow_terminals_drop_the_least_important_first(kb: KnowledgeBase) -> None:
-    text = render_text(scan_view(_result(kb), "EU"), plain=True, width=80)
+    text = scan_view(kb, 80)
     words = _words(_table_lines(text))
     assert "keys" not in words and "level" in words and "foreign" in words
     assert "keys" in text.split("left out")[0].splitlines()[-1]
@@ -108,7 +126,7 @@ def test_coverage_table_never_splits_a_word(kb: KnowledgeBase, width: int) -> No
             ),
         )
     )
-    text = render_text(scan_view(_result(kb), "EU", None, coverage), plain=True, width=width)
+    text = scan_view(kb, width, coverage)
     assert max(len(line) for line in text.splitlines()) <= width
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "not assessed")

@@ -137,7 +137,7 @@ def test_denied_scope_is_blind_with_its_reason(gcp: GcpEndpoint, switch: str, wo
 def test_faults(gcp: GcpEndpoint, fault: dict[str, object], outcome: str) -> None:
     estate(gcp)
     gcp.add_fault("cloudasset", "searchAllResources", **fault)  # type: ignore[arg-type]
-    found, blind = search("organizations/1000", timeout=2.0)
+    found, blind = search("organizations/1000", timeout=1.0)
     if outcome == "answered":
         assert len(found) == 8 and blind == []
     else:

@@ -41,3 +41,15 @@ class Blind:
     account: str = ""
     region: str = ""
     native_type: str = ""
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How many resources of a type an engine counted in one account-region, without listing them."""
+
+    provider: Provider
+    engine: str
+    account: str
+    region: str
+    native_type: str
+    count: int

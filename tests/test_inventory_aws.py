@@ -1,0 +1,244 @@
+"""The Resource Explorer and AWS Config engines against their stand-ins (tests/servers/aws_inventory.py).
+
+Real boto3 clients, built the way a scan builds them (the connector's account object: retries, timeouts and the
+malformed-JSON check), over real HTTP to the AWS test endpoint; the stand-ins index moto's own state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from residency_audit.connectors.aws import AwsOptions, _Account, describe_error
+from residency_audit.inventory import aws_config, resource_explorer
+from residency_audit.inventory.records import Blind, Counted, Found
+
+from .conftest import isolate_env
+from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_db_instance, seed_organization, seed_table
+
+REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
+DATA_TYPES = [
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::EC2::Snapshot",
+]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[AwsEndpoint]:
+    with AwsEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
+    endpoint.reset()
+    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
+    return endpoint
+
+
+@pytest.fixture
+def org(aws: AwsEndpoint) -> list[str]:
+    """Management account plus two members; data in two accounts, one member empty."""
+    s = aws.session(direct=True)
+    members = seed_organization(s, ["finance", "empty"])
+    seed_bucket(s, "mgmt-logs", "eu-west-1")
+    seed_table(s, "orders", "eu-central-1")
+    finance = aws.member_session(members[0], direct=True)
+    seed_bucket(finance, "finance-ledger", "us-east-1")
+    seed_db_instance(finance, "ledger-db", "eu-west-1")
+    aws.inventory.add(
+        members[0], "eu-west-1", "sqs:queue", "AWS::SQS::Queue", f"arn:aws:sqs:eu-west-1:{members[0]}:jobs"
+    )
+    return [DEFAULT_ACCOUNT, *members]
+
+
+def clients(ep: AwsEndpoint, max_attempts: int = 3) -> Any:
+    options = AwsOptions(max_attempts=max_attempts, timeout=5)
+    return _Account(DEFAULT_ACCOUNT, ep.session(), "aws", options).client
+
+
+def explore(ep: AwsEndpoint, accounts: list[str], **kw: Any) -> tuple[list[Found], list[Blind]]:
+    out = list(
+        resource_explorer.search(clients(ep, **kw), "us-east-1", DEFAULT_ACCOUNT, accounts, REGIONS, describe_error)
+    )
+    return [f for f in out if isinstance(f, Found)], [b for b in out if isinstance(b, Blind)]
+
+
+def config(
+    ep: AwsEndpoint, accounts: list[str], spec: str = "org", **kw: Any
+) -> tuple[list[Found], list[Counted], list[Blind]]:
+    out = list(aws_config.search(clients(ep, **kw), "us-east-1", spec, accounts, REGIONS, DATA_TYPES, describe_error))
+    return (
+        [f for f in out if isinstance(f, Found)],
+        [c for c in out if isinstance(c, Counted)],
+        [b for b in out if isinstance(b, Blind)],
+    )
+
+
+# --- Resource Explorer ------------------------------------------------------------------------------------------
+
+
+def test_resource_explorer_finds_every_account_with_requests_independent_of_accounts(
+    aws: AwsEndpoint, org: list[str]
+) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.clear_log()
+    found, blind = explore(aws, org)
+    assert blind == []
+    names = {(f.account, f.native_type, f.name, f.location) for f in found}
+    assert names == {
+        (org[0], "AWS::S3::Bucket", "mgmt-logs", "eu-west-1"),
+        (org[0], "AWS::DynamoDB::Table", "orders", "eu-central-1"),
+        (org[1], "AWS::S3::Bucket", "finance-ledger", "us-east-1"),
+        (org[1], "AWS::RDS::DBInstance", "ledger-db", "eu-west-1"),
+        (org[1], "AWS::SQS::Queue", "jobs", "eu-west-1"),
+    }
+    calls = [r.action for r in aws.requests if r.service == "resource-explorer-2"]
+    # one search per Region plus global; the empty member account costs nothing beyond the index listing
+    assert calls.count("Search") == len(REGIONS) + 1
+    assert calls.count("ListIndexesForMembers") == 1
+    assert all(r.service == "resource-explorer-2" for r in aws.requests)
+
+
+def test_account_region_without_an_index_is_blind(aws: AwsEndpoint, org: list[str]) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.inventory.indexes.discard((org[1], "eu-west-1"))
+    found, blind = explore(aws, org)
+    assert [(b.account, b.region) for b in blind] == [(org[1], "eu-west-1")]
+    assert "no Resource Explorer index" in blind[0].reason
+    # what that account-Region holds is not claimed found: the walk reads it
+    assert "ledger-db" not in {f.name for f in found}
+
+
+def test_over_the_cap_splits_by_service_type_and_account(aws: AwsEndpoint, org: list[str]) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    s = aws.session(direct=True)
+    for i in range(3):
+        seed_table(s, f"t{i}", "eu-central-1")
+    aws.inventory.search_cap = 2
+    found, blind = explore(aws, org)
+    tables = {f.name for f in found if f.native_type == "AWS::DynamoDB::Table"}
+    # four tables in one account-Region: over the cap at every level, so that scope is blind, never truncated
+    assert tables == set()
+    assert [(b.account, b.region, b.native_type) for b in blind] == [(org[0], "eu-central-1", "dynamodb:table")]
+    assert "more than 2" not in blind[0].reason and "more than 1000" in blind[0].reason
+    assert {f.name for f in found} >= {"mgmt-logs", "finance-ledger", "ledger-db", "jobs"}
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda inv: None, "no Resource Explorer aggregator index"),
+        (lambda inv: setattr(inv, "view_filter", "tag:env=prod"), "filters resources"),
+    ],
+)
+def test_unusable_setup_is_blind_for_the_organization(aws: AwsEndpoint, org: list[str], setup: Any, words: str) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region=None if words.startswith("no ") else "us-east-1")
+    setup(aws.inventory)
+    found, blind = explore(aws, org)
+    assert found == [] and [b.scope for b in blind] == ["organization"]
+    assert words in blind[0].reason
+
+
+def test_account_scoped_view_is_blind_for_the_other_accounts(aws: AwsEndpoint, org: list[str]) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.inventory.view_scope = "account"
+    found, blind = explore(aws, org)
+    assert sorted(b.account for b in blind) == sorted(org[1:])
+    assert {f.account for f in found} == {org[0]}
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        ({"action": "Search", "status": 429, "code": "ThrottlingException", "times": 2}, "answered"),
+        ({"action": "Search", "status": 500, "code": "InternalServerException", "times": 1}, "answered"),
+        ({"action": "Search", "mode": "malformed", "times": 1}, "answered"),
+        ({"action": "ListIndexes", "status": 403, "code": "AccessDeniedException"}, "organization"),
+        ({"action": "Search", "status": 503, "code": "InternalServerException"}, "regions"),
+        ({"action": "Search", "mode": "malformed"}, "regions"),
+    ],
+)
+def test_resource_explorer_faults(aws: AwsEndpoint, org: list[str], fault: dict[str, Any], outcome: str) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.add_fault("resource-explorer-2", **fault)
+    found, blind = explore(aws, org, max_attempts=3)
+    if outcome == "answered":
+        assert blind == [] and len(found) == 5
+    elif outcome == "organization":
+        assert found == [] and [b.scope for b in blind] == ["organization"]
+        assert "AccessDeniedException" in blind[0].reason
+    else:
+        assert found == []
+        assert sorted(b.region for b in blind) == sorted([*REGIONS, "global"])
+
+
+# --- AWS Config ---------------------------------------------------------------------------------------------------
+
+
+def test_config_lists_data_types_counts_all_and_walks_what_it_cannot_record(aws: AwsEndpoint, org: list[str]) -> None:
+    aws.inventory.aggregator("org", org, REGIONS)
+    aws.clear_log()
+    found, counted, blind = config(aws, org)
+    assert {(f.account, f.native_type, f.name) for f in found} == {
+        (org[0], "AWS::S3::Bucket", "mgmt-logs"),
+        (org[0], "AWS::DynamoDB::Table", "orders"),
+        (org[1], "AWS::S3::Bucket", "finance-ledger"),
+        (org[1], "AWS::RDS::DBInstance", "ledger-db"),
+    }
+    # types the scan does not read are still counted, per account and Region
+    assert Counted(aws_config.Provider.AWS, "config:org", org[1], "eu-west-1", "AWS::SQS::Queue", 1) in counted
+    # Config records no EBS snapshots: that type is blind everywhere (the walk reads it), and said so
+    assert [(b.scope, b.native_type) for b in blind] == [("type/AWS::EC2::Snapshot", "AWS::EC2::Snapshot")]
+    calls = [r.action for r in aws.requests]
+    assert calls.count("SelectAggregateResourceConfig") == 2 and len(calls) == 4
+
+
+def test_config_blind_spots(aws: AwsEndpoint, org: list[str]) -> None:
+    recording = {(a, r) for a in org for r in REGIONS} - {(org[2], "eu-west-1")}
+    aws.inventory.aggregator("org", org, REGIONS[:2], recording=recording)
+    aws.inventory.source_status[(aws_config_org(), "us-east-1")] = ("FAILED", "AccessDenied", "role not assumable")
+    _, _, blind = config(aws, org)
+    by_scope = {(b.account, b.region): b.reason for b in blind if b.account}
+    for account in org:
+        assert "does not cover" in by_scope[(account, "eu-central-1")]
+        assert "FAILED" in by_scope[(account, "us-east-1")] and "role not assumable" in by_scope[(account, "us-east-1")]
+    assert "not recording" in by_scope[(org[2], "eu-west-1")]
+    assert (org[0], "eu-west-1") not in by_scope
+
+
+def aws_config_org() -> str:
+    from .servers.aws_inventory import ORG_ID
+
+    return ORG_ID
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        ({"action": "SelectAggregateResourceConfig", "status": 400, "code": "ThrottlingException", "times": 2}, True),
+        ({"action": "SelectAggregateResourceConfig", "status": 500, "code": "InternalFailure", "times": 1}, True),
+        ({"action": "SelectAggregateResourceConfig", "mode": "malformed", "times": 1}, True),
+        ({"action": "DescribeConfigurationAggregators", "status": 400, "code": "AccessDeniedException"}, False),
+        ({"action": "SelectAggregateResourceConfig", "status": 503, "code": "ServiceUnavailable"}, False),
+    ],
+)
+def test_config_faults(aws: AwsEndpoint, org: list[str], fault: dict[str, Any], outcome: bool) -> None:
+    aws.inventory.aggregator("org", org, REGIONS)
+    aws.add_fault("config", **fault)
+    found, _, blind = config(aws, org)
+    if outcome:
+        assert len(found) == 4 and [b.native_type for b in blind] == ["AWS::EC2::Snapshot"]
+    else:
+        assert found == [] and [b.scope for b in blind] == ["organization"]
+
+
+def test_unknown_aggregator_is_blind_with_its_name(aws: AwsEndpoint, org: list[str]) -> None:
+    found, counted, blind = config(aws, org, spec="nope@us-east-1")
+    assert found == [] and counted == []
+    assert [b.scope for b in blind] == ["organization"] and "NoSuchConfigurationAggregatorException" in blind[0].reason

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..inventory.hints import rds_region_empty
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from .common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places, region_of_arn
@@ -486,6 +487,8 @@ def _dynamodb_table(account: _Account, region: str, name: str) -> Iterator[Resou
 
 def _rds_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
     rds = account.client("rds", region)
+    if rds_region_empty(rds):
+        return  # RDS counts no instance and no cluster here: one call instead of two listings
     for page in rds.get_paginator("describe_db_instances").paginate():
         for db in page.get("DBInstances", []):
             if db.get("DBClusterIdentifier"):

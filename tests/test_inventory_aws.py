@@ -13,7 +13,7 @@ import pytest
 
 from residency_audit.connectors.aws import AwsOptions, _Account, describe_error
 from residency_audit.inventory import aws_config, resource_explorer
-from residency_audit.inventory.records import Blind, Counted, Found
+from residency_audit.inventory.records import Blind, Counted, Listed
 
 from .conftest import isolate_env
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_db_instance, seed_organization, seed_table
@@ -62,19 +62,19 @@ def clients(ep: AwsEndpoint, max_attempts: int = 3) -> Any:
     return _Account(DEFAULT_ACCOUNT, ep.session(), "aws", options).client
 
 
-def explore(ep: AwsEndpoint, accounts: list[str], **kw: Any) -> tuple[list[Found], list[Blind]]:
+def explore(ep: AwsEndpoint, accounts: list[str], **kw: Any) -> tuple[list[Listed], list[Blind]]:
     out = list(
         resource_explorer.search(clients(ep, **kw), "us-east-1", DEFAULT_ACCOUNT, accounts, REGIONS, describe_error)
     )
-    return [f for f in out if isinstance(f, Found)], [b for b in out if isinstance(b, Blind)]
+    return [f for f in out if isinstance(f, Listed)], [b for b in out if isinstance(b, Blind)]
 
 
 def config(
     ep: AwsEndpoint, accounts: list[str], spec: str = "org", **kw: Any
-) -> tuple[list[Found], list[Counted], list[Blind]]:
+) -> tuple[list[Listed], list[Counted], list[Blind]]:
     out = list(aws_config.search(clients(ep, **kw), "us-east-1", spec, accounts, REGIONS, DATA_TYPES, describe_error))
     return (
-        [f for f in out if isinstance(f, Found)],
+        [f for f in out if isinstance(f, Listed)],
         [c for c in out if isinstance(c, Counted)],
         [b for b in out if isinstance(b, Blind)],
     )

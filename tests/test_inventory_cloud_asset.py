@@ -12,7 +12,7 @@ import pytest
 
 from residency_audit.connectors.gcp import GcpOptions, _Gcp, describe_error
 from residency_audit.inventory import cloud_asset
-from residency_audit.inventory.records import Blind, Found
+from residency_audit.inventory.records import Blind, Listed
 
 from .conftest import isolate_env
 from .servers.gcp import GcpEndpoint
@@ -31,9 +31,9 @@ def gcp(endpoint: GcpEndpoint, monkeypatch: pytest.MonkeyPatch) -> GcpEndpoint:
     return endpoint
 
 
-def search(scope: str, timeout: float = 5.0) -> tuple[list[Found], list[Blind]]:
+def search(scope: str, timeout: float = 5.0) -> tuple[list[Listed], list[Blind]]:
     out = list(cloud_asset.search(_Gcp(GcpOptions(timeout=timeout)), scope, describe_error))
-    return [f for f in out if isinstance(f, Found)], [b for b in out if isinstance(b, Blind)]
+    return [f for f in out if isinstance(f, Listed)], [b for b in out if isinstance(b, Blind)]
 
 
 def estate(ep: GcpEndpoint) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..model import Provider
-from .records import Blind, Counted, Found
+from .records import Blind, Counted, Listed
 
 ENGINE_PREFIX = "config:"
 PAGE = 100  # SelectAggregateResourceConfig and the status listing return at most 100 rows a call
@@ -61,7 +61,7 @@ def search(
     regions: Sequence[str],
     types: Sequence[str],
     describe_error: Callable[[BaseException], str],
-) -> Iterator[Found | Counted | Blind]:
+) -> Iterator[Listed | Counted | Blind]:
     """Counts of every type, the resources of `types`, and a Blind for every scope the aggregator cannot answer."""
     name, region = parse(spec, home_region)
     engine = ENGINE_PREFIX + name
@@ -180,9 +180,9 @@ def _select(config: Any, name: str, expression: str) -> Iterator[dict[str, Any]]
                 yield row
 
 
-def _found(engine: str, row: dict[str, Any]) -> Found:
+def _found(engine: str, row: dict[str, Any]) -> Listed:
     arn = str(row.get("arn") or "")
-    return Found(
+    return Listed(
         provider=Provider.AWS,
         engine=engine,
         account=str(row.get("accountId", "")),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..model import Provider
-from .records import Blind, Found
+from .records import Blind, Listed
 
 ENGINE = "cloud-asset-inventory"
 API = "cloudasset"
@@ -79,7 +79,7 @@ def scope_of(organization: str | None = None, folder: str | None = None, project
     raise ValueError("a Cloud Asset Inventory scope needs an organization, a folder or a project")
 
 
-def search(client: Client, scope: str, describe_error: Callable[[BaseException], str]) -> Iterator[Found | Blind]:
+def search(client: Client, scope: str, describe_error: Callable[[BaseException], str]) -> Iterator[Listed | Blind]:
     """Every resource under `scope`, then a `Blind` for the scope if the API refused or failed part-way."""
     client.endpoints.setdefault(API, endpoint())
     params = {"pageSize": str(PAGE_SIZE), "readMask": READ_MASK}
@@ -93,7 +93,7 @@ def search(client: Client, scope: str, describe_error: Callable[[BaseException],
     # a search result names its project by number; the Project assets in the same answer give the ids
     ids = project_ids(rows)
     for item in rows:
-        yield found(item, ids, scope)
+        yield listed(item, ids, scope)
     if failure is not None:
         yield failure
 
@@ -112,8 +112,8 @@ def project_ids(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
-def found(row: Mapping[str, Any], ids: Mapping[str, str], scope: str) -> Found:
-    """One search result as a `Found`; the project given by id where the answer named it, else `projects/NUMBER`."""
+def listed(row: Mapping[str, Any], ids: Mapping[str, str], scope: str) -> Listed:
+    """One search result as a `Listed`; the project given by id where the answer named it, else `projects/NUMBER`."""
     name = str(row.get("name") or "")
     asset_type = str(row.get("assetType") or "")
     project = str(row.get("project") or "")
@@ -123,7 +123,7 @@ def found(row: Mapping[str, Any], ids: Mapping[str, str], scope: str) -> Found:
     else:
         account = ids.get(project, project) or str(row.get("organization") or scope)
     labels = {str(k): str(v) for k, v in _mapping(row.get("labels")).items()}
-    return Found(
+    return Listed(
         provider=Provider.GCP,
         engine=ENGINE,
         account=account,

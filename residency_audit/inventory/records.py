@@ -1,6 +1,6 @@
 """What an inventory engine yields: a resource it found, or a scope it could not see.
 
-Engines only find: a `Found` names a resource (its native type, id, name, location and the properties the
+Engines only find: a `Listed` names a resource (its native type, id, name, location and the properties the
 catalogue and the stores need); the stores assess it. A `Blind` is a scope the engine cannot answer for (no index
 in an account-region, a region its aggregator does not cover, the API disabled or denied, more results than it
 can count): the scan walks that scope instead, or reports it as a skip. An engine never goes silent on a scope.
@@ -16,7 +16,7 @@ from ..model import Provider
 
 
 @dataclass(frozen=True)
-class Found:
+class Listed:
     """One resource an inventory engine reported."""
 
     provider: Provider

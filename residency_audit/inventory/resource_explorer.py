@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Provider
-from .records import Blind, Found
+from .records import Blind, Listed
 
 ENGINE = "resource-explorer"
 SERVICE = "resource-explorer-2"
@@ -50,7 +50,7 @@ def search(
     accounts: Sequence[str],
     regions: Sequence[str],
     describe_error: Callable[[BaseException], str],
-) -> Iterator[Found | Blind]:
+) -> Iterator[Listed | Blind]:
     """Every resource of `accounts` in `regions` (and global ones) the view shows, and a Blind where it cannot see."""
     everything = Blind(Provider.AWS, ENGINE, "organization", "")
     try:
@@ -158,7 +158,7 @@ def _query(view: _View, query: str) -> tuple[list[dict[str, Any]], bool]:
 
 def _split(
     view: _View, filters: tuple[tuple[str, str], ...], wanted: set[str], describe_error: Callable[[BaseException], str]
-) -> Iterator[Found | Blind]:
+) -> Iterator[Listed | Blind]:
     """One query; over the cap, the same query split one level finer (service, type, account)."""
     query = " ".join(f"{k}:{v}" for k, v in filters)
     where = dict(filters)
@@ -196,12 +196,12 @@ def _blind(where: dict[str, str], reason: str) -> Blind:
     return Blind(Provider.AWS, ENGINE, scope, reason, account=account, region=region, native_type=rtype)
 
 
-def _found(view: _View, row: dict[str, Any]) -> Found:
+def _found(view: _View, row: dict[str, Any]) -> Listed:
     arn = str(row.get("Arn", ""))
     re_type = str(row.get("ResourceType", ""))
     cfn = str(row.get("CfnResourceType") or view.types.get(re_type) or re_type)
     last = arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    return Found(
+    return Listed(
         provider=Provider.AWS,
         engine=ENGINE,
         account=str(row.get("OwningAccountId", "")),

@@ -506,6 +506,15 @@ def scan(
     role_name: Annotated[
         str, typer.Option("--role-name", help="AWS: role assumed in each member account.")
     ] = "OrganizationAccountAccessRole",
+    aws_inventory: Annotated[
+        str,
+        typer.Option(
+            "--aws-inventory",
+            help="AWS: how resources are found: walk (every account, region and service; default), "
+            "resource-explorer (the aggregator index's default view), or config:AGGREGATOR[@REGION] (an AWS Config "
+            "organization aggregator). Whatever an engine cannot see is walked.",
+        ),
+    ] = "walk",
     azure_cloud: Annotated[
         AzureCloud, typer.Option("--azure-cloud", help="Azure: public, china (21Vianet) or usgov (Government).")
     ] = AzureCloud.public,
@@ -537,6 +546,17 @@ def scan(
     organization: Annotated[
         str | None, typer.Option("--organization", help="Google Cloud: the projects under this organization id.")
     ] = None,
+    folder: Annotated[
+        str | None, typer.Option("--folder", help="Google Cloud: the projects under this folder id, at any depth.")
+    ] = None,
+    cloud_asset: Annotated[
+        bool,
+        typer.Option(
+            "--cloud-asset/--no-cloud-asset",
+            help="Google Cloud: inventory through Cloud Asset Inventory (default; walked where it cannot answer) or "
+            "per-project service listings.",
+        ),
+    ] = True,
     classification_tag: Annotated[
         str,
         typer.Option("--classification-tag", help="Tag (GCP: label) key that holds a resource's data classification."),
@@ -587,6 +607,11 @@ def scan(
             hint = f"; closest known: {', '.join(close)}" if close else ""
             _fail(f"--region {r!r} is not an AWS region{hint}")
 
+    if aws_inventory not in ("walk", "resource-explorer") and not (
+        aws_inventory.startswith("config:") and aws_inventory.split(":", 1)[1].split("@", 1)[0]
+    ):
+        _fail(f"--aws-inventory {aws_inventory!r} is not walk, resource-explorer or config:AGGREGATOR[@REGION]")
+
     def picked(p: str) -> tuple[str, ...]:
         # an explicit --service list that names none of this provider's services leaves the provider out
         return tuple(s for s in services if s in SERVICES[p])
@@ -603,6 +628,7 @@ def scan(
                 org=org,
                 account_ids=tuple(dict.fromkeys(_split(account_id, []))),
                 role_name=role_name,
+                inventory=aws_inventory,
                 classification_tag=classification_tag,
                 concurrency=concurrency,
                 timeout=timeout,
@@ -630,6 +656,8 @@ def scan(
             gcp.GcpOptions(
                 projects=tuple(dict.fromkeys(_split(project, []))),
                 organization=organization,
+                folder=folder,
+                cloud_asset=cloud_asset,
                 services=picked("gcp"),
                 classification_label=classification_tag,
                 concurrency=concurrency,

@@ -6,6 +6,7 @@ error descriptions, so what is tested here is what a scan does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from residency_audit.connectors.gcp import GcpOptions, _Gcp, describe_error
 from residency_audit.inventory import cloud_asset
 from residency_audit.inventory.records import Blind, Listed
 
-from .conftest import isolate_env
+from .conftest import invoke_json, isolate_env
 from .servers.gcp import GcpEndpoint
 
 
@@ -27,6 +28,7 @@ def endpoint() -> Iterator[GcpEndpoint]:
 @pytest.fixture
 def gcp(endpoint: GcpEndpoint, monkeypatch: pytest.MonkeyPatch) -> GcpEndpoint:
     endpoint.reset()
+    endpoint.cloud_asset.enabled = True
     isolate_env(monkeypatch, ["GOOGLE_", "CLOUDSDK_", "STORAGE_EMULATOR", "RESIDENCY_AUDIT_GCP_"], endpoint.env({}))
     return endpoint
 
@@ -152,3 +154,56 @@ def test_failure_after_some_pages_keeps_what_was_read_and_is_blind(gcp: GcpEndpo
     found, blind = search("organizations/1000", timeout=1.0)
     assert len(found) == 4
     assert len(blind) == 1 and "HTTP 500" in blind[0].reason
+
+
+# --- the scan: CAI first, the walk where it cannot answer -----------------------------------------------------------
+
+
+def scan(*args: str) -> tuple[int, dict[str, object], str]:
+    return invoke_json(["scan", "--provider", "gcp", "--format", "json", "--timeout", "5", *args])
+
+
+def comparable(report: dict[str, object]) -> list[tuple[object, ...]]:
+    rows = report["resources"]
+    assert isinstance(rows, list)
+    return sorted(
+        (r["id"], r["account"], r["key_control"], json.dumps(r["footprint"], sort_keys=True), json.dumps(r["tags"]))
+        for r in rows
+    )
+
+
+def full_estate(ep: GcpEndpoint) -> None:
+    estate(ep)
+    ep.add_key("projects/k/locations/europe/keyRings/r/cryptoKeys/c", "EXTERNAL")
+    ep.add_instance("beta", "orders-replica", "us-east1", master="orders")
+
+
+@pytest.mark.parametrize("scope", [["--organization", "1000"], ["--folder", "7"], ["--project", "alpha"], []])
+def test_scan_through_cai_assesses_what_the_walk_does_without_per_project_listings(
+    gcp: GcpEndpoint, scope: list[str]
+) -> None:
+    full_estate(gcp)
+    code, walked, err = scan("--no-cloud-asset", *scope)
+    assert code == 0, err
+    gcp.clear_log()
+    code, report, err = scan(*scope)
+    assert code == 0, err
+    assert comparable(report) == comparable(walked) and report["resources"]
+    apis = {(r.api, r.operation) for r in gcp.requests}
+    assert not apis & {("storage", "buckets.list"), ("bigquery", "datasets.list"), ("bigquery", "datasets.get"),
+                       ("sqladmin", "instances.list"), ("resourcemanager", "folders.list")}  # fmt: skip
+    searches = [r for r in gcp.requests if r.api == "cloudasset"]
+    # a named scope is one search; without one, each project the credential sees is searched
+    assert len(searches) == (1 if scope else 3)
+
+
+def test_cai_disabled_falls_back_to_the_walk_with_the_same_result(gcp: GcpEndpoint) -> None:
+    full_estate(gcp)
+    code, walked, err = scan("--no-cloud-asset", "--organization", "1000")
+    assert code == 0, err
+    gcp.cloud_asset.disabled.add("organizations/1000")
+    gcp.clear_log()
+    code, report, err = scan("--organization", "1000")
+    assert code == 0, err
+    assert comparable(report) == comparable(walked) and report["skipped"] == []
+    assert [r.operation for r in gcp.requests if r.api == "cloudasset"] == ["searchAllResources"]  # not per project

@@ -40,6 +40,7 @@ class AwsOptions:
     org: bool = False
     account_ids: tuple[str, ...] = ()
     role_name: str = "OrganizationAccountAccessRole"
+    inventory: str = "walk"  # or "resource-explorer", "config:NAME[@REGION]" (residency_audit/inventory/)
     classification_tag: str = "data-classification"
     concurrency: int = 16
     timeout: float = 30.0

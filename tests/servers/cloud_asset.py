@@ -12,7 +12,8 @@ any depth) and ``projects/ID`` or ``projects/NUMBER``. Paging: ``pageSize`` capp
 ``pageToken`` an offset. ``readMask``: the named fields only, ``*`` for all; without one, every default field
 (``versionedResources`` is not a default). Denial: a scope in ``disabled`` answers 403 with an ``ErrorInfo``
 reason SERVICE_DISABLED, one in ``denied`` 403 PERMISSION_DENIED; other faults come from the endpoint's fault
-registry (api ``cloudasset``, operation ``searchAllResources``).
+registry (api ``cloudasset``, operation ``searchAllResources``). The API starts disabled (``enabled`` False),
+as in a project where nobody turned it on.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class CloudAsset:
 
     def __init__(self, endpoint: GcpEndpoint) -> None:
         self.endpoint = endpoint
+        #: off by default, as in a project where nobody enabled the Cloud Asset API: every search then answers
+        #: 403 SERVICE_DISABLED and the tool walks; tests and benchmarks of CAI turn it on
+        self.enabled = False
         self.extra: list[tuple[str, dict[str, Any]]] = []  # (project id, ResourceSearchResult)
         self.disabled: set[str] = set()  # scopes answering 403 SERVICE_DISABLED
         self.denied: set[str] = set()  # scopes answering 403 PERMISSION_DENIED
@@ -49,7 +53,8 @@ class CloudAsset:
         self.fail_from: int | None = None
 
     def reset(self) -> None:
-        """No extra assets, nothing disabled or denied, no page cap."""
+        """Off; no extra assets, nothing disabled or denied, no page cap."""
+        self.enabled = False
         self.extra.clear()
         self.disabled.clear()
         self.denied.clear()
@@ -79,7 +84,7 @@ class CloudAsset:
 
     def handle(self, scope: str, q: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Answer one searchAllResources request."""
-        if scope in self.disabled:
+        if scope in self.disabled or not self.enabled:
             return _disabled(scope)
         if scope in self.denied:
             return _status(403, "PERMISSION_DENIED", f"The caller does not have permission on {scope}")

@@ -6,6 +6,7 @@ malformed-JSON check), over real HTTP to the AWS test endpoint; the stand-ins in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +16,16 @@ from residency_audit.connectors.aws import AwsOptions, _Account, describe_error
 from residency_audit.inventory import aws_config, resource_explorer
 from residency_audit.inventory.records import Blind, Counted, Listed
 
-from .conftest import isolate_env
-from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_db_instance, seed_organization, seed_table
+from .conftest import invoke_json, isolate_env
+from .servers.aws import (
+    DEFAULT_ACCOUNT,
+    AwsEndpoint,
+    seed_bucket,
+    seed_db_instance,
+    seed_organization,
+    seed_table,
+    seed_volume,
+)
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 DATA_TYPES = [
@@ -242,3 +251,84 @@ def test_unknown_aggregator_is_blind_with_its_name(aws: AwsEndpoint, org: list[s
     found, counted, blind = config(aws, org, spec="nope@us-east-1")
     assert found == [] and counted == []
     assert [b.scope for b in blind] == ["organization"] and "NoSuchConfigurationAggregatorException" in blind[0].reason
+
+
+# --- the scan: the engine says where, the walk reads there --------------------------------------------------------
+
+
+def scan(*args: str) -> tuple[int, dict[str, Any], str]:
+    regions = [a for r in REGIONS for a in ("--region", r)]
+    return invoke_json(["scan", "--format", "json", "--org", *regions, *args])
+
+
+def comparable(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return sorted((r["id"], r["account"], r["key_control"], json.dumps(r["footprint"])) for r in report["resources"])
+
+
+@pytest.fixture
+def walked(aws: AwsEndpoint, org: list[str]) -> dict[str, Any]:
+    s = aws.session(direct=True)
+    volume = seed_volume(s, "eu-central-1")
+    s.client("ec2", region_name="eu-central-1").create_snapshot(VolumeId=volume)
+    code, report, err = scan()
+    assert code == 0, err
+    assert len(report["resources"]) == 5
+    aws.clear_log()
+    return report
+
+
+def test_resource_explorer_scan_reads_only_where_there_is_something(
+    aws: AwsEndpoint, org: list[str], walked: dict[str, Any]
+) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    code, report, err = scan("--aws-inventory", "resource-explorer")
+    assert code == 0, err
+    assert comparable(report) == comparable(walked)
+    calls = [(r.service, r.region, r.action) for r in aws.requests]
+    assert calls.count(("sts", "us-east-1", "AssumeRole")) == 1  # the finance account; the empty one is never entered
+    assert ("s3", "us-east-1", "ListBuckets") not in calls  # buckets come with their region
+    # per-region listings only where something was found: the orders table, the ledger DB, the snapshot
+    listings = sorted(
+        (r.region, r.action)
+        for r in aws.requests
+        if r.action in ("ListTables", "DescribeDBInstances", "DescribeSnapshots")
+    )
+    assert listings == [
+        ("eu-central-1", "DescribeSnapshots"),
+        ("eu-central-1", "ListTables"),
+        ("eu-west-1", "DescribeDBInstances"),
+    ]
+
+
+def test_blind_account_region_is_walked(aws: AwsEndpoint, org: list[str], walked: dict[str, Any]) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.inventory.indexes -= {(org[1], "eu-west-1"), (org[2], "eu-central-1")}
+    code, report, err = scan("--aws-inventory", "resource-explorer")
+    assert code == 0, err
+    assert comparable(report) == comparable(walked)
+    calls = {(r.region, r.action) for r in aws.requests if r.service in ("dynamodb", "rds", "ec2")}
+    assert ("eu-west-1", "ListTables") in calls  # finance's unindexed region: every service listed
+
+
+def test_config_scan_walks_snapshots_everywhere_and_reads_the_rest_where_found(
+    aws: AwsEndpoint, org: list[str], walked: dict[str, Any]
+) -> None:
+    aws.inventory.aggregator("org", org, REGIONS)
+    code, report, err = scan("--aws-inventory", "config:org")
+    assert code == 0, err
+    assert comparable(report) == comparable(walked)
+    snapshots = [r for r in aws.requests if r.action == "DescribeSnapshots"]
+    assert len(snapshots) == len(org) * len(REGIONS)  # Config records no EBS snapshots: walked in every one
+    assert not [r for r in aws.requests if r.action == "ListTables" and r.region != "eu-central-1"]
+
+
+def test_engine_unavailable_walks_everything(aws: AwsEndpoint, org: list[str], walked: dict[str, Any]) -> None:
+    code, report, err = scan("--aws-inventory", "resource-explorer")  # no aggregator index anywhere
+    assert code == 0, err
+    assert comparable(report) == comparable(walked)
+    assert sum(r.action == "ListTables" for r in aws.requests) == len(org) * len(REGIONS)
+
+
+def test_bad_inventory_option_is_a_usage_error() -> None:
+    code, _, err = invoke_json(["scan", "--aws-inventory", "config:"])
+    assert code == 2 and "--aws-inventory 'config:'" in err

@@ -265,8 +265,23 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
                     targets.append(acct["Id"])
     if not targets:
         targets = [caller]
+    if options.inventory != "walk":
+        from ..inventory import aws_engines
+
+        yield Task(
+            Provider.AWS,
+            f"inventory/{options.inventory}",
+            functools.partial(aws_engines.start, me, targets),
+            describe_error,
+        )
+        return
+    yield from walk(me, targets)
+
+
+def walk(me: _Account, targets: list[str]) -> Iterator[Task]:
+    """The walk: every account, enabled region and service."""
     for account_id in targets:
-        if account_id == caller:
+        if account_id == me.id:
             yield Task(Provider.AWS, me.scope(), functools.partial(_account, me), describe_error)
         else:
             yield Task(
@@ -277,24 +292,39 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
             )
 
 
-def _enter(me: _Account, account_id: str) -> Iterator[Task | Skip]:
+def assume(me: _Account, account_id: str) -> _Account:
+    """A member account entered through --role-name (STS AssumeRole)."""
     role_arn = f"arn:{me.partition}:iam::{account_id}:role/{me.options.role_name}"
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
     ]
-    account = _Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
-    yield from _account(account)
+    return _Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
 
 
-def _account(account: _Account) -> Iterator[Task | Skip]:
+def _enter(me: _Account, account_id: str) -> Iterator[Task | Skip]:
+    yield from _account(assume(me, account_id))
+
+
+def enabled_regions(account: _Account) -> list[str]:
+    """The account's enabled regions (within --region, if given)."""
     ec2 = account.client("ec2", account.home_region)
     enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
     if account.options.regions:
         enabled = [r for r in enabled if r in account.options.regions]
+    return enabled
+
+
+def offered(account: _Account, service: str, regions: list[str]) -> list[str]:
+    """Those of `regions` where the service has an endpoint in the account's partition."""
+    known = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
+    return [r for r in regions if r in known] if known else regions
+
+
+def _account(account: _Account) -> Iterator[Task | Skip]:
+    enabled = enabled_regions(account)
     services = account.options.services or SERVICES
     for service in services:
-        offered = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
-        regions = [r for r in enabled if r in offered] if offered else enabled
+        regions = offered(account, service, enabled)
         if service == "s3":
             yield Task(
                 Provider.AWS,

@@ -87,6 +87,8 @@ def search(client: Client, scope: str, describe_error: Callable[[BaseException],
     failure: Blind | None = None
     try:
         for item in client.pages(API, f"/v1/{scope}:searchAllResources", OPERATION, "results", params):
+            if not isinstance(item, dict):
+                raise ValueError(f"a search result is {type(item).__name__}, not an object")
             rows.append(item)
     except Exception as exc:  # any failure of the call: the scope is walked instead, and says why
         failure = Blind(Provider.GCP, ENGINE, scope, f"Cloud Asset Inventory unavailable: {describe_error(exc)}")
@@ -135,7 +137,7 @@ def listed(row: Mapping[str, Any], ids: Mapping[str, str], scope: str) -> Listed
         properties={
             "resource": resource,
             "version": version,
-            "kmsKeys": list(row.get("kmsKeys") or []),
+            "kmsKeys": [str(k) for k in row.get("kmsKeys") or [] if k] if isinstance(row.get("kmsKeys"), list) else [],
             "state": row.get("state"),
             "additionalAttributes": _mapping(row.get("additionalAttributes")),
             "parent": row.get("parentFullResourceName"),
@@ -146,7 +148,8 @@ def listed(row: Mapping[str, Any], ids: Mapping[str, str], scope: str) -> Listed
 
 def _resource(row: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The first versioned representation of the resource (version, JSON), or ("", {})."""
-    for versioned in row.get("versionedResources") or []:
+    versions = row.get("versionedResources")
+    for versioned in versions if isinstance(versions, list) else []:
         if isinstance(versioned, dict) and isinstance(versioned.get("resource"), dict):
             return str(versioned.get("version") or ""), versioned["resource"]
     return "", {}

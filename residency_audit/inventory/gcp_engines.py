@@ -109,23 +109,33 @@ def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -
 
 def bucket(resource: dict[str, Any]) -> SimpleNamespace:
     """A Cloud Storage bucket resource (JSON API shape) with the attribute names the storage client's Bucket has."""
+    places = _mapping(resource.get("customPlacementConfig")).get("dataLocations")
+    key = _mapping(resource.get("encryption")).get("defaultKmsKeyName")
     return SimpleNamespace(
-        name=str(resource.get("name", "")),
-        location=resource.get("location"),
-        location_type=resource.get("locationType"),
-        data_locations=(resource.get("customPlacementConfig") or {}).get("dataLocations"),
-        default_kms_key_name=(resource.get("encryption") or {}).get("defaultKmsKeyName"),
-        labels=dict(resource.get("labels") or {}),
+        name=str(resource.get("name") or ""),
+        location=_text(resource.get("location")),
+        location_type=_text(resource.get("locationType")),
+        data_locations=[str(p) for p in places] if isinstance(places, list) else None,
+        default_kms_key_name=_text(key),
+        labels={str(k): str(v) for k, v in _mapping(resource.get("labels")).items()},
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def dataset(gcp: Any, project: str, resource: dict[str, Any]) -> Resource:
     """A BigQuery dataset from its Dataset resource (what datasets.get returns), without another request."""
-    ref = resource.get("datasetReference") or {}
-    owner = str(ref.get("projectId") or project)
-    name = str(ref.get("datasetId") or str(resource.get("id", "")).split(":")[-1])
-    cmek = (resource.get("defaultEncryptionConfiguration") or {}).get("kmsKeyName")
-    location = str(resource.get("location") or UNKNOWN_LOCATION)
+    ref = _mapping(resource.get("datasetReference"))
+    owner = _text(ref.get("projectId")) or project
+    name = _text(ref.get("datasetId")) or str(resource.get("id", "")).split(":")[-1]
+    cmek = _text(_mapping(resource.get("defaultEncryptionConfiguration")).get("kmsKeyName"))
+    location = _text(resource.get("location")) or UNKNOWN_LOCATION
     return walk._resource(
         gcp,
         owner,
@@ -134,7 +144,7 @@ def dataset(gcp: Any, project: str, resource: dict[str, Any]) -> Resource:
         f"//bigquery.googleapis.com/projects/{owner}/datasets/{name}",
         name,
         [Copy(location, CopyRole.PRIMARY)],
-        dict(resource.get("labels") or {}),
+        {str(k): str(v) for k, v in _mapping(resource.get("labels")).items()},
         gcp.key_control(cmek, walk.GOOGLE_DEFAULT_KEY),
     )
 

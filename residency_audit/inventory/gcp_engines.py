@@ -46,9 +46,7 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip]:
     blind = [r for r in records if isinstance(r, Blind)]
     if blind:
         # part of the scope unseen: walk all of it (what was listed would only be found twice)
-        _log.warning(
-            "Cloud Asset Inventory unavailable for %s (%s): walking it service by service", scope, blind[0].reason
-        )
+        _log.info("%s for %s: walking it service by service", blind[0].reason, scope)
         yield from _walk(gcp, scope)
         return
     listed = [r for r in records if isinstance(r, Listed)]

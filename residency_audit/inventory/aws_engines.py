@@ -66,7 +66,9 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip]:
     services = tuple(options.services or walk.SERVICES)
     regions = walk.enabled_regions(me)
     if options.inventory == "resource-explorer":
-        records: Any = resource_explorer.search(me.client, me.home_region, me.id, targets, regions, walk.describe_error)
+        records: Any = resource_explorer.search(
+            me.client, me.home_region, me.id, targets, regions, walk.describe_error, only=bool(options.regions)
+        )
     else:
         types = [t for t, s in SERVICE_OF_TYPE.items() if s in services and t.startswith("AWS::")]
         spec = options.inventory.split(":", 1)[1]

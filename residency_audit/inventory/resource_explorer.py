@@ -50,8 +50,14 @@ def search(
     accounts: Sequence[str],
     regions: Sequence[str],
     describe_error: Callable[[BaseException], str],
+    *,
+    only: bool = False,
 ) -> Iterator[Listed | Blind]:
-    """Every resource of `accounts` in `regions` (and global ones) the view shows, and a Blind where it cannot see."""
+    """Every resource of `accounts` the view shows, and a Blind for each of `regions` without an index.
+
+    The searched Regions are every Region with an index (a member's opt-in Region too), plus `global`; with `only`,
+    just `regions` (the scan was restricted with --region).
+    """
     everything = Blind(Provider.AWS, ENGINE, "organization", "")
     try:
         view, problem = _view(client, home_region, caller, accounts)
@@ -84,7 +90,7 @@ def search(
                     region=region,
                 )
     wanted = set(accounts)
-    searched = [*sorted({r for _, r in indexed if r in regions}), "global"]
+    searched = [*sorted({r for _, r in indexed if not only or r in regions}), "global"]
     for region in searched:
         yield from _split(view, (("region", region),), wanted, describe_error)
 

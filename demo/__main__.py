@@ -309,6 +309,7 @@ def _summary(out: Path, data: dict[str, Any], eusc: dict[str, Any], code: int, e
 Summary
   {len(resources)} data stores ({counts}) in {len(accounts)} readable accounts, subscriptions and projects;
   {len(findings)} findings ({by_rule}); {len(skipped)} skipped scopes.
+  Coverage: {(data.get("coverage") or {}).get("summary", {}).get("line", "not reported")}.
   The scan exited {code}: {EXIT_MEANING.get(code, "unexpected")}.
   Exit codes: 0 pass, 1 violations, 2 usage error, 3 incomplete. This demo exits 0: everything ran as intended.
 

@@ -214,6 +214,13 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     ep.add_disk(a, "acme-vm-os", "westeurope", rg="lake")
     ep.add_disk(a, "acme-nightly", "eastus", rg="lake", snapshot=True, customer_key=True)
     out.stores += 5
+    # found by Resource Graph, not read by any store: coverage shows them (a Key Vault keeps a copy in the paired
+    # region, a Recovery Services vault is geo-redundant by default), counts the network, and names a type the
+    # catalogue does not know
+    ep._put(a, "lake", "Microsoft.KeyVault/vaults", "acme-lake-kv", {"location": "westeurope", "properties": {}})
+    ep._put(a, "lake", "Microsoft.RecoveryServices/vaults", "acme-backup", {"location": "eastus", "properties": {}})
+    ep._put(a, "lake", "Microsoft.Network/virtualNetworks", "acme-lake-net", {"location": "westeurope"})
+    ep._put(a, "lake", "Microsoft.DigitalTwins/digitalTwinsInstances", "acme-twins", {"location": "westeurope"})
 
     # the legacy subscription exists but the scanner's identity has no role on it
     ep.add_storage_account(SUB_LEGACY, "acmeoldarchive", "westeurope", "Standard_GRS", secondary_location="northeurope")
@@ -228,6 +235,7 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
         "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
         "a subscription the scanner may not read (403): a skip, not a clean bill of health",
+        "a Key Vault and a Recovery Services vault no store reads yet: counted, shown, incomplete (never a pass)",
     ]
     return out
 

@@ -22,6 +22,7 @@ from . import __version__
 from .formats import OutputFormat
 from .model import KeyControl
 from .rules import Severity
+from .scan import SERVICES
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -272,19 +273,26 @@ def _deliver(
     allow_incomplete: bool,
 ) -> NoReturn:
     """Evaluate the profile, write the report in `fmt`, say what happened on stderr, exit with the contract code."""
+    import dataclasses
     from datetime import date
 
     from . import report
+    from .catalogue import load as load_catalogue
+    from .coverage import compute
     from .policy import counts, evaluate, verdict
     from .render import render
 
+    # a data-bearing resource found but not assessed (nor accepted by the profile) is incomplete, like a skip
+    coverage = compute(load_catalogue(), result.resources, result.found, prof.accept_unassessed if prof else ())
+    meta = dataclasses.replace(meta, coverage=coverage)
+    incomplete = bool(result.skipped) or coverage.incomplete
     gate = None
     if prof is not None:
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
-        decision, code = verdict(findings, bool(result.skipped), fail_on, allow_incomplete)
+        decision, code = verdict(findings, incomplete, fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
     else:
-        code = EXIT_INCOMPLETE if result.skipped and not allow_incomplete else EXIT_OK
+        code = EXIT_INCOMPLETE if incomplete and not allow_incomplete else EXIT_OK
     text = render(fmt, result, view, meta, gate, plain=output is not None)
     if output is not None:
         try:
@@ -296,6 +304,14 @@ def _deliver(
     if result.skipped:
         typer.echo(
             f"residency-audit: incomplete: {len(result.skipped)} scope(s) could not be read (listed in the report)",
+            err=True,
+        )
+    typer.echo(f"residency-audit: coverage: {coverage.line()}", err=True)
+    if coverage.incomplete:
+        missing = sum(t.missing for t in coverage.unassessed)
+        typer.echo(
+            f"residency-audit: incomplete: {missing} data-bearing resource(s) of {len(coverage.unassessed)} type(s) "
+            "found but not assessed (listed in the report; a profile may accept a type with accept_unassessed)",
             err=True,
         )
     if gate is not None:
@@ -335,7 +351,13 @@ def check(
         started, finished = times(data)
     except (ReportError, KeyError, ValueError) as exc:
         _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips))
+    from .coverage import found_from_json
+
+    try:
+        found = found_from_json(data)
+    except ValueError as exc:
+        _fail(f"{report_file}: {exc}")
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips), tuple(found))
     _deliver(kb, result, view, Meta("check", str(report_file), started, finished), prof, fmt, output, fail_on,
              allow_incomplete)  # fmt: skip
 
@@ -352,15 +374,16 @@ def plan(
 ) -> None:
     """Evaluate a Terraform plan before anything is deployed. Resource types it does not evaluate are listed.
 
-    Exit codes as for scan (a plan is never incomplete: values known only after apply are unknown locations).
+    Exit codes as for scan: a data store the plan reader does not evaluate makes the result incomplete (exit 3)
+    unless the profile accepts its type (accept_unassessed); values known only after apply are unknown locations.
     """
     from dataclasses import asdict
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
+    from .plan.reader import PlanError, plan_found, read_plan
     from .report import Meta
     from .reportfile import ReportError, load_json
-    from .terraform import PlanError, read_plan
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
@@ -369,7 +392,8 @@ def plan(
     except (ReportError, PlanError) as exc:
         _fail(str(exc))
     now = datetime.now(UTC)
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), ())
+    found = plan_found(str(plan_file), resources, not_evaluated)
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), (), found)
     meta = Meta("plan", str(plan_file), now, now, tuple(asdict(n) for n in not_evaluated))
     if not_evaluated:
         typer.echo(f"residency-audit: {len(not_evaluated)} resource(s) not evaluated (listed in the report)", err=True)
@@ -419,7 +443,7 @@ def schema() -> None:
     """Print the JSON Schema of the JSON report."""
     from importlib import resources
 
-    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v1.schema.json").read_text())
+    sys.stdout.write(resources.files("residency_audit").joinpath("schema", "report-v2.schema.json").read_text())
 
 
 @app.command()
@@ -444,21 +468,6 @@ def diff(
         _print_json(changes)
     else:
         sys.stdout.write(drift.render_diff(changes))
-
-
-SERVICES = {
-    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot"),
-    "azure": (
-        "storage-account",
-        "cosmosdb",
-        "sql-database",
-        "postgresql-flexible",
-        "mysql-flexible",
-        "disk",
-        "snapshot",
-    ),
-    "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
-}
 
 
 class AzureCloud(StrEnum):
@@ -585,91 +594,42 @@ def scan(
     Exit codes: 0 pass/complete, 1 policy violations, 2 usage or input error, 3 incomplete (something could not be
     read; every report lists it), 130 interrupted (Ctrl-C; nothing is written).
     """
-    import time
     from datetime import UTC, datetime
 
-    from .pipeline import ScanResult, Task, assess_all, locate, run_tasks
+    from . import scan as scanning
     from .report import Meta
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
-    providers = list(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws]))
-    services = tuple(dict.fromkeys(_split(service, [])))
-    offered = [s for p in providers for s in SERVICES[p]]
-    for s in services:
-        if s not in offered:
-            _fail(f"--service {s!r} is not one of {', '.join(offered)} (for --provider {', '.join(providers)})")
-    regions = tuple(dict.fromkeys(_split(region, [])))
-    for r in regions:
-        loc = kb.resolve("aws", r)
-        if loc is None or loc.code != r:
-            close = kb.suggest("aws", r)
-            hint = f"; closest known: {', '.join(close)}" if close else ""
-            _fail(f"--region {r!r} is not an AWS region{hint}")
-
-    if aws_inventory not in ("walk", "resource-explorer") and not (
-        aws_inventory.startswith("config:") and aws_inventory.split(":", 1)[1].split("@", 1)[0]
-    ):
-        _fail(f"--aws-inventory {aws_inventory!r} is not walk, resource-explorer or config:AGGREGATOR[@REGION]")
-
-    def picked(p: str) -> tuple[str, ...]:
-        # an explicit --service list that names none of this provider's services leaves the provider out
-        return tuple(s for s in services if s in SERVICES[p])
-
-    tasks: list[Task] = []
-    if "aws" in providers and (not services or picked("aws")):
-        from .connectors import aws
-
-        tasks += aws.tasks(
-            aws.AwsOptions(
-                profile=aws_profile,
-                regions=regions,
-                services=picked("aws"),
-                org=org,
-                account_ids=tuple(dict.fromkeys(_split(account_id, []))),
-                role_name=role_name,
-                inventory=aws_inventory,
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "azure" in providers and (not services or picked("azure")):
-        from .connectors import azure
-
-        tasks += azure.tasks(
-            azure.AzureOptions(
-                cloud=azure_cloud.value,
-                endpoint=azure_endpoint,
-                subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
-                resource_graph=resource_graph,
-                services=picked("azure"),
-                classification_tag=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-    if "gcp" in providers and (not services or picked("gcp")):
-        from .connectors import gcp
-
-        tasks += gcp.tasks(
-            gcp.GcpOptions(
-                projects=tuple(dict.fromkeys(_split(project, []))),
-                organization=organization,
-                folder=folder,
-                cloud_asset=cloud_asset,
-                services=picked("gcp"),
-                classification_label=classification_tag,
-                concurrency=concurrency,
-                timeout=timeout,
-            )
-        )
-
-    started = datetime.now(UTC)
-    deadline = None if scan_timeout is None else time.monotonic() + scan_timeout
+    request = scanning.ScanRequest(
+        providers=tuple(dict.fromkeys(p.value for p in provider or [ProviderOpt.aws])),
+        services=tuple(dict.fromkeys(_split(service, []))),
+        regions=tuple(dict.fromkeys(_split(region, []))),
+        aws_profile=aws_profile,
+        org=org,
+        account_ids=tuple(dict.fromkeys(_split(account_id, []))),
+        role_name=role_name,
+        aws_inventory=aws_inventory,
+        azure_cloud=azure_cloud.value,
+        azure_endpoint=azure_endpoint,
+        subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
+        resource_graph=resource_graph,
+        projects=tuple(dict.fromkeys(_split(project, []))),
+        organization=organization,
+        folder=folder,
+        cloud_asset=cloud_asset,
+        classification_tag=classification_tag,
+        concurrency=concurrency,
+        timeout=timeout,
+        scan_timeout=scan_timeout,
+    )
     try:
-        result = _run_with_progress(lambda on_progress: run_tasks(tasks, concurrency, on_progress, deadline=deadline))
-        result = ScanResult(tuple(assess_all(kb, locate(kb, result.resources), view)), result.skipped)
+        scanning.validate(request, kb)
+    except scanning.ScanRequestError as exc:
+        _fail(str(exc))
+    started = datetime.now(UTC)
+    try:
+        result = _run_with_progress(lambda on_progress: scanning.run(request, kb, view, on_progress))
         meta = Meta("scan", None, started, datetime.now(UTC))
         _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .classify import assess
+from .inventory import Found, merge
 from .knowledge import KnowledgeBase
 from .model import Assessment, Copy, Location, Provider, Resource, Skip, Viewpoint
 
@@ -28,11 +29,11 @@ _T = TypeVar("_T")
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of reading: `run()` yields resources, skips and further tasks."""
+    """One unit of reading: `run()` yields resources, skips, inventory records and further tasks."""
 
     provider: Provider
     scope: str
-    run: Callable[[], Iterable[Resource | Skip | Task]]
+    run: Callable[[], Iterable[Resource | Skip | Found | Task]]
     describe_error: Callable[[BaseException], str] = field(default=lambda exc: f"{type(exc).__name__}: {exc}")
 
 
@@ -49,10 +50,11 @@ class Progress:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What a scan found: resources (deduplicated, sorted) and skips."""
+    """What a scan found: resources (deduplicated, sorted), skips, and what the inventory saw (for coverage)."""
 
     resources: tuple[Resource, ...]
     skipped: tuple[Skip, ...]
+    found: tuple[Found, ...] = ()
 
 
 class _Pool:
@@ -117,16 +119,17 @@ def run_tasks(
     progress = Progress()
     resources: dict[tuple[str, str, str], Resource] = {}
     skipped: list[Skip] = []
+    found: list[Found] = []
     notify = on_progress or (lambda p: None)
 
-    def execute(task: Task) -> list[Resource | Skip | Task]:
+    def execute(task: Task) -> list[Resource | Skip | Found | Task]:
         try:
             return list(task.run())
         except Exception as exc:  # a task's failure is data: a skip with its scope and reason
             return [Skip(task.provider, task.scope, task.describe_error(exc))]
 
     pool = _Pool(concurrency)
-    pending: dict[Future[list[Resource | Skip | Task]], Task] = {}
+    pending: dict[Future[list[Resource | Skip | Found | Task]], Task] = {}
     try:
         # Tasks wait in a backlog and enter the pool a few at a time, so 10,000 bucket tasks are 10,000 small
         # objects, not 10,000 queued futures.
@@ -162,6 +165,8 @@ def run_tasks(
                     elif isinstance(item, Skip):
                         skipped.append(item)
                         progress.skips += 1
+                    elif isinstance(item, Found):
+                        found.append(item)
                     else:
                         # the same resource reached by two paths is one resource
                         resources.setdefault((item.provider, item.account, item.id), item)
@@ -184,6 +189,7 @@ def run_tasks(
     return ScanResult(
         resources=tuple(sorted(resources.values(), key=lambda r: (r.provider, r.account, r.service, r.id))),
         skipped=tuple(sorted(set(skipped), key=lambda s: (s.provider, s.scope, s.reason))),
+        found=merge(found),
     )
 
 

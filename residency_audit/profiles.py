@@ -73,6 +73,8 @@ class Profile:
     classifications: tuple[ClassificationRule, ...] = ()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = field(default=())
+    # data-bearing types the user accepts unassessed (any catalogue spelling): recorded in every report
+    accept_unassessed: tuple[str, ...] = ()
 
 
 def bundled_dir() -> Path:
@@ -240,6 +242,7 @@ def parse(data: Mapping[str, Any], kb: KnowledgeBase, source: str, where: str | 
         _override(_Table(where, f"override[{i}]", o, kb)) for i, o in enumerate(top.get("override", list, []))
     )
     waivers = tuple(_waiver(_Table(where, f"waiver[{i}]", w, kb)) for i, w in enumerate(top.get("waiver", list, [])))
+    accept = _accept_unassessed(top)
     top.done()
     return Profile(
         name=name, description=description, source=source, home=home, trusted=trusted, allowed=allowed,
@@ -247,8 +250,23 @@ def parse(data: Mapping[str, Any], kb: KnowledgeBase, source: str, where: str | 
         copies_severity=copies_severity, reach_bases=bases, reach_tolerated=tolerated,
         reach_key_control=key_control, reach_severity=reach_severity, max_level=max_level,
         exposure_severity=exposure_severity, unknown=unknown, classifications=classifications,
-        overrides=overrides, waivers=waivers,
+        overrides=overrides, waivers=waivers, accept_unassessed=accept,
     )  # fmt: skip
+
+
+def _accept_unassessed(top: _Table) -> tuple[str, ...]:
+    from .catalogue import load as load_catalogue
+
+    names = top.strs("accept_unassessed", ()) or ()
+    catalogue = load_catalogue()
+    for name in names:
+        if catalogue.find(name) is None:
+            raise top.fail(
+                "accept_unassessed",
+                f"{name!r} is not a resource type residency-audit knows (write a Terraform, ARM, Cloud Asset "
+                "Inventory or CloudFormation type, as the coverage section lists them)",
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _enum_list(t: _Table, key: str, enum: Any, default: tuple[Any, ...]) -> list[Any]:

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, serialize
+from .coverage import Coverage
+from .coverage import to_json as coverage_json
 from .model import Finding, Level, Resource, Viewpoint
 from .pipeline import ScanResult
 from .policy import counts
 from .profiles import Profile
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the coverage section; a 1 report (no coverage) is still read
+READABLE_VERSIONS = ("1", "2")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Meta:
     path: str | None
     started: datetime
     finished: datetime
-    not_evaluated: tuple[dict[str, str], ...] = ()
+    not_evaluated: tuple[dict[str, str | None], ...] = ()
+    coverage: Coverage | None = None  # what was found, assessed, accepted: see coverage.py
 
 
 def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
@@ -119,7 +123,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
         "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
-        "complete": not result.skipped,
+        "complete": not result.skipped and not (meta.coverage is not None and meta.coverage.incomplete),
         "profile": serialize.profile(gate.profile) if gate else None,
         "summary": {
             "resources": len(result.resources),
@@ -128,6 +132,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
             "by_country": dict(sorted(countries.items())),
         }
         | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
+        "coverage": coverage_json(meta.coverage) if meta.coverage is not None else None,
     }
 
 

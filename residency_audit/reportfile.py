@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
-from .report import SCHEMA_VERSION
+from .report import READABLE_VERSIONS, SCHEMA_VERSION
 
 
 class ReportError(ValueError):
@@ -69,7 +69,7 @@ def _check_version(path: Path, data: dict[str, Any]) -> None:
     if "schema_version" not in data:
         raise ReportError(f"{path}: not a residency-audit report (no schema_version); give the output of "
                           "`residency-audit scan --format json`")  # fmt: skip
-    if data["schema_version"] != SCHEMA_VERSION:
+    if data["schema_version"] not in READABLE_VERSIONS:
         raise ReportError(
             f"{path}: schema_version {data['schema_version']!r} is not supported (this version reads "
             f"{SCHEMA_VERSION!r}); re-run the scan with this version"

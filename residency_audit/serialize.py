@@ -142,6 +142,7 @@ def profile(p: Profile) -> dict[str, Any]:
             for o in p.overrides
         ],
         "waivers": [waiver(w) for w in p.waivers],
+        "accept_unassessed": list(p.accept_unassessed),
     }
 
 

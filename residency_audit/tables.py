@@ -19,6 +19,7 @@ from .policy import counts
 from .rules import RULES, Severity
 
 if TYPE_CHECKING:
+    from .coverage import Coverage
     from .pipeline import ScanResult
     from .report import Gate
 
@@ -128,7 +129,9 @@ def render_text(renderable: object, plain: bool, width: int | None = None) -> st
     return captured.get()
 
 
-def scan_view(result: ScanResult, viewpoint: str, gate: Gate | None = None) -> RenderableType:
+def scan_view(
+    result: ScanResult, viewpoint: str, gate: Gate | None = None, coverage: Coverage | None = None
+) -> RenderableType:
     """The risk table: findings first, a summary by exposure and country, the resources worst first, every skip."""
     resources, skipped = result.resources, result.skipped
     parts: list[RenderableType] = []
@@ -194,10 +197,40 @@ def scan_view(result: ScanResult, viewpoint: str, gate: Gate | None = None) -> R
             skips.add_row(str(s.provider), s.scope, s.reason)
         parts.append(skips)
     else:
-        parts.append(Text("nothing skipped: the scan is complete", style="green"))
+        if coverage is not None and coverage.incomplete:
+            parts.append(
+                Text("nothing skipped, but data-bearing resources were not assessed: incomplete", style="yellow")
+            )
+        else:
+            parts.append(Text("nothing skipped: the scan is complete", style="green"))
+    if coverage is not None:
+        parts.append(_coverage_view(coverage))
     if gate is not None:
         parts.append(_verdict_line(gate))
     return Group(*parts)
+
+
+def _coverage_view(coverage: Coverage) -> RenderableType:
+    """The coverage line, and a table of the data-bearing types not assessed and the unknown types."""
+    line = Text(f"coverage: {coverage.line()}", style="yellow" if coverage.incomplete else "green")
+    rows = [*coverage.unassessed, *coverage.accepted, *coverage.unknown]
+    if not rows:
+        return line
+    table = Table(title="not assessed", title_style="bold yellow")
+    for col in ("provider", "type", "category", "found", "not assessed", "where", "why"):
+        table.add_column(col, overflow="fold")
+    for t in rows:
+        cells = (
+            str(t.provider),
+            t.type + (f" ({t.name})" if t.name else ""),
+            t.category,
+            str(t.found),
+            str(t.found - t.assessed),
+            ", ".join(t.locations) or "-",
+            t.reason or "-",
+        )
+        table.add_row(*(Text(c) for c in cells))  # Text: never read as markup
+    return Group(line, table)
 
 
 # A terminal table of 100,000 rows helps nobody and takes minutes to lay out; the file formats carry everything.

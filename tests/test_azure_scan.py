@@ -286,8 +286,8 @@ def test_forbidden_subscription_is_skipped_and_the_other_scanned(azure: AzureEnd
     assert [r["name"] for r in report["resources"]] == ["visible"]
     scopes = {s["scope"] for s in report["skipped"]}
     assert f"subscription/{S2}/type/Microsoft.Storage/storageAccounts" in scopes
-    assert all(s.startswith(f"subscription/{S2}/type/") for s in scopes)
-    assert len(scopes) == 7  # every type of the forbidden subscription, named
+    assert all(s.startswith(f"subscription/{S2}/") for s in scopes)  # its types, and its census for coverage
+    assert len(scopes) == 8  # every type of the forbidden subscription, named, and its census (coverage)
     assert {s["reason"] for s in report["skipped"]} == {"AuthorizationFailed (HTTP 403 on GET): no access to this one"}
     assert "incomplete" in err
     assert azure.token not in json.dumps(report) + err  # reasons never carry the credential
@@ -374,7 +374,7 @@ def test_token_audience_follows_the_cloud_not_the_endpoint(azure: AzureEndpoint)
 
 
 def test_clouds_select_authority_endpoint_and_audience() -> None:
-    from residency_audit.connectors.azure import CLOUDS, SERVICES
+    from residency_audit.clouds.azure import CLOUDS, SERVICES
 
     assert {name: (c.endpoint, c.audience, c.authority) for name, c in CLOUDS.items()} == {
         "public": (

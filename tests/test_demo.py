@@ -73,6 +73,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert {c["location"] for r in eusc["resources"] for c in r["footprint"]} == {"eusc-de-east-1"}
 
     assert "Summary" in proc.stdout and "The scan exited 1" in proc.stdout
+    coverage = {(t["type"].lower(), t["category"]) for t in report["coverage"]["types"]}
+    assert ("microsoft.keyvault/vaults", "key-or-secret") in coverage
+    assert ("microsoft.digitaltwins/digitaltwinsinstances", "unknown-type") in coverage
+    assert "data-bearing types not assessed" in proc.stdout and "unknown types" in proc.stdout
     ports = {int(p) for p in PORT.findall(proc.stdout)}
     assert len(ports) >= 4, proc.stdout[:2000]  # AWS proxy, moto, Azure, Google Cloud
     assert all(_closed(p) for p in ports), ports

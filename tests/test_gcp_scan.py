@@ -370,7 +370,7 @@ def test_subprocess_installed_binary(gcp: GcpEndpoint, tmp_path: Path) -> None:
 
 def test_connector_imports_no_sdk_until_it_runs() -> None:
     code = (
-        "import sys; from residency_audit.connectors import gcp; "
+        "import sys; from residency_audit.clouds import gcp; "
         "gcp.tasks(gcp.GcpOptions()); "
         "bad = sorted(m for m in sys.modules if m.startswith(('google', 'requests'))); "
         "assert not bad, bad"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from residency_audit.connectors.aws import AwsOptions, _Account, describe_error
+from residency_audit.clouds.aws import Account, AwsOptions, describe_error
 from residency_audit.inventory import aws_config, resource_explorer
 from residency_audit.inventory.records import Blind, Counted, Listed
 
@@ -68,7 +68,7 @@ def org(aws: AwsEndpoint) -> list[str]:
 
 def clients(ep: AwsEndpoint, max_attempts: int = 3) -> Any:
     options = AwsOptions(max_attempts=max_attempts, timeout=5)
-    return _Account(DEFAULT_ACCOUNT, ep.session(), "aws", options).client
+    return Account(DEFAULT_ACCOUNT, ep.session(), "aws", options).client
 
 
 def explore(ep: AwsEndpoint, accounts: list[str], **kw: Any) -> tuple[list[Listed], list[Blind]]:
@@ -265,6 +265,16 @@ def comparable(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     return sorted((r["id"], r["account"], r["key_control"], json.dumps(r["footprint"])) for r in report["resources"])
 
 
+def unassessed(report: dict[str, Any]) -> dict[str, int]:
+    """Data-bearing types found and not assessed, from the report's coverage section."""
+    quiet = ("part-of-store", "not-data", "unknown-type")
+    return {
+        t["type"]: t["not_assessed"]
+        for t in report["coverage"]["types"]
+        if t["not_assessed"] and t["category"] not in quiet
+    }
+
+
 @pytest.fixture
 def walked(aws: AwsEndpoint, org: list[str]) -> dict[str, Any]:
     s = aws.session(direct=True)
@@ -282,8 +292,14 @@ def test_resource_explorer_scan_reads_only_where_there_is_something(
 ) -> None:
     aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
     code, report, err = scan("--aws-inventory", "resource-explorer")
-    assert code == 0, err
     assert comparable(report) == comparable(walked)
+    # what the walk never sees: an EBS volume and an SQS queue hold data no store reads yet, so the scan is
+    # incomplete (exit 3) and says which
+    assert code == 3, err
+    assert unassessed(report) == {"AWS::EC2::Volume": 1, "AWS::SQS::Queue": 1}
+    assert unassessed(walked) == {}
+    engines = {e["engine"]: e["scopes"] for e in report["coverage"]["engines"] if e["provider"] == "aws"}
+    assert engines["resource-explorer"] == sorted(f"account/{a}" for a in org)
     calls = [(r.service, r.region, r.action) for r in aws.requests]
     assert calls.count(("sts", "us-east-1", "AssumeRole")) == 1  # the finance account; the empty one is never entered
     assert ("s3", "us-east-1", "ListBuckets") not in calls  # buckets come with their region
@@ -304,7 +320,8 @@ def test_blind_account_region_is_walked(aws: AwsEndpoint, org: list[str], walked
     aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
     aws.inventory.indexes -= {(org[1], "eu-west-1"), (org[2], "eu-central-1")}
     code, report, err = scan("--aws-inventory", "resource-explorer")
-    assert code == 0, err
+    assert code == 3, err  # the volume; the queue sits in the unindexed region, which the walk reads for stores only
+    assert unassessed(report) == {"AWS::EC2::Volume": 1}
     assert comparable(report) == comparable(walked)
     calls = {(r.region, r.action) for r in aws.requests if r.service in ("dynamodb", "rds", "ec2")}
     assert ("eu-west-1", "ListTables") in calls  # finance's unindexed region: every service listed
@@ -315,7 +332,8 @@ def test_config_scan_walks_snapshots_everywhere_and_reads_the_rest_where_found(
 ) -> None:
     aws.inventory.aggregator("org", org, REGIONS)
     code, report, err = scan("--aws-inventory", "config:org")
-    assert code == 0, err
+    assert code == 3, err
+    assert unassessed(report) == {"AWS::EC2::Volume": 1, "AWS::SQS::Queue": 1}
     assert comparable(report) == comparable(walked)
     snapshots = [r for r in aws.requests if r.action == "DescribeSnapshots"]
     assert len(snapshots) == len(org) * len(REGIONS)  # Config records no EBS snapshots: walked in every one
@@ -332,3 +350,15 @@ def test_engine_unavailable_walks_everything(aws: AwsEndpoint, org: list[str], w
 def test_bad_inventory_option_is_a_usage_error() -> None:
     code, _, err = invoke_json(["scan", "--aws-inventory", "config:"])
     assert code == 2 and "--aws-inventory 'config:'" in err
+
+
+def test_member_that_cannot_be_entered_is_a_skip_and_an_empty_one_is_not_entered(
+    aws: AwsEndpoint, org: list[str], walked: dict[str, Any]
+) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.add_fault("sts", None, "AssumeRole", status=403, code="AccessDenied", message="not this role")
+    code, report, err = scan("--aws-inventory", "resource-explorer")
+    assert code == 3, err
+    skips = {s["scope"]: s["reason"] for s in report["skipped"]}
+    assert skips == {f"account/{org[1]}": "AccessDenied on AssumeRole (HTTP 403): not this role"}
+    assert {r["account"] for r in report["resources"]} == {org[0]}

@@ -264,7 +264,7 @@ def test_check_without_profile_reassesses(kb: KnowledgeBase, tmp_path: Path) -> 
     ("content", "message"),
     [
         ('{"schema_version": "1", "resources": [', "not valid JSON"),
-        ('{"schema_version": "2", "resources": []}', "schema_version '2' is not supported"),
+        ('{"schema_version": "3", "resources": []}', "schema_version '3' is not supported"),
         ('[1, 2]', "not a residency-audit report"),
         ('{"schema_version": "1", "started_at": "2026-01-01T00:00:00", "finished_at": "2026-01-01T00:00:00", '
          '"resources": [{"provider": "aws"}]}', "resources[0].account is missing"),

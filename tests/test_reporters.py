@@ -31,7 +31,7 @@ from residency_audit.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
-SCHEMA = ROOT / "residency_audit" / "schema" / "report-v1.schema.json"
+SCHEMA = ROOT / "residency_audit" / "schema" / "report-v2.schema.json"
 SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif-2.1.0.schema.json"
 SOURCE_FILE = "profiles/eu-gdpr.toml"
 FORMATS = {"sarif": sarif, "csv": csv_report, "md": markdown, "xml": junit, "html": html}
@@ -246,7 +246,7 @@ def make_report(*, skipped: bool = True, extra_resources: int = 0) -> dict[str, 
             by_country[c] = by_country.get(c, 0) + 1
     levels = ("none", "low", "medium", "high", "critical", "unknown")
     return {
-        "schema_version": "1",
+        "schema_version": "2",
         "tool": {"name": "residency-audit", "version": "0.1.0"},
         "source": {"kind": "scan", "path": None},
         "started_at": "2026-11-27T02:00:00+00:00",
@@ -276,11 +276,28 @@ def make_report(*, skipped: bool = True, extra_resources: int = 0) -> dict[str, 
             "findings": counts | {"waived": sum(1 for f in findings if f["waived"])},
             "verdict": "fail" if counts["error"] else ("incomplete" if skips else "pass"),
         },
+        "coverage": _coverage(),
         "resources": resources,
         "findings": findings,
         "skipped": skips,
         "not_evaluated": [],
     }
+
+
+def _coverage() -> dict[str, Any]:
+    """A coverage section with an assessed type, a data-bearing type not assessed, and an unknown type."""
+    from residency_audit.catalogue import load as load_catalogue
+    from residency_audit.coverage import compute, to_json
+    from residency_audit.inventory import Found
+
+    found = [
+        Found(Provider.AWS, "walk", "account/111111111111", "AWS::S3::Bucket", 7),
+        Found(Provider.AZURE, "resource-graph", "subscription/s1", "Microsoft.KeyVault/vaults", 2, ("westus",)),
+        Found(Provider.AZURE, "resource-graph", "subscription/s1", "Microsoft.Network/virtualNetworks", 3),
+        Found(Provider.AZURE, "resource-graph", "subscription/s1", "Microsoft.Contoso/widgets", 1),
+    ]
+    assessed = [Resource.make(provider=Provider.AWS, type="AWS::S3::Bucket") for _ in range(7)]
+    return to_json(compute(load_catalogue(), assessed, found))
 
 
 def render(fmt: str, rep: dict[str, Any], source_file: str | None = SOURCE_FILE) -> str:
@@ -459,11 +476,16 @@ def test_sarif_has_what_github_code_scanning_needs() -> None:
 def test_sarif_reports_skips_as_notifications() -> None:
     incomplete = json.loads(render("sarif", make_report()))["runs"][0]["invocations"][0]
     assert incomplete["executionSuccessful"] is False
-    [note] = incomplete["toolExecutionNotifications"]
+    notes = incomplete["toolExecutionNotifications"]
+    [note] = [n for n in notes if n["descriptor"]["id"] == "skipped"]
     assert note["level"] == "warning" and "service/rds" in note["message"]["text"]
+    # coverage: the summary line, then each data-bearing type not assessed and each unknown type
+    coverage = [n["message"]["text"] for n in notes if n["descriptor"]["id"] == "coverage"]
+    assert coverage[0].startswith("13 resources of 4 types found") and len(coverage) == 3
     assert incomplete["startTimeUtc"] == "2026-11-27T02:00:00Z"
     complete = json.loads(render("sarif", make_report(skipped=False)))["runs"][0]["invocations"][0]
-    assert complete["executionSuccessful"] is True and complete["toolExecutionNotifications"] == []
+    assert complete["executionSuccessful"] is True
+    assert all(n["descriptor"]["id"] == "coverage" for n in complete["toolExecutionNotifications"])
 
 
 def test_sarif_without_a_file_keeps_logical_locations() -> None:
@@ -484,6 +506,9 @@ def test_csv_has_one_row_per_resource_then_per_skip() -> None:
     rep = make_report()
     rows = csv_rows(rep)
     assert list(rows[0]) == list(csv_report.COLUMNS)
+    coverage = [r["skipped_reason"] for r in rows if r["service"] == "coverage"]
+    assert len(coverage) == 3 and "Microsoft.KeyVault/vaults" in coverage[0]
+    rows = [r for r in rows if r["service"] != "coverage"]
     assert len(rows) == len(rep["resources"]) + len(rep["skipped"])
     skip = rows[-1]
     assert skip["service"] == "-" and skip["skipped_reason"].startswith("AccessDenied")
@@ -575,12 +600,13 @@ def test_junit_counts_failures() -> None:
     suites = {str(s.get("name")): s for s in root.findall("testsuite")}
     assert sorted(suites) == ["aws", "azure", "gcp", "residency-audit"]
     cases = list(root.iter("testcase"))
-    assert len(cases) == len(rep["resources"]) + 1
+    assert len(cases) == len(rep["resources"]) + 2
     failing = [f for f in rep["findings"] if not f["waived"] and f["severity"] in ("error", "warning")]
-    # one <failure> per unwaived error/warning finding, plus the completeness case
-    assert len(list(root.iter("failure"))) == len(failing) + 1
+    # one <failure> per unwaived error/warning finding, plus the completeness and coverage cases
+    assert len(list(root.iter("failure"))) == len(failing) + 2
     failed_cases = [c for c in cases if c.find("failure") is not None]
-    assert root.get("failures") == str(len(failed_cases)) == "5"  # customer, sessions, old-logs, backups, completeness
+    # customer, sessions, old-logs, backups, completeness, coverage (a Key Vault found, not assessed)
+    assert root.get("failures") == str(len(failed_cases)) == "6"
     assert suites["aws"].get("tests") == "5" and suites["aws"].get("failures") == "3"
     by_name = {c.get("name"): c for c in cases}
     legacy = by_name["arn:aws:s3:::legacy-exports"]

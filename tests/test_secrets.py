@@ -167,7 +167,7 @@ def test_describe_error_never_echoes_what_an_exception_carries() -> None:
     from botocore.exceptions import ClientError
     from google.auth.exceptions import RefreshError
 
-    from residency_audit.connectors import aws, azure, gcp
+    from residency_audit.clouds import aws, azure, gcp
 
     aws_error = ClientError(
         {

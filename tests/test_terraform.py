@@ -14,9 +14,10 @@ import pytest
 
 from residency_audit.knowledge import load
 from residency_audit.model import CopyRole, KeyControl, Provider, Resource
-from residency_audit.terraform import (
+from residency_audit.plan.reader import (
     FORGOTTEN,
     NOT_A_DATA_STORE,
+    NOT_ASSESSED_ANYWHERE,
     NOT_YET_EVALUATED,
     PLANNED_FOR_DELETION,
     UNKNOWN_LOCATION,
@@ -236,7 +237,9 @@ def test_aws_module_resource_uses_the_provider_passed_to_the_module() -> None:
 
 def test_aws_not_evaluated_lists_deletions_and_other_types_but_not_companions() -> None:
     resources, skipped = _read("aws")
-    assert NotEvaluated("aws_lambda_function.export", "aws_lambda_function", NOT_A_DATA_STORE) in skipped
+    assert (
+        NotEvaluated("aws_lambda_function.export", "aws_lambda_function", NOT_A_DATA_STORE, None, "not-data") in skipped
+    )
     assert NotEvaluated("aws_s3_bucket.legacy_exports", "aws_s3_bucket", PLANNED_FOR_DELETION) in skipped
     assert "aws_s3_bucket.legacy_exports" not in resources
     listed = {s.address for s in skipped}
@@ -377,7 +380,16 @@ def test_data_stores_the_reader_does_not_evaluate_yet_are_not_called_non_data_st
     data = _load("aws")
     _add(data, "aws_ebs_volume.scratch", {"availability_zone": "eu-central-1a", "size": 100}, "aws.eu")
     _, skipped = _read("aws", data)
-    assert NotEvaluated("aws_ebs_volume.scratch", "aws_ebs_volume", NOT_YET_EVALUATED) in skipped
+    # a type no reader assesses yet: said so, with where the plan puts it (never dropped silently)
+    expected = NotEvaluated(
+        "aws_ebs_volume.scratch", "aws_ebs_volume", NOT_ASSESSED_ANYWHERE, "eu-central-1a", "data-store"
+    )
+    assert expected in skipped
+    # a type the live scan reads but the plan reader does not evaluate yet
+    _add(data, "aws_ebs_snapshot.nightly", {"volume_id": "vol-1"}, "aws.eu")
+    _, skipped = _read("aws", data)
+    snapshot = next(s for s in skipped if s.address == "aws_ebs_snapshot.nightly")
+    assert (snapshot.reason, snapshot.location, snapshot.category) == (NOT_YET_EVALUATED, "eu-central-1", "backup")
 
 
 # --- Azure -----------------------------------------------------------------------------------------------------
@@ -504,7 +516,10 @@ def test_gcp_bigquery_dataset_in_us_with_cmek() -> None:
     )
     assert (_places(events), events.classification) == ([("US", P)], "internal")
     assert events.key_control is KeyControl.CUSTOMER_MANAGED and "HSM" in (events.key_note or "")
-    assert NotEvaluated("google_compute_instance.worker", "google_compute_instance", NOT_A_DATA_STORE) in skipped
+    assert (
+        NotEvaluated("google_compute_instance.worker", "google_compute_instance", NOT_A_DATA_STORE, None, "not-data")
+        in skipped
+    )
 
 
 # --- every code is the knowledge base's, or "unknown" ------------------------------------------------------------

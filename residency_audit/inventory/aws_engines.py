@@ -20,30 +20,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..connectors import aws as walk
+from ..clouds import aws as walk
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
-from . import aws_config, resource_explorer
-from .records import Blind, Counted, Listed
+from ..stores.aws.dynamodb import dynamodb_list
+from ..stores.aws.ebs import ebs_list
+from ..stores.aws.rds import rds_list
+from ..stores.aws.s3 import _endpoint_region, _s3_bucket, s3_list
+from . import Found, aws_config, resource_explorer
+from .records import Blind, Counted, Listed, readers
 
 _log = logging.getLogger(__name__)
 
 ALL = "*"  # every enabled region of the account
 
-#: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes).
-SERVICE_OF_TYPE = {
-    "AWS::S3::Bucket": "s3",
-    "AWS::DynamoDB::Table": "dynamodb",
-    "AWS::RDS::DBInstance": "rds",
-    "AWS::RDS::DBCluster": "rds",
-    "AWS::EC2::Snapshot": "ebs-snapshot",
-    "s3:bucket": "s3",
-    "dynamodb:table": "dynamodb",
-    "rds:db": "rds",
-    "rds:cluster": "rds",
-    "ec2:snapshot": "ebs-snapshot",
-}
-_LISTINGS = {"dynamodb": "_dynamodb_list", "rds": "_rds_list", "ebs-snapshot": "_ebs_list"}
+#: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes),
+#: from the catalogue's entries that name a store
+SERVICE_OF_TYPE = {name: service for name, service in readers(Provider.AWS).items() if service in walk.SERVICES}
+_LISTINGS = {"dynamodb": dynamodb_list, "rds": rds_list, "ebs-snapshot": ebs_list}
 
 
 @dataclass
@@ -60,7 +54,7 @@ class _Work:
         return bool(self.regions or self.buckets)
 
 
-def start(me: Any, targets: list[str]) -> Iterator[Task | Skip]:
+def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
     """Ask the engine, then yield per account only the reads its answer (and its blind spots) call for."""
     options = me.options
     services = tuple(options.services or walk.SERVICES)
@@ -74,7 +68,13 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip]:
         spec = options.inventory.split(":", 1)[1]
         records = aws_config.search(me.client, me.home_region, spec, targets, regions, types, walk.describe_error)
     work = {account: _Work() for account in targets}
+    counted: list[Found] = []
     for record in records:
+        if isinstance(record, Listed | Counted) and record.native_type not in SERVICE_OF_TYPE:
+            # a type no store reads: counted for coverage (those the stores read are counted by what they assess)
+            n, where = (record.count, record.region) if isinstance(record, Counted) else (1, record.location)
+            counted.append(Found(Provider.AWS, record.engine, f"account/{record.account}", record.native_type, n,
+                                 (where,) if where else ()))  # fmt: skip
         if isinstance(record, Listed):
             service = SERVICE_OF_TYPE.get(record.native_type, "")
             if service in services and record.account in work:
@@ -88,8 +88,9 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip]:
                 yield from walk.walk(me, targets)
                 return
             yield from _blind(record, work, services, targets)
-        elif isinstance(record, Counted):
-            pass  # per-type counts: coverage's (catalogue), not the walk's
+    yield from counted
+    engine = "resource-explorer" if options.inventory == "resource-explorer" else options.inventory.split("@", 1)[0]
+    yield from (Found(Provider.AWS, engine, f"account/{account}", "", 0) for account in targets)
     for account, todo in work.items():
         if todo:
             scope = me.scope() if account == me.id else f"account/{account}"
@@ -138,7 +139,7 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
         yield Task(
             Provider.AWS,
             account.scope("service", "s3", "bucket", name),
-            functools.partial(walk._s3_bucket, account, name, regions_of("s3", {region})),
+            functools.partial(_s3_bucket, account, name, regions_of("s3", {region})),
             walk.describe_error,
         )
     for service, wanted in sorted(todo.regions.items()):
@@ -151,7 +152,7 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
                 walk.describe_error,
             )
             continue
-        run = getattr(walk, _LISTINGS[service])
+        run = _LISTINGS[service]
         for region in chosen:
             yield Task(
                 Provider.AWS,
@@ -163,13 +164,13 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
 
 def _s3_blind(account: Any, regions: set[str], known: set[str]) -> Iterator[Task | Skip]:
     """The buckets of blind regions, through ListBuckets; those the engine found are read once, elsewhere."""
-    for task in walk._s3_list(account, sorted(regions)):
+    for task in s3_list(account, sorted(regions)):
         name = task.scope.rsplit("/", 1)[-1] if isinstance(task, Task) else ""
         if isinstance(task, Task) and name in known:
             continue
         if isinstance(task, Task):
             try:
-                region = walk._endpoint_region(account.bucket_regions.get(name))
+                region = _endpoint_region(account.bucket_regions.get(name))
             except Exception:
                 region = ""  # unreadable: the bucket task reports it
             if region and region not in regions:

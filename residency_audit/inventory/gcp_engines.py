@@ -16,32 +16,35 @@ from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from ..connectors import gcp as walk
-from ..connectors.common import UNKNOWN_LOCATION
+from ..clouds import gcp as walk
 from ..model import Copy, CopyRole, Provider, Resource, Skip
 from ..pipeline import Task
-from . import cloud_asset
-from .records import Blind, Listed
+from ..stores.common import UNKNOWN_LOCATION
+from ..stores.gcp.bigquery import bigquery_list
+from ..stores.gcp.cloudsql import _sql_instance, sql_list
+from ..stores.gcp.gcs import _gcs_bucket, gcs_list
+from . import Found, cloud_asset
+from .records import Blind, Listed, readers
 
 _log = logging.getLogger(__name__)
 
-#: CAI asset type → the service that reads it (the names --service takes).
-READERS = {
-    "storage.googleapis.com/Bucket": "gcs",
-    "bigquery.googleapis.com/Dataset": "bigquery-dataset",
-    "sqladmin.googleapis.com/Instance": "cloudsql-instance",
-}
+#: CAI asset type → the service that reads it (the names --service takes), from the catalogue; each of these
+#: services is assessed from CAI's JSON below
+READERS = {name: service for name, service in readers(Provider.GCP).items() if service in walk.SERVICES}
 
 
 def scope_task(gcp: Any, scope: str) -> Task:
     """The task that searches `scope` (organizations/N, folders/N, projects/ID) and yields the stores' work."""
-    label = (
+    return Task(Provider.GCP, _label(scope), functools.partial(_search, gcp, scope), walk.describe_error)
+
+
+def _label(scope: str) -> str:
+    return (
         scope.replace("organizations/", "organization/").replace("folders/", "folder/").replace("projects/", "project/")
     )
-    return Task(Provider.GCP, label, functools.partial(_search, gcp, scope), walk.describe_error)
 
 
-def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip]:
+def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
     records = list(cloud_asset.search(gcp, scope, walk.describe_error))
     blind = [r for r in records if isinstance(r, Blind)]
     if blind:
@@ -50,6 +53,11 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip]:
         yield from _walk(gcp, scope)
         return
     listed = [r for r in records if isinstance(r, Listed)]
+    yield Found(Provider.GCP, cloud_asset.ENGINE, _label(scope), "", 0)
+    for record in listed:
+        if record.native_type not in READERS:  # the types stores read are counted by what they assess
+            where = (record.location,) if record.location else ()
+            yield Found(Provider.GCP, cloud_asset.ENGINE, f"project/{record.account}", record.native_type, 1, where)
     projects = sorted({r.account for r in listed if r.native_type == cloud_asset.PROJECT_TYPE})
     by_project: dict[str, dict[str, list[Listed]]] = {}
     for record in listed:
@@ -69,13 +77,13 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip]:
                 continue
             yield Task(
                 Provider.GCP,
-                walk._scope(project, service),
+                walk.scope(project, service),
                 functools.partial(_assess, gcp, project, service, [dict(i.properties["resource"]) for i in items]),
                 walk.describe_error,
             )
 
 
-def _walk(gcp: Any, scope: str) -> Iterator[Task]:
+def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
     if scope.startswith("projects/"):
         project = scope.split("/", 1)[1]
         if gcp.claim(project):
@@ -85,16 +93,16 @@ def _walk(gcp: Any, scope: str) -> Iterator[Task]:
 
 
 def _walk_service(gcp: Any, project: str, service: str) -> Iterator[Task]:
-    runs = {"gcs": walk._gcs_list, "bigquery-dataset": walk._bigquery_list, "cloudsql-instance": walk._sql_list}
+    runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     yield Task(
-        Provider.GCP, walk._scope(project, service), functools.partial(runs[service], gcp, project), walk.describe_error
+        Provider.GCP, walk.scope(project, service), functools.partial(runs[service], gcp, project), walk.describe_error
     )
 
 
 def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -> Iterator[Resource | Skip]:
     if service == "gcs":
         for item in items:
-            yield from walk._gcs_bucket(gcp, project, bucket(item))
+            yield from _gcs_bucket(gcp, project, bucket(item))
     elif service == "bigquery-dataset":
         for item in items:
             yield dataset(gcp, project, item)
@@ -102,7 +110,7 @@ def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -
         by_name = {str(i.get("name", "")): i for i in items}
         for item in items:
             if item.get("instanceType") != "ON_PREMISES_INSTANCE":
-                yield walk._sql_instance(gcp, str(item.get("project") or project), item, by_name)
+                yield _sql_instance(gcp, str(item.get("project") or project), item, by_name)
 
 
 def bucket(resource: dict[str, Any]) -> SimpleNamespace:
@@ -134,7 +142,7 @@ def dataset(gcp: Any, project: str, resource: dict[str, Any]) -> Resource:
     name = _text(ref.get("datasetId")) or str(resource.get("id", "")).split(":")[-1]
     cmek = _text(_mapping(resource.get("defaultEncryptionConfiguration")).get("kmsKeyName"))
     location = _text(resource.get("location")) or UNKNOWN_LOCATION
-    return walk._resource(
+    return walk.resource(
         gcp,
         owner,
         "bigquery-dataset",

@@ -53,3 +53,16 @@ class Counted:
     region: str
     native_type: str
     count: int
+
+
+def readers(provider: Provider) -> dict[str, str]:
+    """Every name (native, Resource Explorer) of a catalogue type a store reads → that store's --service name."""
+    from ..catalogue import load
+
+    out: dict[str, str] = {}
+    for entry in load().types:
+        if entry.provider == provider and entry.service:
+            for name in (entry.native, entry.resource_explorer):
+                if name:
+                    out[name] = entry.service
+    return out

@@ -45,6 +45,10 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
         writer.writerow(_resource_row(r, active.get(key, []), waived.get(key, [])))
     for s in report.get("skipped", []):
         writer.writerow(_skip_row(s))
+    from ..coverage import report_lines
+
+    for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
+        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line})
     return buffer.getvalue()
 
 

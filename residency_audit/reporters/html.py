@@ -72,6 +72,7 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
         _findings(report),
         _resources(report),
         _skips(report),
+        _coverage(report),
         _profile(report),
         _footer(report),
     ]
@@ -262,6 +263,16 @@ def _skips(report: dict[str, Any]) -> str:
     return f"<h2>Skipped ({len(skipped)}): the scan is incomplete</h2>\n" + _table(
         ["provider", "scope", "reason"], rows
     )
+
+
+def _coverage(report: dict[str, Any]) -> str:
+    from ..coverage import report_lines
+
+    lines = report_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines[1:])
+    return f"<h2>Coverage</h2>\n<p>{_e(lines[0])}</p>" + (f"\n<ul>{items}</ul>" if items else "")
 
 
 def _profile(report: dict[str, Any]) -> str:

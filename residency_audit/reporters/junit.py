@@ -83,7 +83,21 @@ def _completeness(root: ET.Element, report: dict[str, Any]) -> None:
             case, "failure", message=f"{len(skipped)} scope(s) could not be read", type="incomplete"
         )
         failure.text = "\n".join(f"{s.get('provider')} {s.get('scope')}: {s.get('reason')}" for s in skipped)
+    _coverage(suite, report)
     _totals(suite)
+
+
+def _coverage(suite: ET.Element, report: dict[str, Any]) -> None:
+    from ..coverage import report_incomplete, report_lines
+
+    lines = report_lines(report)
+    if not lines:
+        return
+    case = ET.SubElement(suite, "testcase", classname="residency-audit", name="coverage")
+    if report_incomplete(report):
+        failure = ET.SubElement(case, "failure", message=lines[0], type="incomplete")
+        failure.text = "\n".join(lines[1:])
+    ET.SubElement(case, "system-out").text = "\n".join(lines)
 
 
 def _totals(element: ET.Element) -> None:

@@ -66,10 +66,17 @@ def _headline(report: dict[str, Any]) -> str:
     result = verdict(report)
     if result is None or "verdict" not in summary:
         state = f"{_ICON['incomplete']} incomplete" if result == "incomplete" else "ℹ️ scanned"
-        return f"### {state} — residency-audit, no policy profile applied\n\n{scope}"
+        return f"### {state} — residency-audit, no policy profile applied\n\n{scope}{_coverage(report)}"
     c = finding_counts(report)
     counts = f"{c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s), {c['waived']} waived"
-    return f"### {_ICON.get(result, '')} {result} — residency-audit: {counts}\n\n{scope}"
+    return f"### {_ICON.get(result, '')} {result} — residency-audit: {counts}\n\n{scope}{_coverage(report)}"
+
+
+def _coverage(report: dict[str, Any]) -> str:
+    from ..coverage import report_lines
+
+    lines = report_lines(report)
+    return "\n\n**Coverage:** " + "  \n".join(cell(line) for line in lines) if lines else ""
 
 
 def _viewpoint(report: dict[str, Any]) -> str:

@@ -163,6 +163,10 @@ def _invocation(report: dict[str, Any]) -> dict[str, Any]:
                 "properties": {"provider": s.get("provider"), "scope": s.get("scope")},
             }
             for s in report.get("skipped", [])
+        ]
+        + [
+            {"level": "note" if i == 0 else "warning", "descriptor": {"id": "coverage"}, "message": {"text": line}}
+            for i, line in enumerate(_coverage_lines(report))
         ],
     }
     for key, field in (("startTimeUtc", "started_at"), ("endTimeUtc", "finished_at")):
@@ -170,6 +174,12 @@ def _invocation(report: dict[str, Any]) -> dict[str, Any]:
         if stamp:
             invocation[key] = stamp
     return invocation
+
+
+def _coverage_lines(report: dict[str, Any]) -> list[str]:
+    from ..coverage import report_lines
+
+    return report_lines(report)
 
 
 def _run_properties(report: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +192,7 @@ def _run_properties(report: dict[str, Any]) -> dict[str, Any]:
         "complete": bool(report.get("complete", True)),
         "resources": summary.get("resources"),
         "skipped": summary.get("skipped"),
+        "coverage": (report.get("coverage") or {}).get("summary"),
     }
 
 

@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import select
-import shutil
 import socket
 import struct
 import tempfile
@@ -37,13 +36,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 from . import aws_inventory, rds_quotas
+from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
     import boto3
@@ -62,7 +61,6 @@ __all__ = [
     "seed_volume",
 ]
 
-FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 #: The account moto assigns to any access key it did not issue itself.
 DEFAULT_ACCOUNT = "123456789012"
@@ -155,7 +153,7 @@ class Fault:
         )
 
 
-class AwsEndpoint:
+class AwsEndpoint(Endpoint):
     """moto on one port, our proxy on another; use as a context manager or call start()/stop().
 
     Mutable switches, read on every request: ``latency`` (seconds added to each proxied request),
@@ -164,6 +162,7 @@ class AwsEndpoint:
     """
 
     def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.list_buckets_region = True
         #: Largest ListBuckets page the server returns, whatever max-buckets asks (the API lets a server return
@@ -179,15 +178,11 @@ class AwsEndpoint:
         self.inventory = aws_inventory.AwsInventory()
         self.url = ""
         self.moto_url = ""
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
-        self._requests: list[RequestRecord] = []
         self._accepted = 0
         self._moto: Any = None
         self._proxy: _ProxyServer | None = None
         self._proxy_thread: threading.Thread | None = None
-        self._tmp: str | None = None
         self._loader: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
@@ -230,17 +225,7 @@ class AwsEndpoint:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self) -> AwsEndpoint:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().stop()  # the temporary directory
 
     def reset(self) -> None:
         """Back to a freshly started endpoint: empty moto, empty log, no faults, no latency, default switches."""
@@ -362,17 +347,7 @@ class AwsEndpoint:
         answers 200 with a body cut short of valid JSON/XML (and no checksum header). For the others ``delay`` is
         waited first. ``times`` limits how often the rule fires (``None``: forever).
         """
-        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
-            raise ValueError(f"unknown fault mode {mode!r}")
-        fault = Fault(service, region, action, status, code, message, times, delay, mode)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        """Remove every fault rule."""
-        with self._lock:
-            self._faults.clear()
+        return self._add_fault(Fault(service, region, action, status, code, message, times, delay, mode), mode)
 
     def clear_log(self) -> None:
         """Forget counted and logged requests."""
@@ -386,12 +361,6 @@ class AwsEndpoint:
         """A snapshot: requests per (service, action), retries included."""
         with self._lock:
             return Counter(self._counts)
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """A snapshot of the request log, oldest first."""
-        with self._lock:
-            return list(self._requests)
 
     @property
     def connections_accepted(self) -> int:

@@ -23,27 +23,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
 import stat
 import struct
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from .base import Endpoint, FaultMode
 
 __all__ = ["AzureEndpoint", "Fault", "RequestRecord"]
 
-FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
 # Azure SQL spells a failover partner's and a replication link's partner location as a display name ("Japan East").
@@ -108,7 +106,7 @@ def _norm_type(rtype: str) -> str:
     return rtype.lower()
 
 
-class AzureEndpoint:
+class AzureEndpoint(Endpoint):
     """The server on a free 127.0.0.1 port over TLS; use as a context manager or call start()/stop().
 
     ``url`` is the Resource Manager endpoint, ``ca_path`` the CA bundle to trust, ``env()`` a child environment.
@@ -117,6 +115,7 @@ class AzureEndpoint:
     """
 
     def __init__(self, *, latency: float = 0.0, page_size: int | None = None) -> None:
+        super().__init__()
         self.latency = latency
         self.page_size = page_size
         self.token = "fake-arm-token-" + uuid.uuid4().hex
@@ -124,16 +123,11 @@ class AzureEndpoint:
         self.ca_path = ""
         self.bin_dir = ""
         self.az_log = ""
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._requests: list[RequestRecord] = []
         self._subscriptions: dict[str, dict[str, Any]] = {}
         self._groups: dict[str, dict[str, dict[str, Any]]] = {}  # subscription → lower name → group
         self._resources: dict[str, dict[str, Any]] = {}  # lower id → body
         self._children: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (lower parent id, kind) → bodies
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._tmp: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
@@ -154,29 +148,8 @@ class AzureEndpoint:
         self._write_az()
         self._server = _Server(self, ctx)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="azure-arm", daemon=True
-        )
-        self._thread.start()
+        self._serve(self._server, "azure-arm")
         return self
-
-    def stop(self) -> None:
-        """Stop serving and remove the temporary files."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self) -> AzureEndpoint:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def reset(self) -> None:
         """No subscriptions, resources, faults or log; default switches."""
@@ -260,28 +233,10 @@ print(json.dumps({{
         seconds (0: 600) and closes without answering; ``truncate`` sends the real answer's headers and half its
         body; ``malformed`` answers 200 with a body that is not JSON.
         """
-        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
-            raise ValueError(f"unknown fault mode {mode!r}")
-        fault = Fault(method, pattern, subscription, status, code, message, retry_after, times, mode=mode, delay=delay)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        """Remove every fault rule."""
-        with self._lock:
-            self._faults.clear()
-
-    def clear_log(self) -> None:
-        """Forget logged requests."""
-        with self._lock:
-            self._requests.clear()
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """A snapshot of the request log, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self._add_fault(
+            Fault(method, pattern, subscription, status, code, message, retry_after, times, mode=mode, delay=delay),
+            mode,
+        )
 
     @property
     def counts(self) -> Counter[tuple[str, str]]:
@@ -692,13 +647,7 @@ print(json.dumps({{
             )
         if "api-version" not in query:
             return done(400, {}, _error("MissingApiVersionParameter", "The api-version query parameter is required."))
-        with self._lock:
-            fault = next(
-                (f for f in self._faults if f.matches(method, pattern, subs) and (f.times is None or f.hits < f.times)),
-                None,
-            )
-            if fault is not None:
-                fault.hits += 1
+        fault = self.live_fault(lambda f: f.matches(method, pattern, subs))
         if fault is not None and fault.mode == "error":
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             return done(fault.status, extra, _error(fault.code, fault.message))
@@ -781,14 +730,17 @@ print(json.dumps({{
         if not parsed.query:
             return 400, _error("BadRequest", "The query is empty.")
         types = re.findall(r"'([a-z0-9.]+/[a-z0-9./]+)'", parsed.query.lower())
-        if not re.match(r"\s*resources\s*\|", parsed.query, re.IGNORECASE) or not types:
+        query = " ".join(parsed.query.split()).lower()
+        # the two shapes the tool sends: a type filter, or every type with properties only for some
+        every_type = "extend properties = iff(type in~ (" in query and "dynamic(null)" in query
+        if not query.startswith("resources |") or not types or (not every_type and "where type in~ (" not in query):
             return 400, _error("BadRequest", "This test endpoint understands `resources | where type in~ (...)`.")
         subs = {s.lower() for s in (parsed.subscriptions or [])}
         with self._lock:
             rows = [
-                _graph_row(r)
+                _graph_row(r) if _norm_type(r["type"]) in types else _graph_row(r) | {"properties": None}
                 for k, r in sorted(self._resources.items())
-                if k.split("/")[2] in subs and _norm_type(r["type"]) in types
+                if k.split("/")[2] in subs and (every_type or _norm_type(r["type"]) in types)
             ]
         options = parsed.options
         start = int(options.skip_token) if options and options.skip_token else 0

@@ -25,25 +25,22 @@ import base64
 import json
 import os
 import re
-import shutil
 import socket
 import struct
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import cloud_asset
+from .base import Endpoint, FaultMode
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
 
-FaultMode = Literal["error", "reset", "timeout", "truncate", "malformed"]
 
 MULTI_REGIONS = frozenset({"US", "EU", "ASIA"})
 PREDEFINED_DUAL_REGIONS = frozenset({"ASIA1", "EUR4", "EUR5", "EUR7", "EUR8", "NAM4"})
@@ -151,7 +148,7 @@ def service_account_key(token_uri: str, project: str = "scanner-project") -> dic
     }
 
 
-class GcpEndpoint:
+class GcpEndpoint(Endpoint):
     """The server on a free 127.0.0.1 port; use as a context manager or call start()/stop().
 
     Switches read on every request: ``latency`` (seconds added to each request) and the page caps
@@ -160,6 +157,7 @@ class GcpEndpoint:
     """
 
     def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.bucket_page_cap: int | None = None
         self.search_page_cap: int | None = None
@@ -172,13 +170,8 @@ class GcpEndpoint:
         self.url = ""
         self.state = _State()
         self.scopes_requested: list[str] = []
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._requests: list[RequestRecord] = []
         self._tokens: set[str] = set()
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._tmp: str | None = None
         self._key_file = ""
         self._public_pem = b""
 
@@ -193,10 +186,7 @@ class GcpEndpoint:
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gcp-endpoint", daemon=True
-        )
-        self._thread.start()
+        self._serve(self._server, "gcp-endpoint")
         self._tmp = tempfile.mkdtemp(prefix="gcp-endpoint-")
         self._key_file = os.path.join(self._tmp, "service-account.json")
         key = service_account_key(self.url + "/token")
@@ -204,24 +194,6 @@ class GcpEndpoint:
         with open(self._key_file, "w", encoding="utf-8") as f:
             json.dump(key, f)
         return self
-
-    def stop(self) -> None:
-        """Stop serving and remove the key file."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self) -> GcpEndpoint:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def reset(self) -> None:
         """Empty state, log and faults; no latency; no page caps (issued tokens stay valid)."""
@@ -274,28 +246,10 @@ class GcpEndpoint:
         seconds (0: 600) and closes without answering; ``truncate`` sends the real answer's headers and half its
         body; ``malformed`` answers 200 with a body that is not JSON. ``retry_after`` adds that header to an error.
         """
-        if mode not in ("error", "reset", "timeout", "truncate", "malformed"):
-            raise ValueError(f"unknown fault mode {mode!r}")
-        fault = Fault(api, operation, project, status, message, times, mode=mode, delay=delay, retry_after=retry_after)
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        """Remove every fault rule."""
-        with self._lock:
-            self._faults.clear()
-
-    def clear_log(self) -> None:
-        """Forget the requests seen so far."""
-        with self._lock:
-            self._requests.clear()
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        """Every request since the last reset or clear_log, in arrival order."""
-        with self._lock:
-            return list(self._requests)
+        return self._add_fault(
+            Fault(api, operation, project, status, message, times, mode=mode, delay=delay, retry_after=retry_after),
+            mode,
+        )
 
     @property
     def counts(self) -> Counter[tuple[str, str, str]]:
@@ -412,15 +366,6 @@ class GcpEndpoint:
             instances.append(body)
 
     # -- request handling ------------------------------------------------------------------------------------------
-
-    def _record(self, rec: RequestRecord) -> Fault | None:
-        with self._lock:
-            self._requests.append(rec)
-            for fault in self._faults:
-                if fault.matches(rec) and (fault.times is None or fault.hits < fault.times):
-                    fault.hits += 1
-                    return fault
-        return None
 
     def _issue_token(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         grant = form.get("grant_type", [""])[0]

@@ -1,4 +1,4 @@
-"""AWS connector: S3, DynamoDB, RDS/Aurora and EBS snapshots, across accounts and enabled regions.
+"""AWS sessions, accounts and regions; each store's reader (S3, DynamoDB, RDS/Aurora, EBS) is in stores/aws/.
 
 Read-only: every call is a List/Get/Describe (see docs/permissions.md). boto3 is imported lazily, inside the
 tasks, and honours AWS_ENDPOINT_URL, so a local emulator needs no flag.
@@ -18,16 +18,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..inventory.hints import rds_region_empty
-from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ..inventory import WALK, Found
+from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from .common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places, region_of_arn
+from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
 
 SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
 
 # The service each of our service names needs, for botocore's per-partition region lists.
 _ENDPOINT_SERVICE = {"s3": "s3", "dynamodb": "dynamodb", "rds": "rds", "ebs-snapshot": "ec2"}
-_TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
+TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _error_code(exc: BaseException) -> str | None:
+def error_code(exc: BaseException) -> str | None:
+    """The service's error code of a botocore ClientError, if any."""
     response = getattr(exc, "response", None)
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
@@ -84,7 +85,7 @@ def _error_code(exc: BaseException) -> str | None:
 # --- sessions and clients ------------------------------------------------------------------------------------
 
 
-class _Account:
+class Account:
     """One account's session, with a thread-safe client cache and lazily shared lookups."""
 
     def __init__(self, account_id: str, session: Any, partition: str, options: AwsOptions) -> None:
@@ -119,6 +120,7 @@ class _Account:
         self.home_region = session.region_name
 
     def client(self, service: str, region: str) -> Any:
+        """The account's client for `service` in `region`, created once."""
         # boto3 sessions are not thread-safe when creating clients; clients themselves are
         with self._lock:
             key = (service, region)
@@ -127,6 +129,7 @@ class _Account:
             return self._clients[key]
 
     def scope(self, *parts: str) -> str:
+        """A skip scope under this account (or project): the parts joined by '/'."""
         return "/".join(("account", self.id, *parts))
 
     def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
@@ -254,7 +257,7 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
     home_region = base.region_name
     identity = base.client("sts", region_name=home_region).get_caller_identity()
     caller, partition = identity["Account"], identity["Arn"].split(":")[1]
-    me = _Account(caller, base, partition, options)
+    me = Account(caller, base, partition, options)
 
     targets: list[str] = list(dict.fromkeys(options.account_ids))
     if options.org:
@@ -278,7 +281,7 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
     yield from walk(me, targets)
 
 
-def walk(me: _Account, targets: list[str]) -> Iterator[Task]:
+def walk(me: Account, targets: list[str]) -> Iterator[Task]:
     """The walk: every account, enabled region and service."""
     for account_id in targets:
         if account_id == me.id:
@@ -292,20 +295,20 @@ def walk(me: _Account, targets: list[str]) -> Iterator[Task]:
             )
 
 
-def assume(me: _Account, account_id: str) -> _Account:
+def assume(me: Account, account_id: str) -> Account:
     """A member account entered through --role-name (STS AssumeRole)."""
     role_arn = f"arn:{me.partition}:iam::{account_id}:role/{me.options.role_name}"
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
     ]
-    return _Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+    return Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
 
 
-def _enter(me: _Account, account_id: str) -> Iterator[Task | Skip]:
+def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
     yield from _account(assume(me, account_id))
 
 
-def enabled_regions(account: _Account) -> list[str]:
+def enabled_regions(account: Account) -> list[str]:
     """The account's enabled regions (within --region, if given)."""
     ec2 = account.client("ec2", account.home_region)
     enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
@@ -314,13 +317,20 @@ def enabled_regions(account: _Account) -> list[str]:
     return enabled
 
 
-def offered(account: _Account, service: str, regions: list[str]) -> list[str]:
+def offered(account: Account, service: str, regions: list[str]) -> list[str]:
     """Those of `regions` where the service has an endpoint in the account's partition."""
     known = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
     return [r for r in regions if r in known] if known else regions
 
 
-def _account(account: _Account) -> Iterator[Task | Skip]:
+def _account(account: Account) -> Iterator[Task | Skip | Found]:
+    from ..stores.aws.dynamodb import dynamodb_list
+    from ..stores.aws.ebs import ebs_list
+    from ..stores.aws.rds import rds_list
+    from ..stores.aws.s3 import s3_list
+
+    # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
+    yield Found(Provider.AWS, WALK, account.scope(), "", 0)
     enabled = enabled_regions(account)
     services = account.options.services or SERVICES
     for service in services:
@@ -329,11 +339,11 @@ def _account(account: _Account) -> Iterator[Task | Skip]:
             yield Task(
                 Provider.AWS,
                 account.scope("service", "s3"),
-                functools.partial(_s3_list, account, regions),
+                functools.partial(s3_list, account, regions),
                 describe_error,
             )
             continue
-        run = {"dynamodb": _dynamodb_list, "rds": _rds_list, "ebs-snapshot": _ebs_list}[service]
+        run = {"dynamodb": dynamodb_list, "rds": rds_list, "ebs-snapshot": ebs_list}[service]
         for region in regions:
             yield Task(
                 Provider.AWS,
@@ -343,8 +353,8 @@ def _account(account: _Account) -> Iterator[Task | Skip]:
             )
 
 
-def _resource(
-    account: _Account,
+def resource(
+    account: Account,
     service: str,
     rtype: str,
     rid: str,
@@ -353,6 +363,7 @@ def _resource(
     tags: dict[str, str],
     key: tuple[KeyControl, str],
 ) -> Resource:
+    """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
     return Resource(
         provider=Provider.AWS,
@@ -369,277 +380,6 @@ def _resource(
     )
 
 
-# --- S3 ------------------------------------------------------------------------------------------------------
-
-
-def _s3_list(account: _Account, regions: list[str]) -> Iterator[Task | Skip]:
-    s3 = account.client("s3", account.home_region)
-    names: list[str] = []
-    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": 10000}):
-        for bucket in page.get("Buckets", []):
-            names.append(bucket["Name"])
-            if "BucketRegion" in bucket:
-                account.bucket_regions.seed(bucket["Name"], bucket["BucketRegion"])
-    for name in names:
-        yield Task(
-            Provider.AWS,
-            account.scope("service", "s3", "bucket", name),
-            functools.partial(_s3_bucket, account, name, regions),
-            describe_error,
-        )
-
-
-def _endpoint_region(constraint: str) -> str:
-    """The real region behind an S3 location constraint ("" and "EU" are aliases in the knowledge base)."""
-    from ..knowledge import load
-
-    loc = load().resolve(Provider.AWS, constraint)
-    return loc.code if loc is not None else constraint
-
-
-def _s3_bucket(account: _Account, name: str, regions: list[str]) -> Iterator[Resource | Skip]:
-    from botocore.exceptions import ClientError
-
-    constraint = account.bucket_regions.get(name)
-    region = _endpoint_region(constraint)
-    if account.options.regions and region not in regions:
-        return
-    s3 = account.client("s3", region)
-    footprint = [Copy(constraint, CopyRole.PRIMARY)]
-    try:
-        rules = s3.get_bucket_replication(Bucket=name)["ReplicationConfiguration"].get("Rules", [])
-    except ClientError as exc:
-        if _error_code(exc) != "ReplicationConfigurationNotFoundError":
-            yield Skip(
-                Provider.AWS,
-                account.scope("service", "s3", "bucket", name, "replication"),
-                f"replicas unknown: {describe_error(exc)}",
-            )
-        rules = []
-    for rule in rules:
-        dest = rule.get("Destination", {}).get("Bucket", "").split(":::")[-1]
-        state = "enabled" if rule.get("Status") == "Enabled" else "disabled (earlier replicas may remain)"
-        footprint.append(_replica_bucket(account, dest, f"replication rule {rule.get('ID', '?')} {state}"))
-
-    try:
-        enc = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
-        default = enc.get("ApplyServerSideEncryptionByDefault", {})
-        algorithm, key_id = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
-        if algorithm == "AES256":
-            key = (KeyControl.PROVIDER_MANAGED, "SSE-S3 (S3 managed keys)")
-        elif algorithm in ("aws:kms", "aws:kms:dsse"):
-            key = account.key_control(region, key_id, f"{algorithm} with the AWS managed key aws/s3")
-            yield from account.key_skips(region, key_id)
-        else:
-            key = (KeyControl.UNKNOWN, f"unrecognised default encryption {algorithm!r}")
-    except ClientError as exc:
-        if _error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
-            key = (
-                KeyControl.PROVIDER_MANAGED,
-                "no default encryption rule: S3 applies SSE-S3 to new objects",
-            )
-        else:
-            key = (KeyControl.UNKNOWN, f"default encryption unreadable: {describe_error(exc)}")
-            yield Skip(
-                Provider.AWS,
-                account.scope("service", "s3", "bucket", name, "encryption"),
-                f"key control unknown: {describe_error(exc)}",
-            )
-
-    arn = f"arn:{account.partition}:s3:::{name}"
-    tags, skip = account.tags_for(region, _TAG_TYPES["s3"], arn)
-    if skip:
-        yield skip
-    yield _resource(account, "s3", "AWS::S3::Bucket", arn, name, footprint, tags, key)
-
-
-def _replica_bucket(account: _Account, dest: str, note: str) -> Copy:
-    try:
-        return Copy(account.bucket_regions.get(dest), CopyRole.REPLICA, note=f"{note} → s3://{dest}")
-    except Exception as exc:  # another account's bucket we may not read: unknown, never guessed
-        return Copy(
-            UNKNOWN_LOCATION,
-            CopyRole.REPLICA,
-            note=f"{note} → s3://{dest}: region unreadable ({describe_error(exc)})",
-        )
-
-
-# --- DynamoDB ------------------------------------------------------------------------------------------------
-
-
-def _dynamodb_list(account: _Account, region: str) -> Iterator[Task]:
-    ddb = account.client("dynamodb", region)
-    for page in ddb.get_paginator("list_tables").paginate():
-        for table in page.get("TableNames", []):
-            yield Task(
-                Provider.AWS,
-                account.scope("region", region, "service", "dynamodb", "table", table),
-                functools.partial(_dynamodb_table, account, region, table),
-                describe_error,
-            )
-
-
-def _dynamodb_table(account: _Account, region: str, name: str) -> Iterator[Resource | Skip]:
-    table = account.client("dynamodb", region).describe_table(TableName=name)["Table"]
-    footprint = [Copy(region, CopyRole.PRIMARY)]
-    for replica in table.get("Replicas", []):
-        if replica.get("RegionName") and replica["RegionName"] != region:
-            footprint.append(
-                Copy(
-                    replica["RegionName"],
-                    CopyRole.REPLICA,
-                    note=f"global table replica ({replica.get('ReplicaStatus', '?')})",
-                )
-            )
-    for witness in table.get("GlobalTableWitnesses", []):
-        if witness.get("RegionName"):
-            footprint.append(
-                Copy(
-                    witness["RegionName"],
-                    CopyRole.REPLICA,
-                    note="global table witness (holds replicated change data)",
-                )
-            )
-    sse = table.get("SSEDescription") or {}
-    if sse.get("SSEType") == "KMS":
-        key = account.key_control(region, sse.get("KMSMasterKeyArn"), None)
-        yield from account.key_skips(region, sse.get("KMSMasterKeyArn"))
-    else:
-        key = (KeyControl.PROVIDER_MANAGED, "encrypted with an AWS owned key (DynamoDB default)")
-    arn = table.get("TableArn", f"arn:{account.partition}:dynamodb:{region}:{account.id}:table/{name}")
-    tags, skip = account.tags_for(region, _TAG_TYPES["dynamodb"], arn)
-    if skip:
-        yield skip
-    yield _resource(account, "dynamodb", "AWS::DynamoDB::Table", arn, name, footprint, tags, key)
-
-
-# --- RDS and Aurora ------------------------------------------------------------------------------------------
-
-
-def _rds_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
-    rds = account.client("rds", region)
-    if rds_region_empty(rds):
-        return  # RDS counts no instance and no cluster here: one call instead of two listings
-    for page in rds.get_paginator("describe_db_instances").paginate():
-        for db in page.get("DBInstances", []):
-            if db.get("DBClusterIdentifier"):
-                continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
-            yield _rds_instance(account, region, db)
-            if db.get("StorageEncrypted"):
-                yield from account.key_skips(region, db.get("KmsKeyId"))
-    for page in rds.get_paginator("describe_db_clusters").paginate():
-        for cluster in page.get("DBClusters", []):
-            yield from _rds_cluster(account, region, cluster)
-            if cluster.get("StorageEncrypted"):
-                yield from account.key_skips(region, cluster.get("KmsKeyId"))
-
-
-def _rds_key(account: _Account, region: str, item: dict[str, Any]) -> tuple[KeyControl, str]:
-    if not item.get("StorageEncrypted"):
-        return KeyControl.PROVIDER_MANAGED, "storage not encrypted"
-    return account.key_control(region, item.get("KmsKeyId"), None)
-
-
-def _tags(items: Iterable[dict[str, str]]) -> dict[str, str]:
+def tag_list(items: Iterable[dict[str, str]]) -> dict[str, str]:
+    """AWS's [{Key, Value}] tag list as a dict."""
     return {t["Key"]: t["Value"] for t in items}
-
-
-def _rds_instance(account: _Account, region: str, db: dict[str, Any]) -> Resource:
-    footprint = [Copy(region, CopyRole.PRIMARY)]
-    for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
-        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
-    source = db.get("ReadReplicaSourceDBInstanceIdentifier")
-    if source:
-        footprint.append(
-            Copy(
-                region_of_arn(source) or region,
-                CopyRole.REPLICA,
-                note=f"source of this read replica: {source}",
-            )
-        )
-    for backup in db.get("DBInstanceAutomatedBackupsReplications", []):
-        arn = backup.get("DBInstanceAutomatedBackupsArn")
-        footprint.append(
-            Copy(
-                region_of_arn(arn) or UNKNOWN_LOCATION,
-                CopyRole.REPLICA,
-                note=f"automated backups replicated to {arn}",
-            )
-        )
-    arn = db.get("DBInstanceArn", f"arn:{account.partition}:rds:{region}:{account.id}:db:{db['DBInstanceIdentifier']}")
-    return _resource(
-        account,
-        "rds",
-        "AWS::RDS::DBInstance",
-        arn,
-        db["DBInstanceIdentifier"],
-        dedupe_places(footprint),
-        _tags(db.get("TagList", [])),
-        _rds_key(account, region, db),
-    )
-
-
-def _rds_cluster(account: _Account, region: str, cluster: dict[str, Any]) -> Iterator[Resource | Skip]:
-    footprint = [Copy(region, CopyRole.PRIMARY)]
-    for replica in cluster.get("ReadReplicaIdentifiers", []):
-        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"replica cluster {replica}"))
-    source = cluster.get("ReplicationSourceIdentifier")
-    if source:
-        footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
-    gid = cluster.get("GlobalClusterIdentifier")
-    if gid:
-        try:
-            for member in account.globals.get((region, gid)):
-                member_region = region_of_arn(member.get("DBClusterArn"))
-                if member_region:
-                    footprint.append(Copy(member_region, CopyRole.REPLICA, note=f"global database {gid} member"))
-        except Exception as exc:
-            if account.globals.first_failure((region, gid)):
-                yield Skip(
-                    Provider.AWS,
-                    account.scope("region", region, "service", "rds", "global-cluster", gid),
-                    f"global database members unknown: {describe_error(exc)}",
-                )
-    arn = cluster.get(
-        "DBClusterArn",
-        f"arn:{account.partition}:rds:{region}:{account.id}:cluster:{cluster['DBClusterIdentifier']}",
-    )
-    yield _resource(
-        account,
-        "rds",
-        "AWS::RDS::DBCluster",
-        arn,
-        cluster["DBClusterIdentifier"],
-        dedupe_places(footprint),
-        _tags(cluster.get("TagList", [])),
-        _rds_key(account, region, cluster),
-    )
-
-
-# --- EBS snapshots -------------------------------------------------------------------------------------------
-
-
-def _ebs_list(account: _Account, region: str) -> Iterator[Resource | Skip]:
-    ec2 = account.client("ec2", region)
-    for page in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]):
-        for snap in page.get("Snapshots", []):
-            key = (
-                account.key_control(region, snap.get("KmsKeyId"), None)
-                if snap.get("Encrypted")
-                else (KeyControl.PROVIDER_MANAGED, "snapshot not encrypted")
-            )
-            if snap.get("Encrypted"):
-                yield from account.key_skips(region, snap.get("KmsKeyId"))
-            sid = snap["SnapshotId"]
-            arn = f"arn:{account.partition}:ec2:{region}::snapshot/{sid}"
-            tags = _tags(snap.get("Tags", []))
-            yield _resource(
-                account,
-                "ebs-snapshot",
-                "AWS::EC2::Snapshot",
-                arn,
-                tags.get("Name", sid),
-                [Copy(region, CopyRole.PRIMARY)],
-                tags,
-                key,
-            )

@@ -47,9 +47,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ..inventory import WALK, Found
+from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from .common import CLIENT_SIDE_LABEL, UNKNOWN_LOCATION, Memo, declared_key_control, dedupe_places
+from ..stores.common import CLIENT_SIDE_LABEL, Memo, declared_key_control, dedupe_places
 
 SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
 
@@ -62,7 +63,7 @@ ENDPOINT_VARS = {
 }
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 5
-_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$", re.IGNORECASE)  # us-central1-a → us-central1
+ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$", re.IGNORECASE)  # us-central1-a → us-central1
 _EXTERNAL_LEVELS = frozenset({"EXTERNAL", "EXTERNAL_VPC"})
 
 
@@ -82,7 +83,7 @@ class GcpOptions:
 
 def tasks(options: GcpOptions) -> Iterator[Task]:
     """The root task of a Google Cloud scan: it finds the projects and yields the rest."""
-    gcp = _Gcp(options)
+    gcp = Gcp(options)
     yield Task(Provider.GCP, "gcp", lambda: _start(gcp), describe_error)
 
 
@@ -103,30 +104,30 @@ class GcpApiError(GcpCallError):
 def describe_error(exc: BaseException) -> str:
     """A one-line, credential-free reason for a failed Google Cloud call."""
     if isinstance(exc, GcpCallError):
-        return _one_line(str(exc))
+        return one_line(str(exc))
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
     if isinstance(exc, auth.DefaultCredentialsError):
         # google-auth's message names the file or the lookup that failed, never a key's content
-        return _one_line(
+        return one_line(
             "no usable Google Cloud credentials (run `gcloud auth application-default login`,"
             f" or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key): {exc}"
         )
     if isinstance(exc, auth.RefreshError):
         # the token endpoint's answer names the error (invalid_grant, …); it never echoes a token or a key
-        return _one_line(f"could not obtain an access token: {exc.args[0] if exc.args else exc}")
+        return one_line(f"could not obtain an access token: {exc.args[0] if exc.args else exc}")
     if isinstance(exc, api.RetryError):
-        return _one_line(f"gave up after retries: {describe_error(exc.cause) if exc.cause else exc}")
+        return one_line(f"gave up after retries: {describe_error(exc.cause) if exc.cause else exc}")
     if isinstance(exc, api.GoogleAPICallError):
-        return _one_line(f"{exc.reason or type(exc).__name__} (HTTP {exc.code}): {exc.message}")
+        return one_line(f"{exc.reason or type(exc).__name__} (HTTP {exc.code}): {exc.message}")
     import requests
 
     if isinstance(exc, requests.Timeout):
-        return _one_line(f"timed out: {type(exc).__name__}")
+        return one_line(f"timed out: {type(exc).__name__}")
     if isinstance(exc, requests.ConnectionError):
-        return _one_line(f"endpoint unreachable: {_root_cause(exc)}")
-    return _one_line(f"{type(exc).__name__}: {exc}")
+        return one_line(f"endpoint unreachable: {_root_cause(exc)}")
+    return one_line(f"{type(exc).__name__}: {exc}")
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -135,7 +136,8 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _one_line(text: str, limit: int = 400) -> str:
+def one_line(text: str, limit: int = 400) -> str:
+    """`text` on one line, secrets masked, at most `limit` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -143,7 +145,7 @@ def _one_line(text: str, limit: int = 400) -> str:
 # --- the scan's shared state: credentials, one HTTP session, memoised lookups ----------------------------------
 
 
-class _Gcp:
+class Gcp:
     """One scan's credentials, HTTP session, storage client and caches; safe to share between the pool's threads."""
 
     def __init__(self, options: GcpOptions) -> None:
@@ -320,17 +322,18 @@ def _api_error(operation: str, resp: Any) -> GcpApiError:
             reason, message = str(err), str(resp.json().get("error_description", ""))
     except ValueError:
         message = resp.text[:200]
-    return GcpApiError(operation, resp.status_code, reason, _one_line(message, 300))
+    return GcpApiError(operation, resp.status_code, reason, one_line(message, 300))
 
 
 # --- projects ------------------------------------------------------------------------------------------------
 
 
-def _scope(project: str, service: str, *rest: str) -> str:
+def scope(project: str, service: str, *rest: str) -> str:
+    """A skip scope under this account (or project): the parts joined by '/'."""
     return "/".join(("project", project, "service", service, *rest))
 
 
-def _start(gcp: _Gcp) -> Iterator[Task | Skip]:
+def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
     options = gcp.options
     anonymous_only = (
         bool(os.environ.get("STORAGE_EMULATOR_HOST"))
@@ -375,7 +378,7 @@ def _start(gcp: _Gcp) -> Iterator[Task | Skip]:
         yield from _search(gcp, "state:ACTIVE")
 
 
-def _search(gcp: _Gcp, query: str, *, cai: bool = False) -> Iterator[Task]:
+def _search(gcp: Gcp, query: str, *, cai: bool = False) -> Iterator[Task | Found]:
     for project in gcp.pages(
         "resourcemanager", "/v3/projects:search", "resourcemanager projects.search", "projects", {"query": query}
     ):
@@ -391,7 +394,7 @@ def _search(gcp: _Gcp, query: str, *, cai: bool = False) -> Iterator[Task]:
             yield from _project_tasks(gcp, pid)
 
 
-def _container(gcp: _Gcp, parent: str) -> Iterator[Task]:
+def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found]:
     """Projects directly under an organization or folder, and a task for each sub-folder."""
     # one term only: projects:search ORs the terms of a query ("match any of the fields"); state is checked below
     yield from _search(gcp, f"parent:{parent}")
@@ -408,16 +411,22 @@ def _container(gcp: _Gcp, parent: str) -> Iterator[Task]:
             )
 
 
-def _project_tasks(gcp: _Gcp, project: str) -> Iterator[Task]:
-    runs = {"gcs": _gcs_list, "bigquery-dataset": _bigquery_list, "cloudsql-instance": _sql_list}
+def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
+    from ..stores.gcp.bigquery import bigquery_list
+    from ..stores.gcp.cloudsql import sql_list
+    from ..stores.gcp.gcs import gcs_list
+
+    # the per-service walk answers for this project (it counts what its stores read)
+    yield Found(Provider.GCP, WALK, f"project/{project}", "", 0)
+    runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     for service in gcp.options.services or SERVICES:
         yield Task(
-            Provider.GCP, _scope(project, service), functools.partial(runs[service], gcp, project), describe_error
+            Provider.GCP, scope(project, service), functools.partial(runs[service], gcp, project), describe_error
         )
 
 
-def _resource(
-    gcp: _Gcp,
+def resource(
+    gcp: Gcp,
     project: str,
     service: str,
     rtype: str,
@@ -427,6 +436,7 @@ def _resource(
     labels: dict[str, str],
     key: tuple[KeyControl, str],
 ) -> Resource:
+    """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(labels, CLIENT_SIDE_LABEL, key, word="label")
     return Resource(
         provider=Provider.GCP,
@@ -444,221 +454,3 @@ def _resource(
 
 
 GOOGLE_DEFAULT_KEY = (KeyControl.PROVIDER_MANAGED, "Google default encryption (Google-owned keys)")
-
-
-# --- Cloud Storage -------------------------------------------------------------------------------------------
-
-
-def _gcs_list(gcp: _Gcp, project: str) -> Iterator[Resource | Task | Skip]:
-    from google.api_core.exceptions import GoogleAPICallError, RetryError
-
-    client = gcp.storage()
-    try:
-        buckets = client.list_buckets(
-            project=project,
-            timeout=gcp.options.timeout,
-            retry=gcp.storage_retry(),
-            page_size=1000,
-            # a bucket whose location is down is named in `unreachable` instead of failing the whole listing
-            return_partial_success=True,
-        )
-        for page in buckets.pages:
-            for bucket in page:
-                if bucket.default_kms_key_name:
-                    # a per-key KMS read is needed: its own task, so it does not hold this listing up
-                    yield Task(
-                        Provider.GCP,
-                        _scope(project, "gcs", "bucket", bucket.name),
-                        functools.partial(_gcs_bucket, gcp, project, bucket),
-                        describe_error,
-                    )
-                else:
-                    yield from _gcs_bucket(gcp, project, bucket)
-            for name in getattr(page, "unreachable", None) or []:
-                bucket_name = str(name).rsplit("/", 1)[-1]
-                yield Skip(
-                    Provider.GCP,
-                    _scope(project, "gcs", "bucket", bucket_name),
-                    "bucket unreachable when listed (its location may be unavailable): location and keys unknown",
-                )
-    except GoogleAPICallError as exc:
-        raise _storage_error(exc, "") from exc
-    except RetryError as exc:
-        if isinstance(exc.cause, GoogleAPICallError):
-            raise _storage_error(exc.cause, " (still failing after retries)") from exc
-        raise
-
-
-def _storage_error(exc: Any, suffix: str) -> GcpApiError:
-    """The storage client's error in the same shape as the REST calls' (without the URL it puts in messages)."""
-    first = exc.errors[0] if exc.errors and isinstance(exc.errors[0], dict) else {}
-    reason = exc.reason or first.get("reason") or type(exc).__name__
-    message = re.sub(r"^[A-Z]+ \S+: ", "", str(exc.message or ""))
-    return GcpApiError("storage buckets.list", exc.code or 0, reason, _one_line(message + suffix, 300))
-
-
-def _gcs_bucket(gcp: _Gcp, project: str, bucket: Any) -> Iterator[Resource]:
-    footprint = bucket_footprint(bucket.location, bucket.location_type, bucket.data_locations)
-    key = gcp.key_control(bucket.default_kms_key_name, GOOGLE_DEFAULT_KEY)
-    yield _resource(
-        gcp,
-        project,
-        "gcs",
-        "storage.googleapis.com/Bucket",
-        f"//storage.googleapis.com/projects/_/buckets/{bucket.name}",
-        bucket.name,
-        footprint,
-        dict(bucket.labels or {}),
-        key,
-    )
-
-
-def bucket_footprint(location: str | None, location_type: str | None, data_locations: list[str] | None) -> list[Copy]:
-    """The copies of a bucket from `location`, `locationType` and `customPlacementConfig.dataLocations`.
-
-    A configurable dual-region reports its multi-region as `location` ("EU") but keeps data in the two
-    `dataLocations` only, so those two are the footprint, not the whole multi-region.
-    """
-    from ..knowledge import load
-
-    kb = load()
-    code = (location or "").strip()
-    kind = (location_type or "?").lower()
-    places = [d for d in data_locations or [] if d]
-    if places:
-        note = f"configurable dual-region: data location of {code or '?'} ({kind})"
-        return [_place(kb, p, note) for p in places]
-    if "+" in code:  # the older spelling of a configurable dual-region: "US-EAST1+US-WEST1"
-        return [_place(kb, part, f"configurable dual-region {code}") for part in code.split("+") if part]
-    known = kb.resolve(Provider.GCP, code)
-    if known is not None and known.members:
-        return [Copy(code, CopyRole.PRIMARY, note=f"predefined dual-region: {' + '.join(known.members)}")]
-    if known is not None and kind == "dual-region" and str(known.kind) == "multi-region":
-        # a dual-region without its data locations: the whole multi-region is the honest upper bound
-        return [
-            Copy(code, CopyRole.PRIMARY, note="dual-region whose data locations were not reported: whole multi-region")
-        ]
-    if known is not None:
-        return [Copy(code, CopyRole.PRIMARY, note="multi-region" if str(known.kind) == "multi-region" else None)]
-    return [_place(kb, code, None)]
-
-
-def _place(kb: Any, code: str, note: str | None) -> Copy:
-    """One region, or a zone mapped to its region (said in the note); unknown codes are kept as reported."""
-    code = code.strip()
-    if kb.resolve(Provider.GCP, code) is None:
-        zone = _ZONE.match(code)
-        if zone and kb.resolve(Provider.GCP, zone.group(1)) is not None:
-            region = zone.group(1).lower()
-            prefix = f"{note}; " if note else ""
-            return Copy(region, CopyRole.PRIMARY, note=f"{prefix}zonal location {code}, in region {region}")
-    return Copy(code, CopyRole.PRIMARY, note=note)
-
-
-# --- BigQuery ------------------------------------------------------------------------------------------------
-
-
-def _bigquery_list(gcp: _Gcp, project: str) -> Iterator[Task]:
-    for item in gcp.pages(
-        "bigquery",
-        f"/bigquery/v2/projects/{project}/datasets",
-        "bigquery datasets.list",
-        "datasets",
-        {"maxResults": "1000", "all": "true"},  # hidden datasets hold data too
-    ):
-        ref = item.get("datasetReference") or {}
-        dataset = ref.get("datasetId") or str(item.get("id", "")).split(":")[-1]
-        if dataset:
-            yield Task(
-                Provider.GCP,
-                _scope(project, "bigquery-dataset", "dataset", dataset),
-                functools.partial(_bigquery_dataset, gcp, project, dataset, item),
-                describe_error,
-            )
-
-
-def _bigquery_dataset(gcp: _Gcp, project: str, dataset: str, listed: dict[str, Any]) -> Iterator[Resource | Skip]:
-    # datasets.list has location and labels but not defaultEncryptionConfiguration: one datasets.get each
-    try:
-        full = gcp.get("bigquery", f"/bigquery/v2/projects/{project}/datasets/{dataset}", "bigquery datasets.get")
-        cmek = (full.get("defaultEncryptionConfiguration") or {}).get("kmsKeyName")
-        key = gcp.key_control(cmek, GOOGLE_DEFAULT_KEY)
-    except Exception as exc:
-        if isinstance(exc, GcpApiError) and exc.status == 404:
-            return  # deleted since it was listed: no data left to report
-        full = listed
-        key = (KeyControl.UNKNOWN, f"dataset unreadable, so its default encryption is unknown: {describe_error(exc)}")
-        yield Skip(Provider.GCP, _scope(project, "bigquery-dataset", "dataset", dataset), key[1])
-    location = str(full.get("location") or listed.get("location") or UNKNOWN_LOCATION)
-    yield _resource(
-        gcp,
-        project,
-        "bigquery-dataset",
-        "bigquery.googleapis.com/Dataset",
-        f"//bigquery.googleapis.com/projects/{project}/datasets/{dataset}",
-        dataset,
-        [Copy(location, CopyRole.PRIMARY)],
-        dict(full.get("labels") or listed.get("labels") or {}),
-        key,
-    )
-
-
-# --- Cloud SQL -----------------------------------------------------------------------------------------------
-
-
-def _sql_list(gcp: _Gcp, project: str) -> Iterator[Resource]:
-    instances = list(gcp.pages("sqladmin", f"/v1/projects/{project}/instances", "sqladmin instances.list", "items"))
-    # replicas are instances of the same list: their regions come from it, no extra call
-    by_name = {i.get("name", ""): i for i in instances}
-    for inst in instances:
-        if inst.get("instanceType") == "ON_PREMISES_INSTANCE":
-            continue  # a stand-in for an external primary server: its data is not in Google Cloud
-        yield _sql_instance(gcp, project, inst, by_name)
-
-
-def _sql_peer(project: str, ref: str, by_name: dict[str, dict[str, Any]], what: str) -> Copy:
-    """A replica's or master's copy, located through the instance list; unknown (never guessed) if not in it."""
-    owner, _, name = ref.rpartition(":")
-    peer = by_name.get(name) if owner in ("", project) else None
-    if peer is not None and peer.get("region"):
-        return Copy(str(peer["region"]), CopyRole.REPLICA, note=f"{what} {name}")
-    return Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note=f"{what} {ref}: not in this project's instance list")
-
-
-def _sql_instance(gcp: _Gcp, project: str, inst: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> Resource:
-    name = str(inst.get("name", "?"))
-    settings = inst.get("settings") or {}
-    backups = settings.get("backupConfiguration") or {}
-    primary_note = None
-    if backups.get("enabled") and not backups.get("location"):
-        # Google documents the default only as "the closest multi-region location": no published mapping to model
-        primary_note = (
-            "automated backups are in Cloud SQL's default location (the multi-region closest to the instance),"
-            " which is not counted here: set backupConfiguration.location to know it"
-        )
-    footprint = [Copy(str(inst.get("region") or UNKNOWN_LOCATION), CopyRole.PRIMARY, note=primary_note)]
-    for replica in inst.get("replicaNames", []) or []:
-        footprint.append(_sql_peer(project, replica, by_name, "read replica"))
-    if inst.get("masterInstanceName"):
-        footprint.append(_sql_peer(project, inst["masterInstanceName"], by_name, "primary of this read replica:"))
-    failover = (inst.get("failoverReplica") or {}).get("name")
-    if failover:
-        footprint.append(_sql_peer(project, failover, by_name, "failover replica"))
-    dr = (inst.get("replicationCluster") or {}).get("failoverDrReplicaName")
-    if dr:
-        footprint.append(_sql_peer(project, dr, by_name, "disaster-recovery replica"))
-    if backups.get("location"):
-        state = "enabled" if backups.get("enabled") else "disabled (earlier backups may remain)"
-        footprint.append(Copy(str(backups["location"]), CopyRole.REPLICA, note=f"backups (custom location, {state})"))
-    cmek = (inst.get("diskEncryptionConfiguration") or {}).get("kmsKeyName")
-    return _resource(
-        gcp,
-        project,
-        "cloudsql-instance",
-        "sqladmin.googleapis.com/Instance",
-        f"//sqladmin.googleapis.com/projects/{project}/instances/{name}",
-        name,
-        footprint,
-        dict(settings.get("userLabels") or {}),
-        gcp.key_control(cmek, GOOGLE_DEFAULT_KEY),
-    )

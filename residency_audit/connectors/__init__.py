@@ -1,1 +1,0 @@
-"""Connectors: each turns one cloud's APIs into `Task`s that yield resources and skips."""

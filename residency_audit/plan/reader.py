@@ -1,0 +1,356 @@
+"""Read a Terraform plan (`terraform show -json tfplan`) into resources, before anything is deployed.
+
+Pure: no cloud call, no terraform binary. The plan's `planned_values` say what each resource will look like after
+apply, `resource_changes[].change.after_unknown` says which of those values Terraform cannot know yet, and
+`configuration` holds the provider blocks (where an AWS region usually lives) and each attribute's references (how a
+replication rule names its destination bucket when that bucket's ARN is not known yet).
+
+What is not known at plan time is reported as unknown, never guessed: a copy whose region is "known after apply"
+is a copy in the location "unknown", with a note saying why.
+
+Format: https://developer.hashicorp.com/terraform/internals/json-format (format_version 1.x; a new major version is
+not backward-compatible and is refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalogue import load as load_catalogue
+from ..catalogue import terraform_provider
+from ..coverage import UNKNOWN_TYPE
+from ..inventory import TERRAFORM_PLAN, Found, merge
+from ..model import Resource
+from ..stores.common import UNKNOWN_LOCATION
+from .context import (
+    AFTER_APPLY,
+    DEFAULT_CLASSIFICATION_TAG,
+    FORGOTTEN,
+    LINKS,
+    NOT_A_DATA_STORE,
+    NOT_YET_EVALUATED,
+    PLANNED_FOR_DELETION,
+    Context,
+    Item,
+)
+from .stores import PLAN_READERS as _STORES
+
+__all__ = [
+    "AFTER_APPLY",
+    "FORGOTTEN",
+    "NOT_ASSESSED_ANYWHERE",
+    "NOT_A_DATA_STORE",
+    "NOT_YET_EVALUATED",
+    "PLANNED_FOR_DELETION",
+    "UNKNOWN_LOCATION",
+    "NotEvaluated",
+    "PlanError",
+    "read_plan",
+]
+
+NOT_ASSESSED_ANYWHERE = (
+    "a data-bearing type residency-audit does not assess yet, in plans or live scans: its copies are not checked"
+)
+UNKNOWN_TYPE_REASON = (
+    "a resource type residency-audit does not know: whether it holds data is unknown (counted as an unknown type)"
+)
+HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
+
+
+class PlanError(ValueError):
+    """The input is not a Terraform JSON plan this version reads: names the file, the field and the fix."""
+
+
+@dataclass(frozen=True)
+class NotEvaluated:
+    """A planned resource the reader leaves out, and why (listed in the report, never dropped silently)."""
+
+    address: str
+    type: str
+    reason: str
+    location: str | None = None  # where the plan says it will be, for a data-bearing type (None: not said)
+    category: str | None = None  # the catalogue's category of the type; "unknown-type" when it does not know it
+
+
+def read_plan(
+    data: Any, path: str, *, classification_tag: str = DEFAULT_CLASSIFICATION_TAG
+) -> tuple[list[Resource], list[NotEvaluated]]:
+    """The data stores a parsed `terraform show -json` plan leaves once applied, and what is not evaluated.
+
+    `data` is the parsed JSON, `path` the file it came from (for messages). Each resource's id is its Terraform
+    address and its account is "" (not known before apply). Raises PlanError for anything that is not a plan in
+    format 1.x, naming the field at fault.
+    """
+    plan = _parse(data, path)
+    ctx = Context(plan, classification_tag)
+    resources: list[Resource] = []
+    skipped: list[NotEvaluated] = []
+    for item in plan.items:
+        store = _STORES.get(item.type)
+        if store is not None:
+            resources.append(store(ctx, item))
+        elif item.type in LINKS:
+            reason = ctx.unlinked_reason(item)
+            if reason is not None:  # a companion of a store in this plan was evaluated with that store
+                skipped.append(NotEvaluated(item.address, item.type, reason))
+        else:
+            skipped.append(_not_evaluated(ctx, item))
+    return resources, skipped + plan.removed
+
+
+def plan_found(path: str, resources: Iterable[Resource], not_evaluated: Iterable[NotEvaluated]) -> tuple[Found, ...]:
+    """What the plan leaves in the estate, as inventory records for coverage: evaluated or not, counted.
+
+    Resources planned for deletion leave and are not counted; types of providers other than the three clouds
+    (random_, null_, tls_ …) hold no cloud data and are not counted either.
+    """
+    found = [Found(r.provider, TERRAFORM_PLAN, path, r.type, 1, ()) for r in resources]
+    for n in not_evaluated:
+        provider = terraform_provider(n.type)
+        if provider is not None and n.reason != PLANNED_FOR_DELETION:
+            places = (n.location,) if n.location else ()
+            found.append(Found(provider, TERRAFORM_PLAN, path, n.type, 1, places, n.reason))
+    return merge(found)
+
+
+def _not_evaluated(ctx: Context, item: Item) -> NotEvaluated:
+    """Why a planned item is not evaluated, from the catalogue; for a data-bearing type, where it will be."""
+    entry = load_catalogue().find(item.type)
+    if entry is None:
+        return NotEvaluated(item.address, item.type, UNKNOWN_TYPE_REASON, None, UNKNOWN_TYPE)
+    if not entry.data_bearing:
+        return NotEvaluated(item.address, item.type, NOT_A_DATA_STORE, None, entry.category.value)
+    reason = NOT_YET_EVALUATED if entry.assessed else NOT_ASSESSED_ANYWHERE
+    return NotEvaluated(item.address, item.type, reason, _where(ctx, item), entry.category.value)
+
+
+def _where(ctx: Context, item: Item) -> str | None:
+    """The location a plan gives a resource it does not evaluate: never dropped silently, never guessed."""
+    for attribute in ("location", "region", "availability_zone"):
+        value = item.text(attribute)
+        if value:
+            return value
+    if item.type.startswith("aws_"):
+        region, _ = ctx.aws_region(item)
+        return None if region == UNKNOWN_LOCATION else region
+    return None
+
+
+# --- the plan's shape ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    path: str
+    items: list[Item]
+    removed: list[NotEvaluated]
+    variables: Mapping[str, Any]
+    providers: Mapping[str, Any]
+
+
+def _error(path: str, where: str, problem: str) -> PlanError:
+    return PlanError(f"{path}: {where}: {problem}; {HINT}")
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    names: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _expect(value: Any, kind: type, path: str, where: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool) != (kind is bool):
+        raise _error(path, where, f"expected {_json_kind(kind())}, got {_json_kind(value)}")
+    return value
+
+
+def _parse(data: Any, path: str) -> Plan:
+    if not isinstance(data, dict):
+        raise _error(path, "top level", f"expected a JSON object (a Terraform plan), got {_json_kind(data)}")
+    _check_kind(data, path)
+    current, removed, listed = _changes(data, path)
+    index, providers = _configuration(data, path)
+    variables = _expect(data.get("variables", {}), dict, path, "variables")
+    if "planned_values" in data:
+        items = list(_planned(data, path, current, index))
+    else:
+        items = list(_from_changes(listed, path, index))
+    return Plan(path, items, removed, variables, providers)
+
+
+def _check_kind(data: Mapping[str, Any], path: str) -> None:
+    """Refuse, with the reason, a state file, a residency-audit report or a future major format."""
+    if "format_version" not in data:
+        if "lineage" in data or "serial" in data:
+            raise _error(path, "top level", "this is a Terraform state file (it has 'lineage'/'serial'), not a plan")
+        if "schema_version" in data and "tool" in data:
+            raise _error(path, "top level", "this is a residency-audit report, not a Terraform plan")
+        raise _error(path, "format_version", "missing, so this is not the JSON form of a Terraform plan")
+    version = data["format_version"]
+    if not isinstance(version, str):
+        raise _error(path, "format_version", f'expected a string such as "1.2", got {_json_kind(version)}')
+    if version.split(".")[0] != "1":
+        raise PlanError(
+            f"{path}: format_version: {version!r} is not supported: residency-audit reads Terraform's JSON plan "
+            "format 1.x (a new major version is not backward-compatible); upgrade residency-audit, or write the "
+            "plan with a Terraform whose `terraform show -json` emits format 1.x"
+        )
+    if "planned_values" not in data and "resource_changes" not in data:
+        if "values" in data:
+            raise _error(path, "top level", "this is the JSON form of a state (it has 'values'), not of a plan")
+        raise _error(path, "top level", "neither 'planned_values' nor 'resource_changes': not a Terraform plan")
+
+
+def _actions(change: Mapping[str, Any], path: str, where: str) -> list[str]:
+    actions = _expect(change.get("actions", []), list, path, f"{where}.actions")
+    return [str(a) for a in actions]
+
+
+def _changes(
+    data: Mapping[str, Any], path: str
+) -> tuple[dict[str, Mapping[str, Any]], list[NotEvaluated], list[tuple[Mapping[str, Any], str]]]:
+    """Each current object's change by address, what leaves the estate, and every managed change with its path."""
+    entries = _expect(data.get("resource_changes", []), list, path, "resource_changes")
+    current: dict[str, Mapping[str, Any]] = {}
+    removed: list[NotEvaluated] = []
+    listed: list[tuple[Mapping[str, Any], str]] = []
+    for i, entry in enumerate(entries):
+        where = f"resource_changes[{i}]"
+        entry = _expect(entry, dict, path, where)
+        address = _expect(entry.get("address"), str, path, f"{where}.address")
+        change = _expect(entry.get("change"), dict, path, f"{where}.change")
+        actions = _actions(change, path, f"{where}.change")
+        if entry.get("mode", "managed") != "managed" or "deposed" in entry:
+            continue  # data sources hold nothing; a deposed object is the old half of a replacement
+        current[address] = change
+        listed.append((entry, where))
+        rtype = str(entry.get("type", ""))
+        if actions == ["delete"]:
+            removed.append(NotEvaluated(address, rtype, PLANNED_FOR_DELETION))
+        elif actions == ["forget"]:
+            removed.append(NotEvaluated(address, rtype, FORGOTTEN))
+    return current, removed, listed
+
+
+_ConfigIndex = dict[tuple[str, str, str], Mapping[str, Any]]
+
+
+def _configuration(data: Mapping[str, Any], path: str) -> tuple[_ConfigIndex | None, Mapping[str, Any]]:
+    """Managed resource blocks by (module path, type, name), and the provider configurations by key."""
+    if "configuration" not in data:
+        return None, {}
+    config = _expect(data["configuration"], dict, path, "configuration")
+    providers = _expect(config.get("provider_config", {}), dict, path, "configuration.provider_config")
+    index: _ConfigIndex = {}
+    root = _expect(config.get("root_module", {}), dict, path, "configuration.root_module")
+    _index_module(root, "", "configuration.root_module", path, index)
+    return index, providers
+
+
+def _index_module(module: Mapping[str, Any], prefix: str, where: str, path: str, index: _ConfigIndex) -> None:
+    for i, block in enumerate(_expect(module.get("resources", []), list, path, f"{where}.resources")):
+        block = _expect(block, dict, path, f"{where}.resources[{i}]")
+        if block.get("mode", "managed") == "managed":
+            index[(prefix, str(block.get("type")), str(block.get("name")))] = block
+    calls = _expect(module.get("module_calls", {}), dict, path, f"{where}.module_calls")
+    for name, call in calls.items():
+        call = _expect(call, dict, path, f"{where}.module_calls.{name}")
+        child = _expect(call.get("module", {}), dict, path, f"{where}.module_calls.{name}.module")
+        child_prefix = f"{prefix}.module.{name}" if prefix else f"module.{name}"
+        _index_module(child, child_prefix, f"{where}.module_calls.{name}.module", path, index)
+
+
+def _config_module(instance: str) -> str:
+    """A module instance address without its instance keys: 'module.a["x"].module.b[0]' → 'module.a.module.b'."""
+    out: list[str] = []
+    depth, quoted, escaped = 0, False, False
+    for ch in instance:
+        if depth:
+            if quoted:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    quoted = False
+            elif ch == '"':
+                quoted = True
+            elif ch == "]":
+                depth = 0
+            continue
+        if ch == "[":
+            depth = 1
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _planned(
+    data: Mapping[str, Any], path: str, current: Mapping[str, Mapping[str, Any]], index: _ConfigIndex | None
+) -> Iterable[Item]:
+    values = _expect(data["planned_values"], dict, path, "planned_values")
+    root = _expect(values.get("root_module", {}), dict, path, "planned_values.root_module")
+    yield from _walk(root, "", "planned_values.root_module", path, current, index)
+
+
+def _walk(
+    module: Mapping[str, Any],
+    address: str,
+    where: str,
+    path: str,
+    current: Mapping[str, Mapping[str, Any]],
+    index: _ConfigIndex | None,
+) -> Iterable[Item]:
+    for i, res in enumerate(_expect(module.get("resources", []), list, path, f"{where}.resources")):
+        at = f"{where}.resources[{i}]"
+        res = _expect(res, dict, path, at)
+        if res.get("mode", "managed") != "managed":
+            continue
+        item_address = _expect(res.get("address"), str, path, f"{at}.address")
+        rtype = _expect(res.get("type"), str, path, f"{at}.type")
+        change = current.get(item_address, {})
+        if change and _actions(change, path, item_address) in (["delete"], ["forget"]):
+            continue  # leaves the estate: listed from resource_changes
+        yield _item(res, item_address, rtype, address, res.get("values"), change, index, path, at)
+    for j, child in enumerate(_expect(module.get("child_modules", []), list, path, f"{where}.child_modules")):
+        at = f"{where}.child_modules[{j}]"
+        child = _expect(child, dict, path, at)
+        child_address = _expect(child.get("address"), str, path, f"{at}.address")
+        yield from _walk(child, child_address, at, path, current, index)
+
+
+def _from_changes(listed: list[tuple[Mapping[str, Any], str]], path: str, index: _ConfigIndex | None) -> Iterable[Item]:
+    """Items from resource_changes alone (a plan without planned_values): each change's `after`."""
+    for entry, where in listed:
+        change = entry["change"]
+        if _actions(change, path, f"{where}.change") in (["delete"], ["forget"], ["read"]):
+            continue
+        module = entry.get("module_address", "")
+        module = module if isinstance(module, str) else ""
+        rtype = _expect(entry.get("type"), str, path, f"{where}.type")
+        yield _item(entry, entry["address"], rtype, module, change.get("after"), change, index, path, where)
+
+
+def _item(
+    res: Mapping[str, Any],
+    address: str,
+    rtype: str,
+    module: str,
+    values: Any,
+    change: Mapping[str, Any],
+    index: _ConfigIndex | None,
+    path: str,
+    where: str,
+) -> Item:
+    values = _expect(values if values is not None else {}, dict, path, f"{where}.values")
+    name = res.get("name")
+    name = name if isinstance(name, str) else address.rsplit(".", 1)[-1]
+    config = None if index is None else index.get((_config_module(module), rtype, name))
+    return Item(address, rtype, name, module, values, change.get("after_unknown") or {}, config)

@@ -1,0 +1,15 @@
+"""The plan reader's evaluators, gathered from the store modules (each holds its live and its plan reader)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..model import Resource
+from ..stores.aws import dynamodb, rds, s3
+from ..stores.azure import cosmos, storage
+from ..stores.gcp import bigquery, gcs
+from .context import Context, Item
+
+PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
+    t: fn for module in (s3, dynamodb, rds, storage, cosmos, gcs, bigquery) for t, fn in module.PLAN.items()
+}

@@ -1,0 +1,197 @@
+"""RDS instances and Aurora clusters: read replicas, global databases, replicated backups; live and planned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ...clouds.aws import Account, describe_error, resource, tag_list
+from ...inventory.hints import rds_region_empty
+from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ...plan.context import AFTER_APPLY, LINKS, RDS_DEFAULT_KEY, Context, Item, plan_tags, unknown_copy
+from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+
+# --- RDS and Aurora ------------------------------------------------------------------------------------------
+
+
+def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
+    """The region's RDS instances (cluster members excepted) and Aurora clusters."""
+    rds = account.client("rds", region)
+    if rds_region_empty(rds):
+        return  # RDS counts no instance and no cluster here: one call instead of two listings
+    for page in rds.get_paginator("describe_db_instances").paginate():
+        for db in page.get("DBInstances", []):
+            if db.get("DBClusterIdentifier"):
+                continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
+            yield _rds_instance(account, region, db)
+            if db.get("StorageEncrypted"):
+                yield from account.key_skips(region, db.get("KmsKeyId"))
+    for page in rds.get_paginator("describe_db_clusters").paginate():
+        for cluster in page.get("DBClusters", []):
+            yield from _rds_cluster(account, region, cluster)
+            if cluster.get("StorageEncrypted"):
+                yield from account.key_skips(region, cluster.get("KmsKeyId"))
+
+
+def _rds_key(account: Account, region: str, item: dict[str, Any]) -> tuple[KeyControl, str]:
+    if not item.get("StorageEncrypted"):
+        return KeyControl.PROVIDER_MANAGED, "storage not encrypted"
+    return account.key_control(region, item.get("KmsKeyId"), None)
+
+
+def _rds_instance(account: Account, region: str, db: dict[str, Any]) -> Resource:
+    footprint = [Copy(region, CopyRole.PRIMARY)]
+    for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
+        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
+    source = db.get("ReadReplicaSourceDBInstanceIdentifier")
+    if source:
+        footprint.append(
+            Copy(
+                region_of_arn(source) or region,
+                CopyRole.REPLICA,
+                note=f"source of this read replica: {source}",
+            )
+        )
+    for backup in db.get("DBInstanceAutomatedBackupsReplications", []):
+        arn = backup.get("DBInstanceAutomatedBackupsArn")
+        footprint.append(
+            Copy(
+                region_of_arn(arn) or UNKNOWN_LOCATION,
+                CopyRole.REPLICA,
+                note=f"automated backups replicated to {arn}",
+            )
+        )
+    arn = db.get("DBInstanceArn", f"arn:{account.partition}:rds:{region}:{account.id}:db:{db['DBInstanceIdentifier']}")
+    return resource(
+        account,
+        "rds",
+        "AWS::RDS::DBInstance",
+        arn,
+        db["DBInstanceIdentifier"],
+        dedupe_places(footprint),
+        tag_list(db.get("TagList", [])),
+        _rds_key(account, region, db),
+    )
+
+
+def _rds_cluster(account: Account, region: str, cluster: dict[str, Any]) -> Iterator[Resource | Skip]:
+    footprint = [Copy(region, CopyRole.PRIMARY)]
+    for replica in cluster.get("ReadReplicaIdentifiers", []):
+        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"replica cluster {replica}"))
+    source = cluster.get("ReplicationSourceIdentifier")
+    if source:
+        footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
+    gid = cluster.get("GlobalClusterIdentifier")
+    if gid:
+        try:
+            for member in account.globals.get((region, gid)):
+                member_region = region_of_arn(member.get("DBClusterArn"))
+                if member_region:
+                    footprint.append(Copy(member_region, CopyRole.REPLICA, note=f"global database {gid} member"))
+        except Exception as exc:
+            if account.globals.first_failure((region, gid)):
+                yield Skip(
+                    Provider.AWS,
+                    account.scope("region", region, "service", "rds", "global-cluster", gid),
+                    f"global database members unknown: {describe_error(exc)}",
+                )
+    arn = cluster.get(
+        "DBClusterArn",
+        f"arn:{account.partition}:rds:{region}:{account.id}:cluster:{cluster['DBClusterIdentifier']}",
+    )
+    yield resource(
+        account,
+        "rds",
+        "AWS::RDS::DBCluster",
+        arn,
+        cluster["DBClusterIdentifier"],
+        dedupe_places(footprint),
+        tag_list(cluster.get("TagList", [])),
+        _rds_key(account, region, cluster),
+    )
+
+
+# --- the Terraform plan reader --------------------------------------------------------------------------------
+
+# --- AWS: RDS --------------------------------------------------------------------------------------------------
+
+
+def _plan_db_instance(ctx: Context, item: Item) -> Resource:
+    region, note = ctx.aws_region(item)
+    footprint = [Copy(region, CopyRole.PRIMARY, note=note)]
+    source = _plan_db_source(ctx, item, region)
+    if source is not None:
+        footprint.append(source)
+    for replica in ctx.linked(item, "aws_db_instance"):
+        replica_region, _ = ctx.aws_region(replica)
+        footprint.append(Copy(replica_region, CopyRole.REPLICA, note=f"read replica {replica.address}"))
+    for backups in ctx.linked(item, "aws_db_instance_automated_backups_replication"):
+        backup_region, _ = ctx.aws_region(backups)
+        footprint.append(
+            Copy(backup_region, CopyRole.REPLICA, note=f"automated backups replicated by {backups.address}")
+        )
+    return ctx.resource(
+        item,
+        Provider.AWS,
+        ("rds", "AWS::RDS::DBInstance", "identifier"),
+        dedupe_places(footprint),
+        _plan_db_key(ctx, item),
+        plan_tags(item, "tags_all", "tags"),
+    )
+
+
+def _plan_db_source(ctx: Context, item: Item, region: str) -> Copy | None:
+    """The source of a read replica: a copy of the same data, in the source's region."""
+    value = item.text("replicate_source_db")
+    if value is None and not item.is_unknown("replicate_source_db"):
+        return None
+    targets = ctx.target(item, ("replicate_source_db",), "aws_db_instance", LINKS["aws_db_instance"].match)
+    if len(targets) == 1:
+        source_region, _ = ctx.aws_region(targets[0])
+        return Copy(source_region, CopyRole.REPLICA, note=f"source of this read replica: {targets[0].address}")
+    if value is None:
+        return unknown_copy(CopyRole.REPLICA, f"source of this read replica: {AFTER_APPLY}")
+    # a same-region source is named by identifier, a cross-region one by ARN (which carries its region)
+    return Copy(region_of_arn(value) or region, CopyRole.REPLICA, note=f"source of this read replica: {value}")
+
+
+def _plan_db_key(ctx: Context, item: Item) -> tuple[KeyControl, str]:
+    encrypted = item.get("storage_encrypted")
+    if encrypted is None and item.is_unknown("storage_encrypted"):
+        return KeyControl.UNKNOWN, f"storage encryption {AFTER_APPLY} (a replica inherits its source's)"
+    if encrypted is not True:
+        return KeyControl.PROVIDER_MANAGED, "storage not encrypted"
+    return ctx.aws_key(item, ("kms_key_id",), RDS_DEFAULT_KEY)
+
+
+def _plan_rds_cluster(ctx: Context, item: Item) -> Resource:
+    region, note = ctx.aws_region(item)
+    footprint = [Copy(region, CopyRole.PRIMARY, note=note)]
+    link = LINKS["aws_rds_cluster"]
+    sources = ctx.target(item, (link.attribute,), link.target_type, link.match)
+    source = item.text(link.attribute)
+    if len(sources) == 1:
+        footprint.append(Copy(ctx.aws_region(sources[0])[0], CopyRole.REPLICA, note=f"replication source {source}"))
+    elif source is not None:
+        footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
+    elif item.is_unknown(link.attribute):
+        footprint.append(unknown_copy(CopyRole.REPLICA, f"replication source {AFTER_APPLY}"))
+    for replica in ctx.linked(item, "aws_rds_cluster"):
+        footprint.append(Copy(ctx.aws_region(replica)[0], CopyRole.REPLICA, note=f"replica cluster {replica.address}"))
+    for member, name in ctx.global_members(item):
+        footprint.append(Copy(ctx.aws_region(member)[0], CopyRole.REPLICA, note=f"global database {name} member"))
+    return ctx.resource(
+        item,
+        Provider.AWS,
+        ("rds", "AWS::RDS::DBCluster", "cluster_identifier"),
+        dedupe_places(footprint),
+        _plan_db_key(ctx, item),
+        plan_tags(item, "tags_all", "tags"),
+    )
+
+
+# Terraform resource types this module's plan reader evaluates
+PLAN: dict[str, Callable[[Context, Item], Resource]] = {
+    "aws_db_instance": _plan_db_instance,
+    "aws_rds_cluster": _plan_rds_cluster,
+}

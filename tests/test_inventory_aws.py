@@ -362,3 +362,11 @@ def test_member_that_cannot_be_entered_is_a_skip_and_an_empty_one_is_not_entered
     skips = {s["scope"]: s["reason"] for s in report["skipped"]}
     assert skips == {f"account/{org[1]}": "AccessDenied on AssumeRole (HTTP 403): not this role"}
     assert {r["account"] for r in report["resources"]} == {org[0]}
+
+
+def test_with_service_only_the_types_asked_for_count(aws: AwsEndpoint, org: list[str], walked: dict[str, Any]) -> None:
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    code, report, err = scan("--aws-inventory", "resource-explorer", "--service", "s3")
+    assert code == 0, err  # as with Azure's --service: the volume and the queue are not what was asked about
+    assert {r["name"] for r in report["resources"]} == {"mgmt-logs", "finance-ledger"}
+    assert unassessed(report) == {}

@@ -70,7 +70,7 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
     work = {account: _Work() for account in targets}
     counted: list[Found] = []
     for record in records:
-        if isinstance(record, Listed | Counted) and record.native_type not in SERVICE_OF_TYPE:
+        if isinstance(record, Listed | Counted) and record.native_type not in SERVICE_OF_TYPE and not options.services:
             # a type no store reads: counted for coverage (those the stores read are counted by what they assess)
             n, where = (record.count, record.region) if isinstance(record, Counted) else (1, record.location)
             counted.append(Found(Provider.AWS, record.engine, f"account/{record.account}", record.native_type, n,

@@ -55,7 +55,8 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
     listed = [r for r in records if isinstance(r, Listed)]
     yield Found(Provider.GCP, cloud_asset.ENGINE, _label(scope), "", 0)
     for record in listed:
-        if record.native_type not in READERS:  # the types stores read are counted by what they assess
+        # the types stores read are counted by what they assess; with --service, only those types are asked for
+        if record.native_type not in READERS and not gcp.options.services:
             where = (record.location,) if record.location else ()
             yield Found(Provider.GCP, cloud_asset.ENGINE, f"project/{record.account}", record.native_type, 1, where)
     projects = sorted({r.account for r in listed if r.native_type == cloud_asset.PROJECT_TYPE})

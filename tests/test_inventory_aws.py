@@ -370,3 +370,16 @@ def test_with_service_only_the_types_asked_for_count(aws: AwsEndpoint, org: list
     assert code == 0, err  # as with Azure's --service: the volume and the queue are not what was asked about
     assert {r["name"] for r in report["resources"]} == {"mgmt-logs", "finance-ledger"}
     assert unassessed(report) == {}
+
+
+def test_bucket_in_an_unindexed_region_is_found_by_listing_and_read_once(aws: AwsEndpoint, org: list[str]) -> None:
+    seed_bucket(aws.member_session(org[1], direct=True), "finance-archive", "eu-west-1")
+    aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+    aws.inventory.indexes.discard((org[1], "eu-west-1"))
+    aws.clear_log()
+    code, report, err = scan("--aws-inventory", "resource-explorer", "--service", "s3")
+    assert code == 0, err
+    assert {r["name"] for r in report["resources"]} == {"mgmt-logs", "finance-ledger", "finance-archive"}
+    reads = [r for r in aws.requests if r.action == "GetBucketEncryption"]
+    assert len(reads) == 3  # finance-ledger (found by the index) is not read again by the listing
+    assert [r.action for r in aws.requests].count("ListBuckets") == 1  # only the account with a blind region

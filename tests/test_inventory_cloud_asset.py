@@ -205,6 +205,8 @@ def test_scan_through_cai_assesses_what_the_walk_does_without_per_project_listin
     # the snapshot in beta holds data no store reads yet: CAI sees it, the walk cannot; the scan says so (exit 3)
     assert (code, unassessed(report)) == ((3, {"compute.googleapis.com/Snapshot": 1}) if snapshot else (0, {})), err
     assert unassessed(walked) == {}
+    engines = {e["engine"]: e["scopes"] for e in report["coverage"]["engines"]}
+    assert "cloud-asset-inventory" in engines and "walk" not in engines
     apis = {(r.api, r.operation) for r in gcp.requests}
     assert not apis & {("storage", "buckets.list"), ("bigquery", "datasets.list"), ("bigquery", "datasets.get"),
                        ("sqladmin", "instances.list"), ("resourcemanager", "folders.list")}  # fmt: skip

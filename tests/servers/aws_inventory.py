@@ -16,9 +16,7 @@ string). ``Search`` understands the filter prefixes ``region:``, ``service:``, `
 
 Config: ``aggregator(name, accounts, regions)`` declares an organization aggregator; ``recording`` limits the
 account-regions whose recorders record (default: all its sources); ``source_status`` overrides a source's
-``LastUpdateStatus``. ``SelectAggregateResourceConfig`` takes the SQL subset the tool sends: a field list, an
-optional ``WHERE resourceType IN (…)`` / ``= …``, or ``COUNT(*)`` with ``GROUP BY``. Every recording
-account-region holds its default VPC, as real accounts do.
+``LastUpdateStatus``; its operations are in tests/servers/aws_config.py, the shared envelopes in aws_wire.py.
 """
 
 from __future__ import annotations
@@ -27,53 +25,35 @@ import json
 import re
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-RE_SERVICE = "resource-explorer-2"
+from .aws_config import CONFIG_OPERATIONS, Aggregator, ConfigAggregators
+from .aws_wire import (
+    MANAGEMENT,
+    ORG_ID,
+    RE_SERVICE,
+    REPORTED,
+    Invalid,
+    Item,
+    NotFound,
+    Unauthorized,
+    _Response,
+    error,
+    ok,
+    paged,
+)
+
+__all__ = ["MANAGEMENT", "ORG_ID", "AwsInventory", "Item", "action_of", "error_response", "run"]
+
 RE_OPERATIONS = frozenset(
     {"Search", "ListIndexes", "ListIndexesForMembers", "GetDefaultView", "GetView", "ListSupportedResourceTypes"}
 )
-CONFIG_OPERATIONS = frozenset(
-    {
-        "DescribeConfigurationAggregators",
-        "DescribeConfigurationAggregatorSourcesStatus",
-        "SelectAggregateResourceConfig",
-    }
-)
-MANAGEMENT = "123456789012"
-ORG_ID = "o-standin0001"
-REPORTED = "2026-11-29T00:00:00Z"
-
-_Response = tuple[int, str, list[tuple[str, str]], bytes]
-
-
-@dataclass(frozen=True)
-class Item:
-    """One indexed resource: its Resource Explorer type and its CloudFormation / Config type."""
-
-    account: str
-    region: str
-    re_type: str  # "s3:bucket"
-    cfn_type: str  # "AWS::S3::Bucket"
-    arn: str
-    name: str
-    resource_id: str = ""
 
 
 @dataclass
-class _Aggregator:
-    name: str
-    accounts: list[str]
-    regions: list[str]
-    region: str
-    recording: set[tuple[str, str]] | None = None
-
-
-@dataclass
-class AwsInventory:
+class AwsInventory(ConfigAggregators):
     """The two stand-ins' switches; reset() between tests."""
 
     indexes: set[tuple[str, str]] = field(default_factory=set)
@@ -81,7 +61,7 @@ class AwsInventory:
     view_scope: str = "organization"
     view_filter: str = ""
     search_cap: int = 1000
-    aggregators: dict[str, _Aggregator] = field(default_factory=dict)
+    aggregators: dict[str, Aggregator] = field(default_factory=dict)
     source_status: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     extra: list[Item] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -114,7 +94,7 @@ class AwsInventory:
         recording: Iterable[tuple[str, str]] | None = None,
     ) -> None:
         """An organization Config aggregator over `accounts` × `regions`, living in `region`."""
-        self.aggregators[name] = _Aggregator(
+        self.aggregators[name] = Aggregator(
             name, list(accounts), list(regions), region, None if recording is None else set(recording)
         )
 
@@ -135,16 +115,16 @@ class AwsInventory:
         try:
             params = json.loads(body or b"{}")
         except ValueError:
-            return _error(service, 400, "SerializationException", "request body is not JSON")
+            return error(service, 400, "SerializationException", "request body is not JSON")
         if service == RE_SERVICE:
             if action not in RE_OPERATIONS:
-                return _error(service, 404, "UnknownOperationException", f"no such operation {action}")
-            return _ok(service, getattr(self, "_re_" + str(action))(region or "us-east-1", params))
+                return error(service, 404, "UnknownOperationException", f"no such operation {action}")
+            return ok(service, getattr(self, "_re_" + str(action))(region or "us-east-1", params))
         handler = getattr(self, "_config_" + str(action))
         result = handler(params)
         if isinstance(result, tuple):
-            return _error(service, 400, *result)
-        return _ok(service, result)
+            return error(service, 400, *result)
+        return ok(service, result)
 
     # -- moto's state as index items ---------------------------------------------------------------------------
 
@@ -205,12 +185,12 @@ class AwsInventory:
                 continue
             arn = f"arn:aws:resource-explorer-2:{index_region}:{account}:index/{uuid.uuid5(uuid.NAMESPACE_URL, index_region)}"
             rows.append({"Region": index_region, "Arn": arn, "Type": kind})
-        return _paged(rows, "Indexes", params, 100)
+        return paged(rows, "Indexes", params, 100)
 
     def _re_ListIndexesForMembers(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         accounts = params.get("AccountIdList") or []
         if not 1 <= len(accounts) <= 10:
-            raise _Invalid("AccountIdList must hold 1 to 10 account ids")
+            raise Invalid("AccountIdList must hold 1 to 10 account ids")
         rows = [
             {
                 "AccountId": account,
@@ -221,7 +201,7 @@ class AwsInventory:
             for account, index_region in sorted(self.indexes)
             if account in accounts
         ]
-        return _paged(rows, "Indexes", params, 10)
+        return paged(rows, "Indexes", params, 10)
 
     def _re_GetDefaultView(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         # real Resource Explorer answers 200 without a ViewArn when the region has no default view
@@ -229,7 +209,7 @@ class AwsInventory:
 
     def _re_GetView(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("ViewArn") != self._view_arn():
-            raise _NotFound(f"view {params.get('ViewArn')} not found")
+            raise NotFound(f"view {params.get('ViewArn')} not found")
         scope = (
             f"arn:aws:organizations::{MANAGEMENT}:organization/{ORG_ID}"
             if self.view_scope == "organization"
@@ -261,13 +241,13 @@ class AwsInventory:
             {"Service": t.split(":", 1)[0], "ResourceType": t, "CFNResourceTypes": [c] if c else []}
             for t, c in sorted(kinds)
         ]
-        return _paged(rows, "ResourceTypes", params, 1000)
+        return paged(rows, "ResourceTypes", params, 1000)
 
     def _re_Search(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
         terms = _terms(str(params.get("QueryString") or ""))
         view = params.get("ViewArn") or (self._view_arn() if region == self.aggregator_region else None)
         if view != self._view_arn() or region != self.aggregator_region:
-            raise _Unauthorized("no default view in this Region; search through the aggregator index's view")
+            raise Unauthorized("no default view in this Region; search through the aggregator index's view")
         visible = [
             i
             for i in self.items()
@@ -277,7 +257,7 @@ class AwsInventory:
         ]
         visible.sort(key=lambda i: i.arn)
         counted = visible[: self.search_cap]
-        page = _paged(
+        page = paged(
             [
                 {
                     "Arn": i.arn,
@@ -299,104 +279,8 @@ class AwsInventory:
         page["Count"] = {"TotalResources": len(counted), "Complete": len(visible) <= self.search_cap}
         return page
 
-    # -- Config aggregators ------------------------------------------------------------------------------------
-
-    def _agg(self, params: dict[str, Any]) -> _Aggregator | tuple[str, str]:
-        name = str(params.get("ConfigurationAggregatorName") or "")
-        if name not in self.aggregators:
-            return "NoSuchConfigurationAggregatorException", f"The configuration aggregator {name} does not exist."
-        return self.aggregators[name]
-
-    def _config_DescribeConfigurationAggregators(self, params: dict[str, Any]) -> Any:
-        rows = []
-        for name in params.get("ConfigurationAggregatorNames") or list(self.aggregators):
-            agg = self._agg({"ConfigurationAggregatorName": name})
-            if isinstance(agg, tuple):
-                return agg
-            rows.append(
-                {
-                    "ConfigurationAggregatorName": name,
-                    "ConfigurationAggregatorArn": f"arn:aws:config:{agg.region}:{MANAGEMENT}:config-aggregator/{name}",
-                    "OrganizationAggregationSource": {
-                        "RoleArn": f"arn:aws:iam::{MANAGEMENT}:role/config-aggregator",
-                        "AwsRegions": list(agg.regions),
-                        "AllAwsRegions": False,
-                    },
-                    "CreationTime": 1764374400.0,
-                    "LastUpdatedTime": 1764374400.0,
-                }
-            )
-        return {"ConfigurationAggregators": rows}
-
-    def _config_DescribeConfigurationAggregatorSourcesStatus(self, params: dict[str, Any]) -> Any:
-        agg = self._agg(params)
-        if isinstance(agg, tuple):
-            return agg
-        rows = []
-        for region in agg.regions:
-            status, code, message = self.source_status.get((ORG_ID, region), ("SUCCEEDED", "", ""))
-            row: dict[str, Any] = {
-                "SourceId": ORG_ID,
-                "SourceType": "ORGANIZATION",
-                "AwsRegion": region,
-                "LastUpdateStatus": status,
-                "LastUpdateTime": 1764374400.0,
-            }
-            if code:
-                row.update(LastErrorCode=code, LastErrorMessage=message)
-            rows.append(row)
-        return _paged(rows, "AggregatedSourceStatusList", params, 100, limit_key="Limit")
-
-    def _config_SelectAggregateResourceConfig(self, params: dict[str, Any]) -> Any:
-        agg = self._agg(params)
-        if isinstance(agg, tuple):
-            return agg
-        query = _parse_sql(str(params.get("Expression") or ""))
-        if query is None:
-            return "InvalidExpressionException", "The expression is not valid for this stand-in's SQL subset."
-        fields, types, group = query
-        recorded = [i for i in self._config_items(agg) if (not types or i.cfn_type in types)]
-        if group:
-            counts = Counter(tuple(_config_field(i, g) for g in group) for i in recorded)
-            rows = [
-                json.dumps({**dict(zip(group, key, strict=True)), "COUNT(*)": n}) for key, n in sorted(counts.items())
-            ]
-            names = [*group, "COUNT(*)"]
-        else:
-            rows = [json.dumps({f: _config_field(i, f) for f in fields}) for i in sorted(recorded, key=lambda i: i.arn)]
-            names = fields
-        page = _paged(rows, "Results", params, 100, limit_key="Limit")
-        page["QueryInfo"] = {"SelectFields": [{"Name": n} for n in names]}
-        return page
-
-    def _config_items(self, agg: _Aggregator) -> list[Item]:
-        import botocore.session
-
-        recordable = set(botocore.session.get_session().get_service_model("config").shape_for("ResourceType").enum)
-        covered = {(a, r) for a in agg.accounts for r in agg.regions}
-        if agg.recording is not None:
-            covered &= agg.recording
-        out = [i for i in self.items() if (i.account, i.region) in covered and i.cfn_type in recordable]
-        for account, region in sorted(covered):
-            vpc = f"vpc-{abs(hash((account, region))) % 10**8:08d}"
-            arn = f"arn:aws:ec2:{region}:{account}:vpc/{vpc}"
-            out.append(Item(account, region, "ec2:vpc", "AWS::EC2::VPC", arn, vpc, vpc))
-        return out
-
 
 # -- helpers -------------------------------------------------------------------------------------------------
-
-
-class _Invalid(Exception):
-    status, code = 400, "ValidationException"
-
-
-class _NotFound(Exception):
-    status, code = 404, "ResourceNotFoundException"
-
-
-class _Unauthorized(Exception):
-    status, code = 401, "UnauthorizedException"
 
 
 _TERM = re.compile(r"^(region|service|resourcetype|accountid):(\S+)$")
@@ -407,7 +291,7 @@ def _terms(query: str) -> list[tuple[str, str]]:
     for token in query.split():
         match = _TERM.match(token)
         if not match:
-            raise _Invalid(f"this stand-in understands region:, service:, resourcetype: and accountid: only: {token}")
+            raise Invalid(f"this stand-in understands region:, service:, resourcetype: and accountid: only: {token}")
         out.append((match.group(1), match.group(2)))
     return out
 
@@ -422,80 +306,9 @@ def _match(item: Item, key: str, value: str) -> bool:
     return item.account == value
 
 
-_SQL = re.compile(
-    r"^\s*SELECT\s+(?P<fields>.+?)(?:\s+WHERE\s+resourceType\s*(?:=\s*'(?P<one>[^']+)'|IN\s*\((?P<many>[^)]*)\)))?"
-    r"(?:\s+GROUP\s+BY\s+(?P<group>.+?))?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
-_FIELDS = ("accountId", "awsRegion", "resourceType", "resourceId", "resourceName", "arn", "tags", "availabilityZone")
-
-
-def _parse_sql(expression: str) -> tuple[list[str], set[str], list[str]] | None:
-    match = _SQL.match(expression)
-    if not match:
-        return None
-    fields = [f.strip() for f in match.group("fields").split(",")]
-    types: set[str] = set()
-    if match.group("one"):
-        types.add(match.group("one"))
-    if match.group("many"):
-        types.update(t.strip().strip("'") for t in match.group("many").split(","))
-    group = [g.strip() for g in (match.group("group") or "").split(",") if g.strip()]
-    if group:
-        if sorted(fields) != sorted([*group, "COUNT(*)"]) or any(g not in _FIELDS for g in group):
-            return None
-    elif any(f not in _FIELDS for f in fields):
-        return None
-    return fields, types, group
-
-
-def _config_field(item: Item, name: str) -> Any:
-    return {
-        "accountId": item.account,
-        "awsRegion": item.region,
-        "resourceType": item.cfn_type,
-        "resourceId": item.resource_id or item.name,
-        "resourceName": item.name,
-        "arn": item.arn,
-        "tags": [],
-        "availabilityZone": "Regional",
-    }[name]
-
-
-def _paged(
-    rows: list[Any], key: str, params: dict[str, Any], most: int, *, limit_key: str = "MaxResults"
-) -> dict[str, Any]:
-    try:
-        start = int(params.get("NextToken") or 0)
-    except ValueError:
-        raise _Invalid("invalid NextToken") from None
-    size = int(params.get(limit_key) or params.get("MaxResults") or most) or most
-    size = min(size, most)
-    out: dict[str, Any] = {key: rows[start : start + size]}
-    if start + size < len(rows):
-        out["NextToken"] = str(start + size)
-    return out
-
-
-def _ok(service: str | None, doc: dict[str, Any]) -> _Response:
-    ctype = "application/json" if service == RE_SERVICE else "application/x-amz-json-1.1"
-    return 200, "OK", [("Content-Type", ctype), ("x-amzn-RequestId", str(uuid.uuid4()))], json.dumps(doc).encode()
-
-
-def _error(service: str | None, status: int, code: str, message: str) -> _Response:
-    rid = str(uuid.uuid4())
-    if service == RE_SERVICE:
-        body = json.dumps({"message": message}).encode()
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code), ("x-amzn-RequestId", rid)]
-    else:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", rid)]
-    return status, "Error", headers, body
-
-
 def error_response(service: str | None, status: int, code: str, message: str) -> _Response | None:
     """An injected fault in Resource Explorer's REST-JSON error shape (Config's JSON 1.1 one is the proxy's own)."""
-    return _error(service, status, code, message) if service == RE_SERVICE else None
+    return error(service, status, code, message) if service == RE_SERVICE else None
 
 
 def action_of(service: str | None, path: str) -> str | None:
@@ -509,5 +322,5 @@ def run(inventory: AwsInventory, service: str | None, region: str | None, action
     """Answer a request, turning the handlers' typed exceptions into the protocol's error shape."""
     try:
         return inventory.answer(service, region, action, body)
-    except (_Invalid, _NotFound, _Unauthorized) as exc:
-        return _error(service, exc.status, exc.code, str(exc))
+    except (Invalid, NotFound, Unauthorized) as exc:
+        return error(service, exc.status, exc.code, str(exc))

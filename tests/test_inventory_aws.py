@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -37,33 +38,57 @@ DATA_TYPES = [
 ]
 
 
+@dataclass
+class Estate:
+    """The organization, seeded once for the module (tests change only the engines' set-up and faults)."""
+
+    endpoint: AwsEndpoint
+    accounts: list[str]
+    walked: dict[str, Any]  # the walk's report of it: what every engine scan must also assess
+    volume: str
+    snapshot: str
+
+
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
-
-
-@pytest.fixture
-def org(aws: AwsEndpoint) -> list[str]:
+def estate() -> Iterator[Estate]:
     """Management account plus two members; data in two accounts, one member empty."""
-    s = aws.session(direct=True)
-    members = seed_organization(s, ["finance", "empty"])
-    seed_bucket(s, "mgmt-logs", "eu-west-1")
-    seed_table(s, "orders", "eu-central-1")
-    finance = aws.member_session(members[0], direct=True)
-    seed_bucket(finance, "finance-ledger", "us-east-1")
-    seed_db_instance(finance, "ledger-db", "eu-west-1")
-    aws.inventory.add(
-        members[0], "eu-west-1", "sqs:queue", "AWS::SQS::Queue", f"arn:aws:sqs:eu-west-1:{members[0]}:jobs"
-    )
-    return [DEFAULT_ACCOUNT, *members]
+    with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
+        isolate_env(mp, ["AWS_"], ep.env({}))
+        s = ep.session(direct=True)
+        members = seed_organization(s, ["finance", "empty"])
+        seed_bucket(s, "mgmt-logs", "eu-west-1")
+        seed_table(s, "orders", "eu-central-1")
+        volume = seed_volume(s, "eu-central-1")
+        snapshot = s.client("ec2", region_name="eu-central-1").create_snapshot(VolumeId=volume)["SnapshotId"]
+        finance = ep.member_session(members[0], direct=True)
+        seed_bucket(finance, "finance-ledger", "us-east-1")
+        seed_db_instance(finance, "ledger-db", "eu-west-1")
+        code, walked, err = scan()
+        assert code == 0 and len(walked["resources"]) == 5, err
+        yield Estate(ep, [DEFAULT_ACCOUNT, *members], walked, volume, snapshot)
+
+
+@pytest.fixture
+def aws(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
+    """The module's estate with no engine set up, no fault, an empty log, and a queue no store reads."""
+    ep = estate.endpoint
+    ep.clear_faults()
+    ep.inventory.reset()
+    finance = estate.accounts[1]
+    ep.inventory.add(finance, "eu-west-1", "sqs:queue", "AWS::SQS::Queue", f"arn:aws:sqs:eu-west-1:{finance}:jobs")
+    isolate_env(monkeypatch, ["AWS_"], ep.env({}))
+    ep.clear_log()
+    return ep
+
+
+@pytest.fixture
+def org(aws: AwsEndpoint, estate: Estate) -> list[str]:
+    return estate.accounts
+
+
+@pytest.fixture
+def walked(aws: AwsEndpoint, estate: Estate) -> dict[str, Any]:
+    return estate.walked
 
 
 def clients(ep: AwsEndpoint, max_attempts: int = 3) -> Any:
@@ -93,7 +118,7 @@ def config(
 
 
 def test_resource_explorer_finds_every_account_with_requests_independent_of_accounts(
-    aws: AwsEndpoint, org: list[str]
+    aws: AwsEndpoint, org: list[str], estate: Estate
 ) -> None:
     aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
     aws.clear_log()
@@ -106,6 +131,8 @@ def test_resource_explorer_finds_every_account_with_requests_independent_of_acco
         (org[1], "AWS::S3::Bucket", "finance-ledger", "us-east-1"),
         (org[1], "AWS::RDS::DBInstance", "ledger-db", "eu-west-1"),
         (org[1], "AWS::SQS::Queue", "jobs", "eu-west-1"),
+        (org[0], "AWS::EC2::Volume", estate.volume, "eu-central-1"),
+        (org[0], "AWS::EC2::Snapshot", estate.snapshot, "eu-central-1"),
     }
     calls = [r.action for r in aws.requests if r.service == "resource-explorer-2"]
     # one search per Region plus global; the empty member account costs nothing beyond the index listing
@@ -126,11 +153,15 @@ def test_account_region_without_an_index_is_blind(aws: AwsEndpoint, org: list[st
 
 def test_over_the_cap_splits_by_service_type_and_account(aws: AwsEndpoint, org: list[str]) -> None:
     aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
-    s = aws.session(direct=True)
+    ddb = aws.session(direct=True).client("dynamodb", region_name="eu-central-1")
     for i in range(3):
-        seed_table(s, f"t{i}", "eu-central-1")
+        seed_table(aws.session(direct=True), f"t{i}", "eu-central-1")
     aws.inventory.search_cap = 2
-    found, blind = explore(aws, org)
+    try:
+        found, blind = explore(aws, org)
+    finally:  # the estate is the module's
+        for i in range(3):
+            ddb.delete_table(TableName=f"t{i}")
     tables = {f.name for f in found if f.native_type == "AWS::DynamoDB::Table"}
     # four tables in one account-Region: over the cap at every level, so that scope is blind, never truncated
     assert tables == set()
@@ -178,7 +209,7 @@ def test_resource_explorer_faults(aws: AwsEndpoint, org: list[str], fault: dict[
     aws.add_fault("resource-explorer-2", **fault)
     found, blind = explore(aws, org, max_attempts=3)
     if outcome == "answered":
-        assert blind == [] and len(found) == 5
+        assert blind == [] and len(found) == 7
     elif outcome == "organization":
         assert found == [] and [b.scope for b in blind] == ["organization"]
         assert "AccessDeniedException" in blind[0].reason
@@ -275,18 +306,6 @@ def unassessed(report: dict[str, Any]) -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def walked(aws: AwsEndpoint, org: list[str]) -> dict[str, Any]:
-    s = aws.session(direct=True)
-    volume = seed_volume(s, "eu-central-1")
-    s.client("ec2", region_name="eu-central-1").create_snapshot(VolumeId=volume)
-    code, report, err = scan()
-    assert code == 0, err
-    assert len(report["resources"]) == 5
-    aws.clear_log()
-    return report
-
-
 def test_resource_explorer_scan_reads_only_where_there_is_something(
     aws: AwsEndpoint, org: list[str], walked: dict[str, Any]
 ) -> None:
@@ -373,11 +392,15 @@ def test_with_service_only_the_types_asked_for_count(aws: AwsEndpoint, org: list
 
 
 def test_bucket_in_an_unindexed_region_is_found_by_listing_and_read_once(aws: AwsEndpoint, org: list[str]) -> None:
-    seed_bucket(aws.member_session(org[1], direct=True), "finance-archive", "eu-west-1")
+    finance = aws.member_session(org[1], direct=True)
+    seed_bucket(finance, "finance-archive", "eu-west-1")
     aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
     aws.inventory.indexes.discard((org[1], "eu-west-1"))
     aws.clear_log()
-    code, report, err = scan("--aws-inventory", "resource-explorer", "--service", "s3")
+    try:
+        code, report, err = scan("--aws-inventory", "resource-explorer", "--service", "s3")
+    finally:  # the estate is the module's
+        finance.client("s3", region_name="eu-west-1").delete_bucket(Bucket="finance-archive")
     assert code == 0, err
     assert {r["name"] for r in report["resources"]} == {"mgmt-logs", "finance-ledger", "finance-archive"}
     reads = [r for r in aws.requests if r.action == "GetBucketEncryption"]

@@ -53,6 +53,7 @@ class Estate:
 def estate() -> Iterator[Estate]:
     """Management account plus two members; data in two accounts, one member empty."""
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
+        ep.reset()  # moto's backends live in this process: other modules' endpoints leave their resources behind
         isolate_env(mp, ["AWS_"], ep.env({}))
         s = ep.session(direct=True)
         members = seed_organization(s, ["finance", "empty"])

@@ -3,8 +3,11 @@
 RDS `DescribeAccountAttributes` reports, per account and Region, the current usage of each RDS quota; `DBInstances`
 and `DBClusters` count every DB instance and cluster the two RDS listings would return (Aurora clusters without
 instances included), so when both are 0 there is nothing to list, and one call replaces two. Anything short of that
-proof (the call refused, a quota missing, a count above zero) means: list as before. Source: Amazon RDS API
-Reference, DescribeAccountAttributes ("current usage toward that quota").
+proof (the call refused, a quota missing, a count above zero) means: list as before. Sources: Amazon RDS API
+Reference, DescribeAccountAttributes ("current usage toward that quota") and AccountQuota ("DBClusters … the used
+value is the count of DB clusters in the account"; DBInstances likewise). Neptune and DocumentDB clusters, which the
+same RDS listings return, are served by the same RDS API endpoints; that the RDS counts include them is how the
+shared control plane is documented to behave, not something the local tests can show.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ and `DBClusters` count every DB instance and cluster the two RDS listings would 
 instances included), so when both are 0 there is nothing to list, and one call replaces two. Anything short of that
 proof (the call refused, a quota missing, a count above zero) means: list as before. Sources: Amazon RDS API
 Reference, DescribeAccountAttributes ("current usage toward that quota") and AccountQuota ("DBClusters … the used
-value is the count of DB clusters in the account"; DBInstances likewise). Neptune and DocumentDB clusters, which the
-same RDS listings return, are served by the same RDS API endpoints; that the RDS counts include them is how the
-shared control plane is documented to behave, not something the local tests can show.
+value is the count of DB clusters in the account"; DBInstances likewise). Assumed, not verified here: that these
+counts include the Neptune and DocumentDB clusters the same RDS listings return (they share the RDS API and its
+endpoints); the local tests cannot show it.
 """
 
 from __future__ import annotations

@@ -59,10 +59,6 @@ def aws() -> None:
             total = sum(counts.values())
             line(f"{label}: requests / exit code", f"{total} / {result['code']}")
             line(f"{label}: requests per empty account-region", f"{total / cells:.3f}")
-            if label == "walk":
-                # each DescribeAccountAttributes stood in for DescribeDBInstances + DescribeDBClusters
-                before = total + counts["rds:DescribeAccountAttributes"]
-                line("walk without RDS's quota signal (the old walk)", f"{before / cells:.3f} per account-region")
             for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8]:
                 line(f"  {key}", str(value))
             if result["code"] != 0:

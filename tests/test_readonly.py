@@ -62,7 +62,6 @@ AWS_ACTIONS = {
     ("tagging", "GetResources"): "tag:GetResources",
     ("dynamodb", "ListTables"): "dynamodb:ListTables",
     ("dynamodb", "DescribeTable"): "dynamodb:DescribeTable",
-    ("rds", "DescribeAccountAttributes"): "rds:DescribeAccountAttributes",
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",

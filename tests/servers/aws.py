@@ -6,7 +6,6 @@ boto3 talks to the proxy over real HTTP (``AWS_ENDPOINT_URL``); nothing in boto3
   ``bucket-region`` filter (real S3 has all three since 2024; moto truncates without a token);
 * reports DynamoDB global-table replicas declared by the test (moto has no replicas);
 * can make KMS DescribeKey report another key origin;
-* answers RDS DescribeAccountAttributes with quota usage from moto's state (tests/servers/rds_quotas.py);
 * answers Resource Explorer 2 and Config aggregator calls from moto's state (tests/servers/aws_inventory.py);
 * injects faults (errors in each protocol's wire shape, connection resets, hangs, truncated bodies) and latency;
 * counts and logs every request by service, region and action.
@@ -41,7 +40,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from . import aws_inventory, rds_quotas
+from . import aws_inventory
 from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
@@ -407,9 +406,6 @@ class AwsEndpoint(Endpoint):
     def _forward(self, rec: RequestRecord, headers: list[tuple[str, str]], body: bytes) -> _Response:
         if self.inventory.handles(rec.service, rec.action):
             return aws_inventory.run(self.inventory, rec.service, rec.region, rec.action, body)
-        if rds_quotas.handles(rec.service, rec.action):
-            scope = _SCOPE.search(dict(headers).get("Authorization", ""))
-            return rds_quotas.answer(scope.group(1) if scope else "", rec.region or "us-east-1")
         if rec.service == "s3" and rec.action == "ListBuckets" and rec.method == "GET":
             return self._list_buckets(rec, headers)
         if rec.service == "s3" and self.s3_region_redirects:

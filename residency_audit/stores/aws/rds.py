@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...clouds.aws import Account, describe_error, resource, tag_list
-from ...inventory.hints import rds_region_empty
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, LINKS, RDS_DEFAULT_KEY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
@@ -17,8 +16,6 @@ from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
 def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
     """The region's RDS instances (cluster members excepted) and Aurora clusters."""
     rds = account.client("rds", region)
-    if rds_region_empty(rds):
-        return  # RDS counts no instance and no cluster here: one call instead of two listings
     for page in rds.get_paginator("describe_db_instances").paginate():
         for db in page.get("DBInstances", []):
             if db.get("DBClusterIdentifier"):

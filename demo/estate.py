@@ -283,10 +283,21 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     ep.add_instance("acme-analytics", "acme-crm", "europe-west4", kms_key=GCP_EKM)
     out.stores += 3 + 4
 
+    # Cloud Asset Inventory is on here: the scan finds all of the above in one search per project, and sees what no
+    # store reads yet, such as a Compute snapshot (kept in a multi-region by default: a copy that hides)
+    ep.cloud_asset.enabled = True
+    ep.cloud_asset.add(
+        "acme-data",
+        "compute.googleapis.com/Snapshot",
+        "//compute.googleapis.com/projects/acme-data/global/snapshots/acme-db-disk-nightly",
+        "eu",
+    )
+
     out.traps = [
         "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",
         "EU and ASIA multi-regions, a BigQuery dataset in the US",
         "a Cloud SQL read replica in us-east1, and backups pinned to the US multi-region",
         "CMEK (Cloud HSM) and Cloud EKM (keys outside Google) buckets",
+        "a Compute snapshot Cloud Asset Inventory finds and no store reads yet (in coverage)",
     ]
     return out

@@ -345,7 +345,10 @@ def test_read_only(gcp: GcpEndpoint) -> None:
     methods = {(rec.method, rec.api) for rec in gcp.requests}
     assert {m for m, _ in methods} == {"GET", "POST"}
     assert {api for m, api in methods if m == "POST"} == {"oauth2"}  # the token exchange, nothing else
-    assert {api for _, api in methods} == {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
+    # cloudasset: the search CAI answers with SERVICE_DISABLED (off by default in the stand-in), then the walk
+    assert {api for _, api in methods} == {
+        "oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms", "cloudasset"
+    }  # fmt: skip
     assert gcp.scopes_requested == ["https://www.googleapis.com/auth/cloud-platform"]
 
 

@@ -8,6 +8,7 @@ tool uses, with their wire shapes:
   upper-case ``location``, ``locationType``, ``customPlacementConfig``, ``encryption.defaultKmsKeyName`` and labels;
 * Resource Manager v3 ``projects:search`` (``state:`` and ``parent:`` query terms) and ``folders.list``;
 * BigQuery ``datasets.list`` / ``datasets.get``, Cloud SQL Admin ``instances.list``, Cloud KMS ``cryptoKeys.get``;
+* Cloud Asset Inventory ``searchAllResources`` over the same state (tests/servers/cloud_asset.py);
 * ``POST /token``: the OAuth 2.0 JWT-bearer exchange google-auth performs for a service-account key (see
   :meth:`GcpEndpoint.env`, which writes a real key whose ``token_uri`` is this server); the assertion's RS256
   signature is checked against that key;
@@ -35,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import cloud_asset
 from .base import Endpoint, FaultMode
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
@@ -66,6 +68,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         "kms",
         "cryptoKeys.get",
     ),
+    ("GET", re.compile(cloud_asset.ROUTE), "cloudasset", "searchAllResources"),
 ]
 _STATUS_TEXT = {
     400: "INVALID_ARGUMENT",
@@ -162,6 +165,8 @@ class GcpEndpoint(Endpoint):
         self.instance_page_cap: int | None = None
         #: project → bucket names buckets.list reports as `unreachable` (with returnPartialSuccess; else a 503)
         self.unreachable: dict[str, list[str]] = {}
+        #: Cloud Asset Inventory stand-in (tests/servers/cloud_asset.py): extra assets, disabled scopes, page cap
+        self.cloud_asset = cloud_asset.CloudAsset(self)
         self.url = ""
         self.state = _State()
         self.scopes_requested: list[str] = []
@@ -200,6 +205,7 @@ class GcpEndpoint(Endpoint):
         self.latency = 0.0
         self.bucket_page_cap = self.search_page_cap = self.dataset_page_cap = self.instance_page_cap = None
         self.unreachable = {}
+        self.cloud_asset.reset()
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment pointing google-auth, the storage client and the connector's REST calls at this server."""
@@ -212,6 +218,7 @@ class GcpEndpoint(Endpoint):
                 "RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_KMS_ENDPOINT": self.url,
+                "RESIDENCY_AUDIT_GCP_CLOUDASSET_ENDPOINT": self.url,
                 # never the developer's own gcloud configuration
                 "CLOUDSDK_CONFIG": os.path.join(self._tmp or tempfile.gettempdir(), "gcloud"),
             }
@@ -431,6 +438,8 @@ class GcpEndpoint(Endpoint):
             with self._lock:
                 instances = list(s.instances.get(project, []))
             return 200, _page(instances, "items", q, self.instance_page_cap, {"kind": "sql#instancesList"})
+        if op == "searchAllResources":
+            return self.cloud_asset.handle(groups["scope"], q)
         if op == "cryptoKeys.get":
             with self._lock:
                 key = s.keys.get(groups["key"])

@@ -23,10 +23,19 @@ from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
 
-SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
+SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository")
 
 # The service each of our service names needs, for botocore's per-partition region lists.
-_ENDPOINT_SERVICE = {"s3": "s3", "dynamodb": "dynamodb", "rds": "rds", "ebs-snapshot": "ec2"}
+_ENDPOINT_SERVICE = {
+    "s3": "s3",
+    "dynamodb": "dynamodb",
+    "rds": "rds",
+    "ebs-snapshot": "ec2",
+    "backup-vault": "backup",
+    "kms-key": "kms",
+    "secret": "secretsmanager",
+    "ecr-repository": "ecr",
+}
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
 
@@ -49,6 +58,17 @@ class AwsOptions:
 def tasks(options: AwsOptions) -> Iterator[Task]:
     """The root task of an AWS scan: it finds the accounts and yields the rest."""
     yield Task(Provider.AWS, "aws", lambda: _start(options), describe_error)
+
+
+def key_control_of(meta: dict[str, Any], key_id: str) -> tuple[KeyControl, str]:
+    """Key control of a KMS key from DescribeKey's KeyMetadata (KeyManager, Origin: botocore's kms model)."""
+    origin, manager = meta.get("Origin", "?"), meta.get("KeyManager", "?")
+    arn = meta.get("Arn", key_id)
+    if manager == "AWS":
+        return KeyControl.PROVIDER_MANAGED, f"AWS managed KMS key {arn}"
+    if origin == "EXTERNAL_KEY_STORE":
+        return KeyControl.EXTERNAL, f"KMS key {arn} in an external key store (XKS)"
+    return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -112,6 +132,8 @@ class Account:
             unique_id="residency-audit-malformed-json",
         )
         self.keys = Memo(self._describe_key)
+        # (region, key id or ARN) → DescribeKey's KeyMetadata: one request per key for stores and key lookups alike
+        self.key_metadata = Memo(self._key_metadata)
         self.globals = Memo(self._describe_global_cluster)
         self.tags = Memo(self._tag_map)
         # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
@@ -131,18 +153,15 @@ class Account:
         """A skip scope under this account (or project): the parts joined by '/'."""
         return "/".join(("account", self.id, *parts))
 
-    def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
+    def _key_metadata(self, arg: tuple[str, str]) -> dict[str, Any]:
         region, key_id = arg
         if key_id.startswith("arn:"):
             region = key_id.split(":")[3] or region
-        meta = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
-        origin, manager = meta.get("Origin", "?"), meta.get("KeyManager", "?")
-        arn = meta.get("Arn", key_id)
-        if manager == "AWS":
-            return KeyControl.PROVIDER_MANAGED, f"AWS managed KMS key {arn}"
-        if origin == "EXTERNAL_KEY_STORE":
-            return KeyControl.EXTERNAL, f"KMS key {arn} in an external key store (XKS)"
-        return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
+        meta: dict[str, Any] = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+        return meta
+
+    def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
+        return key_control_of(self.key_metadata.get(arg), arg[1])
 
     def key_control(self, region: str, key_id: str | None, default_note: str | None) -> tuple[KeyControl, str]:
         """Key control of a KMS key, described once per key; unknown (never better) if it cannot be read.
@@ -289,10 +308,24 @@ def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
 
 
 def _account(account: Account) -> Iterator[Task | Skip | Found]:
+    from ..stores.aws.backup import backup_list
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
+    from ..stores.aws.ecr import ecr_list
+    from ..stores.aws.kms import kms_list
     from ..stores.aws.rds import rds_list
     from ..stores.aws.s3 import s3_list
+    from ..stores.aws.secrets import secrets_list
+
+    per_region = {
+        "dynamodb": dynamodb_list,
+        "rds": rds_list,
+        "ebs-snapshot": ebs_list,
+        "backup-vault": backup_list,
+        "kms-key": kms_list,
+        "secret": secrets_list,
+        "ecr-repository": ecr_list,
+    }
 
     ec2 = account.client("ec2", account.home_region)
     # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
@@ -312,7 +345,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
                 describe_error,
             )
             continue
-        run = {"dynamodb": dynamodb_list, "rds": rds_list, "ebs-snapshot": ebs_list}[service]
+        run = per_region[service]
         for region in regions:
             yield Task(
                 Provider.AWS,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import http.client
 import json
 import logging
@@ -49,11 +50,15 @@ __all__ = [
     "AwsEndpoint",
     "Fault",
     "RequestRecord",
+    "seed_backup_vault",
     "seed_bucket",
     "seed_db_instance",
     "seed_global_table",
     "seed_kms_key",
+    "seed_multi_region_key",
     "seed_organization",
+    "seed_repository",
+    "seed_secret",
     "seed_table",
     "seed_volume",
 ]
@@ -588,9 +593,10 @@ def _error_response(rec: RequestRecord, request_headers: Any, fault: Fault) -> _
     reason = http.client.responses.get(fault.status, "")
     rid = str(uuid.uuid4())
     code, message = escape(fault.code), escape(fault.message)
-    if request_headers.get("X-Amz-Target"):
+    if request_headers.get("X-Amz-Target") or rec.service in _REST_JSON:
+        # JSON protocols (X-Amz-Target) and REST-JSON ones alike: the code in x-amzn-ErrorType and the body
         body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
-        ctype = request_headers.get("Content-Type") or "application/x-amz-json-1.1"
+        ctype = request_headers.get("Content-Type") or "application/json"
         headers = [("Content-Type", ctype), ("x-amzn-ErrorType", fault.code), ("x-amzn-RequestId", rid)]
         return fault.status, reason, headers, body
     if rec.service == "s3":
@@ -636,7 +642,37 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
         action = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
     elif match := re.match(r"/service/[^/]+/operation/([^/?]+)", split.path):
         action = match.group(1)
+    elif service in _REST_JSON:
+        action = _rest_action(_REST_JSON[service], method, split.path)
     return RequestRecord(service, region, action, method, raw_path)
+
+
+#: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
+_REST_JSON = {"backup": "backup"}
+
+
+@functools.cache
+def _rest_routes(model_name: str) -> list[tuple[str, re.Pattern[str], str]]:
+    """(method, path regex, operation) from the service model's requestUri templates, most literal first."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(model_name)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        template = http["requestUri"].split("?")[0]
+        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
+        routes.append((http["method"], re.compile(pattern.rstrip("/") + "/?$"), name))
+    # a literal segment beats a placeholder: /backup/plans/ must not be read as /backup/plans/{id}
+    routes.sort(key=lambda r: r[1].pattern.count("[^/]+"))
+    return routes
+
+
+def _rest_action(model_name: str, method: str, path: str) -> str | None:
+    for verb, pattern, name in _rest_routes(model_name):
+        if verb == method and pattern.match(path):
+            return name
+    return None
 
 
 def _s3_action(method: str, path: str, query: dict[str, list[str]], headers: Any) -> str:
@@ -973,3 +1009,58 @@ def seed_organization(session: boto3.Session, account_names: Sequence[str]) -> l
         status = org.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
         ids.append(str(status["AccountId"]))
     return ids
+
+
+def seed_backup_vault(
+    session: boto3.Session, name: str, region: str, *, copy_to: Sequence[str] = (), kms_key_arn: str | None = None
+) -> str:
+    """A backup vault and, for ``copy_to`` (destination vault ARNs), a plan whose rule backs up into it and copies
+    each recovery point there; returns the vault's ARN."""
+    backup = session.client("backup", region_name=region)
+    kwargs: dict[str, Any] = {"EncryptionKeyArn": kms_key_arn} if kms_key_arn else {}
+    arn = str(backup.create_backup_vault(BackupVaultName=name, **kwargs)["BackupVaultArn"])
+    if copy_to:
+        rule = {
+            "RuleName": f"{name}-daily",
+            "TargetBackupVaultName": name,
+            "ScheduleExpression": "cron(0 5 ? * * *)",
+            "CopyActions": [{"DestinationBackupVaultArn": dest} for dest in copy_to],
+        }
+        backup.create_backup_plan(BackupPlan={"BackupPlanName": f"{name}-plan", "Rules": [rule]})
+    return arn
+
+
+def seed_multi_region_key(session: boto3.Session, region: str, replicas: Sequence[str]) -> str:
+    """A multi-Region KMS key with a replica in each of ``replicas``; returns the primary's ARN."""
+    kms = session.client("kms", region_name=region)
+    meta = kms.create_key(MultiRegion=True, Description="multi-region seeded")["KeyMetadata"]
+    for replica in replicas:
+        kms.replicate_key(KeyId=meta["KeyId"], ReplicaRegion=replica)
+    return str(meta["Arn"])
+
+
+def seed_secret(
+    session: boto3.Session, name: str, region: str, *, replicas: Sequence[str] = (), kms_key_id: str | None = None
+) -> str:
+    """A secret (a dummy value) replicated to each of ``replicas``; returns its ARN."""
+    kwargs: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+    if replicas:
+        kwargs["AddReplicaRegions"] = [{"Region": r} for r in replicas]
+    out = session.client("secretsmanager", region_name=region).create_secret(Name=name, SecretString="x", **kwargs)
+    return str(out["ARN"])
+
+
+def seed_repository(
+    session: boto3.Session, name: str, region: str, *, replicate_to: Sequence[str] = (), prefix: str | None = None
+) -> str:
+    """An ECR repository; with ``replicate_to``, the region's registry replicates (repositories starting with
+    ``prefix``, or all) to those regions. Returns the repository's ARN."""
+    ecr = session.client("ecr", region_name=region)
+    arn = str(ecr.create_repository(repositoryName=name)["repository"]["repositoryArn"])
+    if replicate_to:
+        account = _account_of(session)
+        rule: dict[str, Any] = {"destinations": [{"region": r, "registryId": account} for r in replicate_to]}
+        if prefix is not None:
+            rule["repositoryFilters"] = [{"filter": prefix, "filterType": "PREFIX_MATCH"}]
+        ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
+    return arn

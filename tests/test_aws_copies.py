@@ -1,0 +1,171 @@
+"""The AWS copies that leave a region unnoticed (issue 12): Backup copy actions, multi-Region KMS keys, Secrets Manager
+replicas and ECR replication, scanned by the real CLI over real HTTP against moto (through tests/servers/aws.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import by_name, invoke_json, isolate_env, places
+from .servers.aws import (
+    DEFAULT_ACCOUNT,
+    AwsEndpoint,
+    seed_backup_vault,
+    seed_kms_key,
+    seed_multi_region_key,
+    seed_repository,
+    seed_secret,
+)
+
+REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+NEW = ("backup-vault", "kms-key", "secret", "ecr-repository")
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[AwsEndpoint]:
+    with AwsEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
+    endpoint.reset()
+    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
+    return endpoint
+
+
+def scan(*services: str, regions: list[str] = REGIONS) -> tuple[int, dict[str, Any], str]:
+    args = ["scan", "--format", "json", "--profile", "eu-gdpr"]
+    for region in regions:
+        args += ["--region", region]
+    for service in services or NEW:
+        args += ["--service", service]
+    return invoke_json(args)
+
+
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in report["resources"]}
+
+
+def test_backup_plan_copy_actions_are_copies_of_the_vault(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    cmk = seed_kms_key(s, "eu-west-1")
+    us_vault = seed_backup_vault(s, "dr-us", "us-east-1")
+    sydney_vault = seed_backup_vault(s, "dr-sydney", "ap-southeast-2")
+    eu_vault = seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[us_vault, sydney_vault], kms_key_arn=cmk)
+    local = seed_backup_vault(s, "eu-local", "eu-central-1")
+
+    code, report, err = scan("backup-vault")
+    assert code == 1, err  # a copy in the US and one in Australia break eu-gdpr
+    assert report["complete"] is True and report["skipped"] == []
+    r = by_id(report)
+    assert set(r) == {us_vault, sydney_vault, eu_vault, local}
+    assert places(r[eu_vault]) == [("eu-west-1", "primary"), ("us-east-1", "replica"), ("ap-southeast-2", "replica")]
+    assert r[eu_vault]["countries"] == ["AU", "IE", "US"]
+    assert r[eu_vault]["type"] == "AWS::Backup::BackupVault" and r[eu_vault]["service"] == "backup-vault"
+    assert r[eu_vault]["key_control"] == "customer-managed"
+    assert "eu-main-plan" in " ".join(c.get("note") or "" for c in r[eu_vault]["footprint"])
+    assert places(r[local]) == [("eu-central-1", "primary")]
+    violating = {f["resource"] for f in report["findings"] if f["rule"] == "RA001"}  # a copy not allowed
+    assert eu_vault in violating and local not in violating
+
+
+def test_multi_region_key_material_is_in_every_replica_region(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    primary = seed_multi_region_key(s, "eu-west-1", ["ap-southeast-2"])
+    single = seed_kms_key(s, "eu-central-1")
+    xks = seed_kms_key(s, "eu-central-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+
+    code, report, err = scan("kms-key")
+    assert code == 1, err
+    r = by_id(report)
+    replica = primary.replace("eu-west-1", "ap-southeast-2")
+    assert set(r) == {primary, replica, single, xks}
+    assert places(r[primary]) == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    assert places(r[replica]) == [("ap-southeast-2", "primary"), ("eu-west-1", "replica")]
+    assert places(r[single]) == [("eu-central-1", "primary")]
+    assert r[single]["key_control"] == "customer-managed" and r[xks]["key_control"] == "external"
+
+
+def test_secret_replicas_from_the_primary_and_from_each_replica(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    replicated = seed_secret(s, "db-password", "eu-west-1", replicas=["ap-southeast-2", "eu-central-1"])
+    local = seed_secret(s, "local", "eu-central-1", kms_key_id=seed_kms_key(s, "eu-central-1"))
+
+    code, report, err = scan("secret")
+    assert code == 1, err
+    assert report["skipped"] == []
+    r = by_id(report)
+    au_replica = replicated.replace("eu-west-1", "ap-southeast-2")
+    de_replica = replicated.replace("eu-west-1", "eu-central-1")
+    assert set(r) == {replicated, au_replica, de_replica, local}
+    assert places(r[replicated]) == [
+        ("eu-west-1", "primary"),
+        ("ap-southeast-2", "replica"),
+        ("eu-central-1", "replica"),
+    ]
+    # a replica in the EU still has a sibling in Australia: read through the primary, which lists every replica
+    assert places(r[de_replica]) == [
+        ("eu-central-1", "primary"),
+        ("eu-west-1", "replica"),
+        ("ap-southeast-2", "replica"),
+    ]
+    assert r[replicated]["key_control"] == "provider-managed"  # no KmsKeyId: aws/secretsmanager
+    assert r[local]["key_control"] == "customer-managed"
+    assert places(r[local]) == [("eu-central-1", "primary")]
+
+
+def test_registry_replication_rules_match_repositories_by_prefix(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    prod = seed_repository(s, "prod/api", "eu-west-1", replicate_to=["ap-southeast-2", "us-east-1"], prefix="prod/")
+    dev = seed_repository(s, "dev/api", "eu-west-1")
+    everything = seed_repository(s, "tool", "eu-central-1", replicate_to=["eu-west-1"])
+
+    code, report, err = scan("ecr-repository")
+    assert code == 1, err
+    r = by_id(report)
+    assert set(r) == {prod, dev, everything}
+    assert places(r[prod]) == [("eu-west-1", "primary"), ("ap-southeast-2", "replica"), ("us-east-1", "replica")]
+    assert places(r[dev]) == [("eu-west-1", "primary")]  # the rule's prefix does not match
+    assert places(r[everything]) == [("eu-central-1", "primary"), ("eu-west-1", "replica")]
+    assert r[prod]["key_control"] == "provider-managed"
+
+
+def test_an_empty_region_costs_one_request_per_new_service(aws: AwsEndpoint) -> None:
+    code, report, err = scan(regions=["eu-north-1"])
+    assert code == 0, err
+    assert report["resources"] == []
+    calls = [(rec.service, rec.action) for rec in aws.requests if rec.region == "eu-north-1"]
+    assert sorted(calls) == sorted(
+        [
+            ("backup", "ListBackupVaults"),
+            ("kms", "ListKeys"),
+            ("secretsmanager", "ListSecrets"),
+            ("ecr", "DescribeRepositories"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "action", "scope"),
+    [
+        ("backup", "ListBackupPlans", "region/eu-west-1/service/backup-vault/plans"),
+        ("ecr", "DescribeRegistry", "region/eu-west-1/service/ecr-repository/registry"),
+    ],
+)
+def test_unreadable_copy_settings_are_a_skip_and_the_store_is_still_reported(
+    aws: AwsEndpoint, service: str, action: str, scope: str
+) -> None:
+    s = aws.session(direct=True)
+    vault = seed_backup_vault(s, "vault", "eu-west-1", copy_to=[seed_backup_vault(s, "us", "us-east-1")])
+    repo = seed_repository(s, "repo", "eu-west-1", replicate_to=["us-east-1"])
+    aws.add_fault(service, "eu-west-1", action, status=403, code="AccessDeniedException", message="denied")
+    code, report, err = scan("backup-vault", "ecr-repository")
+    assert code == 3, err
+    skips = {s["scope"]: s["reason"] for s in report["skipped"]}
+    assert f"account/{DEFAULT_ACCOUNT}/{scope}" in skips
+    assert f"AccessDeniedException on {action} (HTTP 403)" in skips[f"account/{DEFAULT_ACCOUNT}/{scope}"]
+    assert {vault, repo} <= set(by_id(report))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import by_name, invoke_json, isolate_env, places
+from .conftest import invoke_json, isolate_env, places
 from .servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,

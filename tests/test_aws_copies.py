@@ -169,3 +169,123 @@ def test_unreadable_copy_settings_are_a_skip_and_the_store_is_still_reported(
     assert f"account/{DEFAULT_ACCOUNT}/{scope}" in skips
     assert f"AccessDeniedException on {action} (HTTP 403)" in skips[f"account/{DEFAULT_ACCOUNT}/{scope}"]
     assert {vault, repo} <= set(by_id(report))
+
+
+# --- the plan readers ------------------------------------------------------------------------------------------
+
+Block = tuple[str, str, dict[str, Any], str, dict[str, Any], dict[str, Any]]
+
+
+def _block(
+    rtype: str,
+    name: str,
+    values: dict[str, Any],
+    provider: str = "aws",
+    refs: dict[str, list[str]] | None = None,
+    unknown: dict[str, Any] | None = None,
+) -> Block:
+    """A planned resource: its values, provider configuration key, attribute references and unknown values."""
+    return rtype, name, values, provider, refs or {}, unknown or {}
+
+
+def _plan(*blocks: Block) -> dict[str, Any]:
+    """A `terraform show -json` plan (format 1.2) of `blocks`, with providers aws (eu-west-1) and aws.us (us-east-1)."""
+    planned, changes, config = [], [], []
+    for rtype, name, values, provider, refs, unknown in blocks:
+        address = f"{rtype}.{name}"
+        planned.append({"address": address, "mode": "managed", "type": rtype, "name": name, "values": values})
+        changes.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": rtype,
+                "name": name,
+                "change": {"actions": ["create"], "after": values, "after_unknown": unknown},
+            }
+        )
+        expressions = {attr: {"references": r} for attr, r in refs.items()}
+        config.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": rtype,
+                "name": name,
+                "provider_config_key": provider,
+                "expressions": expressions,
+            }
+        )
+    providers = {
+        "aws": {"name": "aws", "expressions": {"region": {"constant_value": "eu-west-1"}}},
+        "aws.us": {"name": "aws", "alias": "us", "expressions": {"region": {"constant_value": "us-east-1"}}},
+    }
+    return {
+        "format_version": "1.2",
+        "terraform_version": "1.9.8",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"provider_config": providers, "root_module": {"resources": config}},
+    }
+
+
+def _read(plan: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    from residency_audit.plan.reader import read_plan
+
+    resources, _ = read_plan(plan, "plan.json")
+    return {r.id: [(c.code, str(c.role)) for c in r.footprint] for r in resources}
+
+
+def test_plan_backup_plan_copying_to_a_vault_planned_in_another_region() -> None:
+    plan = _plan(
+        _block("aws_backup_vault", "eu", {"name": "eu-main", "kms_key_arn": None}, unknown={"kms_key_arn": True}),
+        _block("aws_backup_vault", "us", {"name": "dr-us"}, provider="aws.us"),
+        _block(
+            "aws_backup_plan",
+            "daily",
+            {"name": "daily", "rule": [{"rule_name": "r", "target_vault_name": "eu-main", "copy_action": [{}]}]},
+            refs={"rule": []},
+            unknown={"rule": [{"copy_action": [{"destination_vault_arn": True}]}]},
+        ),
+    )
+    # the copy action's destination is only known after apply: found through the configuration's reference
+    plan["configuration"]["root_module"]["resources"][2]["expressions"] = {
+        "rule": [{"copy_action": [{"destination_vault_arn": {"references": ["aws_backup_vault.us.arn"]}}]}]
+    }
+    found = _read(plan)
+    assert found["aws_backup_vault.eu"] == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    assert found["aws_backup_vault.us"] == [("us-east-1", "primary")]
+
+
+def test_plan_multi_region_key_and_its_replica() -> None:
+    plan = _plan(
+        _block("aws_kms_key", "main", {"description": "main", "multi_region": True}),
+        _block(
+            "aws_kms_replica_key",
+            "us",
+            {"description": "replica"},
+            provider="aws.us",
+            refs={"primary_key_arn": ["aws_kms_key.main.arn", "aws_kms_key.main"]},
+            unknown={"primary_key_arn": True},
+        ),
+        _block("aws_kms_key", "local", {"description": "local"}),
+    )
+    found = _read(plan)
+    assert found["aws_kms_key.main"] == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    assert found["aws_kms_replica_key.us"] == [("us-east-1", "primary"), ("eu-west-1", "replica")]
+    assert found["aws_kms_key.local"] == [("eu-west-1", "primary")]
+
+
+def test_plan_secret_replicas_and_registry_replication() -> None:
+    replication = {"replication_configuration": [{"rule": [{
+        "destination": [{"region": "ap-southeast-2", "registry_id": "123456789012"}],
+        "repository_filter": [{"filter": "prod/", "filter_type": "PREFIX_MATCH"}],
+    }]}]}  # fmt: skip
+    plan = _plan(
+        _block("aws_secretsmanager_secret", "db", {"name": "db", "replica": [{"region": "ap-southeast-2"}]}),
+        _block("aws_ecr_repository", "prod", {"name": "prod/api"}),
+        _block("aws_ecr_repository", "dev", {"name": "dev/api"}),
+        _block("aws_ecr_replication_configuration", "registry", replication),
+    )
+    found = _read(plan)
+    assert found["aws_secretsmanager_secret.db"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    assert found["aws_ecr_repository.prod"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    assert found["aws_ecr_repository.dev"] == [("eu-west-1", "primary")]

@@ -27,11 +27,15 @@ from residency_audit.cli import app
 
 from .servers.aws import (
     AwsEndpoint,
+    seed_backup_vault,
     seed_bucket,
     seed_db_instance,
     seed_global_table,
     seed_kms_key,
+    seed_multi_region_key,
     seed_organization,
+    seed_repository,
+    seed_secret,
     seed_table,
     seed_volume,
 )
@@ -65,6 +69,14 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+    ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
+    ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
+    ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
+    ("kms", "ListKeys"): "kms:ListKeys",
+    ("secretsmanager", "ListSecrets"): "secretsmanager:ListSecrets",
+    ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
+    ("ecr", "DescribeRepositories"): "ecr:DescribeRepositories",
+    ("ecr", "DescribeRegistry"): "ecr:DescribeRegistry",
 }
 #: Calls that are not reads of data-store metadata, each allowed for a stated reason.
 AWS_NOT_READS = {
@@ -256,6 +268,10 @@ def seed_aws(ep: AwsEndpoint) -> str:
     )
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
+    seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[seed_backup_vault(s, "dr-us", "us-east-1")])
+    seed_multi_region_key(s, "eu-west-1", ["us-east-1"])
+    seed_secret(s, "db-password", "eu-west-1", replicas=["us-east-1"])
+    seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     return member
@@ -355,6 +371,10 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "dynamodb",
             "rds",
             "ebs-snapshot",
+            "backup-vault",
+            "kms-key",
+            "secret",
+            "ecr-repository",
             "storage-account",
             "cosmosdb",
             "sql-database",

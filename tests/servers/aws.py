@@ -145,11 +145,15 @@ class Fault:
     delay: float = 0.0
     mode: FaultMode = "error"
     hits: int = 0
+    #: only requests whose User-Agent contains this (e.g. ``app/NAME`` from AWS_SDK_UA_APP_ID): several scans side
+    #: by side on one endpoint, each meeting its own faults
+    agent: str | None = None
 
-    def matches(self, rec: RequestRecord) -> bool:
+    def matches(self, rec: RequestRecord, agent: str = "") -> bool:
         """Whether this rule applies to ``rec`` (ignoring how many firings are left)."""
         return (
-            (self.service is None or self.service == rec.service)
+            (self.agent is None or self.agent in agent)
+            and (self.service is None or self.service == rec.service)
             and (self.region is None or self.region == rec.region)
             and (self.action is None or self.action == rec.action)
         )
@@ -337,6 +341,7 @@ class AwsEndpoint(Endpoint):
         times: int | None = None,
         delay: float = 0.0,
         mode: FaultMode = "error",
+        agent: str | None = None,
     ) -> Fault:
         """Add a fault rule; the first live matching rule wins.
 
@@ -346,7 +351,8 @@ class AwsEndpoint(Endpoint):
         answers 200 with a body cut short of valid JSON/XML (and no checksum header). For the others ``delay`` is
         waited first. ``times`` limits how often the rule fires (``None``: forever).
         """
-        return self._add_fault(Fault(service, region, action, status, code, message, times, delay, mode), mode)
+        fault = Fault(service, region, action, status, code, message, times, delay, mode, agent=agent)
+        return self._add_fault(fault, mode)
 
     def clear_log(self) -> None:
         """Forget counted and logged requests."""
@@ -377,13 +383,13 @@ class AwsEndpoint(Endpoint):
         with self._lock:
             self._accepted += 1
 
-    def _record(self, rec: RequestRecord) -> Fault | None:
+    def _record(self, rec: RequestRecord, agent: str = "") -> Fault | None:
         """Log ``rec`` and consume the first live matching fault, atomically so ``times`` is exact."""
         with self._lock:
             self._requests.append(rec)
             self._counts[(rec.service, rec.action)] += 1
             for fault in self._faults:
-                if fault.matches(rec) and (fault.times is None or fault.hits < fault.times):
+                if fault.matches(rec, agent) and (fault.times is None or fault.hits < fault.times):
                     fault.hits += 1
                     return fault
         return None
@@ -777,7 +783,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         rec = _classify(self.command, self.path, self.headers, body)
-        fault = endpoint._record(rec)
+        fault = endpoint._record(rec, self.headers.get("User-Agent") or "")
         if endpoint.latency > 0:
             time.sleep(endpoint.latency)
         if fault is not None and fault.mode != "timeout" and fault.delay > 0:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 # The --service names each provider offers (each is read by one module under residency_audit/stores/).
 SERVICES = {
-    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository"),
+    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository", "redshift"),
     "azure": (
         "storage-account",
         "cosmosdb",

@@ -15,12 +15,13 @@ from .servers.aws import (
     seed_backup_vault,
     seed_kms_key,
     seed_multi_region_key,
+    seed_redshift_cluster,
     seed_repository,
     seed_secret,
 )
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
-NEW = ("backup-vault", "kms-key", "secret", "ecr-repository")
+NEW = ("backup-vault", "kms-key", "secret", "ecr-repository", "redshift")
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +135,23 @@ def test_registry_replication_rules_match_repositories_by_prefix(aws: AwsEndpoin
     assert r[prod]["key_control"] == "provider-managed"
 
 
+def test_redshift_snapshot_copy_destination_is_a_copy(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    cmk = seed_kms_key(s, "eu-west-1")
+    seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="ap-southeast-2", kms_key_arn=cmk)
+    seed_redshift_cluster(s, "local", "eu-central-1")
+
+    code, report, err = scan("redshift")
+    assert code == 1, err
+    r = by_id(report)
+    warehouse = f"arn:aws:redshift:eu-west-1:{DEFAULT_ACCOUNT}:cluster:warehouse"
+    local = f"arn:aws:redshift:eu-central-1:{DEFAULT_ACCOUNT}:cluster:local"
+    assert set(r) == {warehouse, local}
+    assert places(r[warehouse]) == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    assert r[warehouse]["key_control"] == "customer-managed"
+    assert places(r[local]) == [("eu-central-1", "primary")]
+
+
 def test_an_empty_region_costs_one_request_per_new_service(aws: AwsEndpoint) -> None:
     code, report, err = scan(regions=["eu-north-1"])
     assert code == 0, err
@@ -145,6 +163,7 @@ def test_an_empty_region_costs_one_request_per_new_service(aws: AwsEndpoint) -> 
             ("kms", "ListKeys"),
             ("secretsmanager", "ListSecrets"),
             ("ecr", "DescribeRepositories"),
+            ("redshift", "DescribeClusters"),
         ]
     )
 
@@ -289,3 +308,18 @@ def test_plan_secret_replicas_and_registry_replication() -> None:
     assert found["aws_secretsmanager_secret.db"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
     assert found["aws_ecr_repository.prod"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
     assert found["aws_ecr_repository.dev"] == [("eu-west-1", "primary")]
+
+
+def test_plan_redshift_snapshot_copy_resource() -> None:
+    plan = _plan(
+        _block("aws_redshift_cluster", "dw", {"cluster_identifier": "dw", "encrypted": True}),
+        _block(
+            "aws_redshift_snapshot_copy",
+            "dw",
+            {"cluster_identifier": "dw", "destination_region": "ap-southeast-2"},
+        ),
+        _block("aws_redshift_cluster", "other", {"cluster_identifier": "other"}),
+    )
+    found = _read(plan)
+    assert found["aws_redshift_cluster.dw"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    assert found["aws_redshift_cluster.other"] == [("eu-west-1", "primary")]

@@ -34,6 +34,7 @@ from .servers.aws import (
     seed_kms_key,
     seed_multi_region_key,
     seed_organization,
+    seed_redshift_cluster,
     seed_repository,
     seed_secret,
     seed_table,
@@ -77,6 +78,7 @@ AWS_ACTIONS = {
     ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
     ("ecr", "DescribeRepositories"): "ecr:DescribeRepositories",
     ("ecr", "DescribeRegistry"): "ecr:DescribeRegistry",
+    ("redshift", "DescribeClusters"): "redshift:DescribeClusters",
 }
 #: Calls that are not reads of data-store metadata, each allowed for a stated reason.
 AWS_NOT_READS = {
@@ -272,6 +274,7 @@ def seed_aws(ep: AwsEndpoint) -> str:
     seed_multi_region_key(s, "eu-west-1", ["us-east-1"])
     seed_secret(s, "db-password", "eu-west-1", replicas=["us-east-1"])
     seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])
+    seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="us-east-1")
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     return member
@@ -375,6 +378,7 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "kms-key",
             "secret",
             "ecr-repository",
+            "redshift",
             "storage-account",
             "cosmosdb",
             "sql-database",

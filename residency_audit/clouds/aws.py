@@ -23,7 +23,7 @@ from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
 
-SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository")
+SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository", "redshift")
 
 # The service each of our service names needs, for botocore's per-partition region lists.
 _ENDPOINT_SERVICE = {
@@ -35,6 +35,7 @@ _ENDPOINT_SERVICE = {
     "kms-key": "kms",
     "secret": "secretsmanager",
     "ecr-repository": "ecr",
+    "redshift": "redshift",
 }
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
@@ -314,6 +315,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.ecr import ecr_list
     from ..stores.aws.kms import kms_list
     from ..stores.aws.rds import rds_list
+    from ..stores.aws.redshift import redshift_list
     from ..stores.aws.s3 import s3_list
     from ..stores.aws.secrets import secrets_list
 
@@ -325,6 +327,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
         "kms-key": kms_list,
         "secret": secrets_list,
         "ecr-repository": ecr_list,
+        "redshift": redshift_list,
     }
 
     ec2 = account.client("ec2", account.home_region)

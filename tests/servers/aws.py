@@ -57,6 +57,7 @@ __all__ = [
     "seed_kms_key",
     "seed_multi_region_key",
     "seed_organization",
+    "seed_redshift_cluster",
     "seed_repository",
     "seed_secret",
     "seed_table",
@@ -1070,3 +1071,27 @@ def seed_repository(
             rule["repositoryFilters"] = [{"filter": prefix, "filterType": "PREFIX_MATCH"}]
         ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
     return arn
+
+
+def seed_redshift_cluster(
+    session: boto3.Session, name: str, region: str, *, copy_to: str | None = None, kms_key_arn: str | None = None
+) -> str:
+    """A provisioned Redshift cluster, its snapshots copied to ``copy_to`` when given; returns its identifier."""
+    redshift = session.client("redshift", region_name=region)
+    kwargs: dict[str, Any] = {"Encrypted": True, "KmsKeyId": kms_key_arn} if kms_key_arn else {}
+    redshift.create_cluster(
+        ClusterIdentifier=name,
+        NodeType="ra3.xlplus",
+        MasterUsername="admin1",
+        MasterUserPassword="Seeded-password-1",
+        ClusterType="single-node",
+        **kwargs,
+    )
+    if copy_to and kms_key_arn:
+        # an encrypted cluster's copies need a grant for a key in the destination region (real Redshift and moto)
+        grant = f"{name}-grant"
+        session.client("redshift", region_name=copy_to).create_snapshot_copy_grant(SnapshotCopyGrantName=grant)
+        redshift.enable_snapshot_copy(ClusterIdentifier=name, DestinationRegion=copy_to, SnapshotCopyGrantName=grant)
+    elif copy_to:
+        redshift.enable_snapshot_copy(ClusterIdentifier=name, DestinationRegion=copy_to)
+    return name

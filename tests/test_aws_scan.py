@@ -44,9 +44,15 @@ def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
     return endpoint
 
 
+# The stores these tests read; KMS keys, backup vaults, secrets, registries and warehouses are in test_aws_copies.py.
+SERVICES = ["--service", "s3", "--service", "dynamodb", "--service", "rds", "--service", "ebs-snapshot"]
+
+
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
     region_args = [] if "--region" in args or "--all-regions" in args else [a for r in REGIONS for a in ("--region", r)]
-    return invoke_json(["scan", "--format", "json", *region_args, *[a for a in args if a != "--all-regions"]])
+    service_args = [] if "--service" in args else SERVICES
+    argv = ["scan", "--format", "json", *region_args, *service_args, *[a for a in args if a != "--all-regions"]]
+    return invoke_json(argv)
 
 
 def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
@@ -344,7 +350,10 @@ def test_progress_display_on_a_terminal(aws: AwsEndpoint) -> None:
     ("args", "message"),
     [
         (["--region", "eu-wst-1"], "--region 'eu-wst-1' is not an AWS region; closest known: aws:eu-west-1"),
-        (["--service", "s4"], "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot (for --provider aws)"),
+        (
+            ["--service", "s4"],
+            "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot, backup-vault, kms-key, secret, ecr-repository, redshift (for --provider aws)",
+        ),
         (["--home", "Atlantis"], "'ATLANTIS' is neither a bloc"),
     ],
 )

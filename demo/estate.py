@@ -18,6 +18,7 @@ from tests.servers.aws import (
     seed_db_instance,
     seed_global_table,
     seed_kms_key,
+    seed_local_zone_db,
     seed_multi_region_key,
     seed_organization,
     seed_repository,
@@ -110,6 +111,9 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
     seed_secret(mgmt, "acme/crm/db-password", "eu-central-1", replicas=["us-east-1"])
     seed_repository(mgmt, "acme/checkout", "eu-central-1", replicate_to=["ap-southeast-2"])
     out.stores += 2 + 2 + 2 + 1 + 3  # vaults, the key and its replica, the secret and its replica, repo, 3 keys
+    # an RDS instance in us-east-1's Lima Local Zone: in Peru, not in Virginia
+    seed_local_zone_db(ep, mgmt, "acme-latam-orders")
+    out.stores += 1
 
     finance = ep.member_session(finance_id, region="eu-central-1", direct=True)
     finance_xks = seed_kms_key(finance, "eu-central-1", origin="EXTERNAL_KEY_STORE")
@@ -140,6 +144,7 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
         "an AWS Backup plan copying Frankfurt's recovery points to a vault in us-east-1 (acme-backups-frankfurt)",
         "a multi-Region KMS key with a replica in us-east-1, a secret replicated to us-east-1",
         "an ECR registry replicating acme/checkout to Sydney",
+        "an RDS instance in us-east-1's Lima Local Zone: Peru, not Virginia (acme-latam-orders)",
     ]
     return out
 

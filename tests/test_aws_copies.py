@@ -323,3 +323,63 @@ def test_plan_redshift_snapshot_copy_resource() -> None:
     found = _read(plan)
     assert found["aws_redshift_cluster.dw"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
     assert found["aws_redshift_cluster.other"] == [("eu-west-1", "primary")]
+
+
+# --- Local Zones: a zone is located by its zone group, never by its parent region -------------------------------
+
+
+def test_rds_instance_in_local_zones(aws: AwsEndpoint) -> None:
+    from .servers.aws import seed_db_instance
+
+    aws.extra_zones["us-east-1"] = [
+        {"ZoneName": "us-east-1-lim-1a", "ZoneType": "local-zone", "GroupName": "us-east-1-lim-1",
+         "ParentZoneName": "us-east-1a", "NetworkBorderGroup": "us-east-1-lim-1"},
+        {"ZoneName": "us-east-1-zzz-9a", "ZoneType": "local-zone", "GroupName": "us-east-1-zzz-9",
+         "ParentZoneName": "us-east-1b", "NetworkBorderGroup": "us-east-1-zzz-9"},
+        {"ZoneName": "us-east-1-op-1a", "ZoneType": "outpost", "GroupName": "us-east-1",
+         "ParentZoneName": "us-east-1a"},
+    ]  # fmt: skip
+    s = aws.session(direct=True)
+    rds = s.client("rds", region_name="us-east-1")
+    for name, zone in (("lima", "us-east-1-lim-1a"), ("new-zone", "us-east-1-zzz-9a"), ("outpost", "us-east-1-op-1a"),
+                       ("gone", "us-east-1-old-1a"), ("virginia", "us-east-1b")):  # fmt: skip
+        rds.create_db_instance(
+            DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="admin1",
+            MasterUserPassword="seeded-password-1", AllocatedStorage=20, AvailabilityZone=zone,
+        )  # fmt: skip
+    seed_db_instance(s, "dublin", "eu-west-1")
+
+    code, report, err = scan("rds", regions=["us-east-1", "eu-west-1"])
+    assert report["skipped"] == [], err
+    r = {x["name"]: x for x in report["resources"]}
+    assert set(r) == {"lima", "new-zone", "outpost", "gone", "virginia", "dublin"}, err
+    assert places(r["lima"]) == [("us-east-1-lim-1", "primary")]
+    # a zone group the knowledge base does not know, an Outpost, a zone not listed: unknown, never the parent region
+    assert places(r["new-zone"]) == [("us-east-1-zzz-9", "primary")]
+    assert places(r["outpost"]) == places(r["gone"]) == [("unknown", "primary")]
+    for name in ("new-zone", "outpost", "gone"):
+        assert r[name]["countries"] == [] and r[name]["assessment"]["level"] == "unknown", name
+    assert places(r["virginia"]) == [("us-east-1", "primary")]
+    assert places(r["dublin"]) == [("eu-west-1", "primary")]
+    # plain AZs need no lookup: one DescribeAvailabilityZones, in the region with zones that are not plain AZs
+    zone_calls = [rec.region for rec in aws.requests if rec.action == "DescribeAvailabilityZones"]
+    assert zone_calls == ["us-east-1"]
+    # Lima is in Peru (the knowledge base's zone group), not in Virginia; Peru has no EU adequacy decision
+    assert r["lima"]["countries"] == ["PE"]
+    assert code == 1
+
+
+def test_unreadable_zones_are_a_skip_and_an_unknown_location(aws: AwsEndpoint) -> None:
+    rds = aws.session(direct=True).client("rds", region_name="us-east-1")
+    rds.create_db_instance(
+        DBInstanceIdentifier="lima", Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="admin1",
+        MasterUserPassword="seeded-password-1", AllocatedStorage=20, AvailabilityZone="us-east-1-lim-1a",
+    )  # fmt: skip
+    aws.add_fault("ec2", "us-east-1", "DescribeAvailabilityZones", status=403, code="UnauthorizedOperation")
+    code, report, err = scan("rds", regions=["us-east-1"])
+    assert code == 3, err
+    skips = {s["scope"]: s["reason"] for s in report["skipped"]}
+    scope = f"account/{DEFAULT_ACCOUNT}/region/us-east-1/availability-zones"
+    assert "UnauthorizedOperation on DescribeAvailabilityZones (HTTP 403)" in skips[scope]
+    [lima] = report["resources"]
+    assert places(lima) == [("unknown", "primary")] and lima["countries"] == []

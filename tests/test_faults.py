@@ -550,8 +550,9 @@ STORE_CALLS = {
     ("ecr", "DescribeRepositories"): "us-west-2",
     ("ecr", "DescribeRegistry"): "ap-southeast-2",
     ("redshift", "DescribeClusters"): "ca-central-1",
+    ("ec2", "DescribeAvailabilityZones"): "eu-central-1",  # an RDS instance in its Warsaw Local Zone
 }
-STORE_REGIONS = ["us-east-1", *STORE_CALLS.values()]
+STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
 STORE_FAULTS: dict[str, dict[str, Any]] = {
     "throttle": {"status": 400, "code": "ThrottlingException", "message": "Rate exceeded"},
     "403": {"status": 403, "code": "AccessDeniedException", "message": "not authorised"},
@@ -570,6 +571,7 @@ STORE_SCOPES = {
     "DescribeRepositories": "ecr-repository",
     "DescribeRegistry": "ecr-repository/registry",
     "DescribeClusters": "redshift",
+    "DescribeAvailabilityZones": "availability-zones",
 }
 # the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
 STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
@@ -578,7 +580,7 @@ STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "
 
 # XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
 # handler, so even a transient one is a skip (never silence); the JSON protocols' malformed bodies are retried.
-STORE_XML = {"DescribeClusters"}
+STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones"}
 
 
 @dataclass
@@ -591,7 +593,14 @@ class StoreEstate:
 
 @pytest.fixture(scope="module")
 def store_estate() -> Iterator[StoreEstate]:
-    from .servers.aws import seed_backup_vault, seed_kms_key, seed_redshift_cluster, seed_repository, seed_secret
+    from .servers.aws import (
+        seed_backup_vault,
+        seed_kms_key,
+        seed_local_zone_db,
+        seed_redshift_cluster,
+        seed_repository,
+        seed_secret,
+    )
 
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
         for key, value in ep.env({}).items():
@@ -600,13 +609,16 @@ def store_estate() -> Iterator[StoreEstate]:
         s = ep.session(direct=True)
         dr = seed_backup_vault(s, "dr", "us-east-1")
         ids: dict[tuple[str, str], set[str]] = {}
-        for region in STORE_CALLS.values():
+        for region in dict.fromkeys(STORE_CALLS.values()):
             ids[(region, "backup")] = {seed_backup_vault(s, f"v-{region}", region, copy_to=[dr])}
             ids[(region, "kms")] = {seed_kms_key(s, region)}
             ids[(region, "secretsmanager")] = {seed_secret(s, f"s-{region}", region)}
             ids[(region, "ecr")] = {seed_repository(s, f"r-{region}", region, replicate_to=["us-east-1"])}
             seed_redshift_cluster(s, f"dw-{region}", region, copy_to="us-east-1")
             ids[(region, "redshift")] = {f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT}:cluster:dw-{region}"}
+        warsaw = {"ZoneName": "eu-central-1-waw-1a", "ZoneType": "local-zone", "GroupName": "eu-central-1-waw-1",
+                  "ParentZoneName": "eu-central-1a"}  # fmt: skip
+        seed_local_zone_db(ep, s, "warsaw", warsaw)
         args = [
             "--service",
             "backup-vault",
@@ -618,6 +630,8 @@ def store_estate() -> Iterator[StoreEstate]:
             "ecr-repository",
             "--service",
             "redshift",
+            "--service",
+            "rds",
         ]
         for region in STORE_REGIONS:
             args += ["--region", region]
@@ -685,6 +699,8 @@ def test_store_calls_persistent_faults_are_skips(
         prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/service/{STORE_SCOPES[action]}"
         if action == "DescribeKey":
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/kms-key/"
+        if action == "DescribeAvailabilityZones":
+            prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/availability-zones"
         found = {scope: reason for scope, reason in run.skips.items() if scope.startswith(prefix)}
         assert found, (action, prefix, run.skips)
         if kind == "malformed" and action in STORE_XML:

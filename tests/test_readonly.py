@@ -32,6 +32,7 @@ from .servers.aws import (
     seed_db_instance,
     seed_global_table,
     seed_kms_key,
+    seed_local_zone_db,
     seed_multi_region_key,
     seed_organization,
     seed_redshift_cluster,
@@ -79,6 +80,7 @@ AWS_ACTIONS = {
     ("ecr", "DescribeRepositories"): "ecr:DescribeRepositories",
     ("ecr", "DescribeRegistry"): "ecr:DescribeRegistry",
     ("redshift", "DescribeClusters"): "redshift:DescribeClusters",
+    ("ec2", "DescribeAvailabilityZones"): "ec2:DescribeAvailabilityZones",
 }
 #: Calls that are not reads of data-store metadata, each allowed for a stated reason.
 AWS_NOT_READS = {
@@ -275,6 +277,7 @@ def seed_aws(ep: AwsEndpoint) -> str:
     seed_secret(s, "db-password", "eu-west-1", replicas=["us-east-1"])
     seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])
     seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="us-east-1")
+    seed_local_zone_db(ep, s, "lima-db")
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     return member

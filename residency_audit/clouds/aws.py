@@ -21,7 +21,7 @@ from typing import Any
 from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
+from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
 
 SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository", "redshift")
 
@@ -136,6 +136,8 @@ class Account:
         # (region, key id or ARN) → DescribeKey's KeyMetadata: one request per key for stores and key lookups alike
         self.key_metadata = Memo(self._key_metadata)
         self.globals = Memo(self._describe_global_cluster)
+        # region → its zones by name (DescribeAvailabilityZones), read only for a zone that is not a plain AZ
+        self.zones = Memo(self._zones)
         self.tags = Memo(self._tag_map)
         # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
         self.bucket_regions = Memo(self._bucket_location)
@@ -153,6 +155,39 @@ class Account:
     def scope(self, *parts: str) -> str:
         """A skip scope under this account (or project): the parts joined by '/'."""
         return "/".join(("account", self.id, *parts))
+
+    def _zones(self, region: str) -> dict[str, dict[str, Any]]:
+        # AllAvailabilityZones: Local and Wavelength Zones are listed whether or not the account opted in to them
+        out = self.client("ec2", region).describe_availability_zones(AllAvailabilityZones=True)
+        return {z["ZoneName"]: z for z in out.get("AvailabilityZones", []) if z.get("ZoneName")}
+
+    def place(self, region: str, zone: str | None) -> tuple[str, str | None, Skip | None]:
+        """Where a copy in availability zone `zone` of `region` sits: (location code, note, skip once per region).
+
+        A plain AZ (the region's name and a letter) is the region, with no request. Any other zone is looked up
+        (DescribeAvailabilityZones ZoneType, GroupName: botocore's ec2 model): a Local Zone is its zone group
+        ("us-east-1-lim-1": Lima, not Virginia), a Wavelength Zone its zone name; anything unknown, unreadable or
+        on an Outpost is an unknown location, never the parent region.
+        """
+        if not zone or (zone.startswith(region) and len(zone) == len(region) + 1 and zone[-1].isalpha()):
+            return region, None, None
+        try:
+            found = self.zones.get(region).get(zone)
+        except Exception as exc:
+            skip = None
+            if self.zones.first_failure(region):
+                reason = f"zones unreadable, so copies in Local or Wavelength Zones are unplaced: {describe_error(exc)}"
+                skip = Skip(Provider.AWS, self.scope("region", region, "availability-zones"), reason)
+            return UNKNOWN_LOCATION, f"in zone {zone} of {region}, which could not be looked up", skip
+        kind = (found or {}).get("ZoneType")
+        if kind == "availability-zone":
+            return region, None, None
+        if kind == "local-zone" and found and found.get("GroupName"):
+            return found["GroupName"], f"in Local Zone {zone} (zone group {found['GroupName']}) of {region}", None
+        if kind == "wavelength-zone":
+            return zone, f"in Wavelength Zone {zone} of {region}", None
+        what = f"of type {kind}" if kind else f"not among {region}'s zones"
+        return UNKNOWN_LOCATION, f"in zone {zone} {what}: where it sits is unknown", None
 
     def _key_metadata(self, arg: tuple[str, str]) -> dict[str, Any]:
         region, key_id = arg

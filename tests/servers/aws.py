@@ -55,6 +55,7 @@ __all__ = [
     "seed_db_instance",
     "seed_global_table",
     "seed_kms_key",
+    "seed_local_zone_db",
     "seed_multi_region_key",
     "seed_organization",
     "seed_redshift_cluster",
@@ -181,6 +182,9 @@ class AwsEndpoint(Endpoint):
         self.dynamodb_replicas: dict[tuple[str, str], list[str | dict[str, Any]]] = {}
         #: key id or key ARN → the Origin DescribeKey reports.
         self.kms_origin_override: dict[str, str] = {}
+        #: region → Local Zones, Wavelength Zones or Outposts DescribeAvailabilityZones adds there (moto has only the
+        #: region's own zones): each a dict of the botocore ec2 model's AvailabilityZone fields (ZoneName, ZoneType…)
+        self.extra_zones: dict[str, list[dict[str, str]]] = {}
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -251,6 +255,7 @@ class AwsEndpoint(Endpoint):
         self.s3_region_redirects = False
         self.dynamodb_replicas.clear()
         self.kms_origin_override.clear()
+        self.extra_zones.clear()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -429,7 +434,33 @@ class AwsEndpoint(Endpoint):
             return _edit_json(resp, lambda doc: self._add_replicas(rec.region, doc))
         if resp[0] == 200 and rec.service == "kms" and rec.action == "DescribeKey":
             return _edit_json(resp, self._override_origin)
+        if resp[0] == 200 and rec.service == "ec2" and rec.action == "DescribeAvailabilityZones":
+            return self._add_zones(rec.region or "", resp)
         return resp
+
+    def _add_zones(self, region: str, resp: _Response) -> _Response:
+        """DescribeAvailabilityZones with the declared zones appended, in the EC2 query protocol's XML."""
+        zones = self.extra_zones.get(region)
+        if not zones:
+            return resp
+        status, reason, headers, data = resp
+        # the ec2 model's member names: ZoneName → zoneName, State → zoneState (its locationName)
+        names = {"State": "zoneState"}
+        items = "".join(
+            "<item>"
+            + "".join(f"<{names.get(k, k[0].lower() + k[1:])}>{escape(v)}</{names.get(k, k[0].lower() + k[1:])}>"
+                      for k, v in {"State": "available", "RegionName": region, **zone}.items())
+            + "</item>"
+            for zone in zones
+        )  # fmt: skip
+        text = data.decode()
+        if "<availabilityZoneInfo/>" in text:
+            text = text.replace("<availabilityZoneInfo/>", f"<availabilityZoneInfo>{items}</availabilityZoneInfo>")
+        else:
+            text = text.replace("</availabilityZoneInfo>", f"{items}</availabilityZoneInfo>", 1)
+        body = text.encode()
+        out = [(k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers]
+        return status, reason, out, body
 
     def _add_replicas(self, region: str | None, doc: dict[str, Any]) -> None:
         table = doc.get("Table", {})
@@ -1071,6 +1102,34 @@ def seed_repository(
             rule["repositoryFilters"] = [{"filter": prefix, "filterType": "PREFIX_MATCH"}]
         ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
     return arn
+
+
+LIMA_ZONE = {
+    "ZoneName": "us-east-1-lim-1a",
+    "ZoneType": "local-zone",
+    "GroupName": "us-east-1-lim-1",
+    "ParentZoneName": "us-east-1a",
+    "NetworkBorderGroup": "us-east-1-lim-1",
+}
+
+
+def seed_local_zone_db(
+    endpoint: AwsEndpoint, session: boto3.Session, name: str, zone: dict[str, str] = LIMA_ZONE
+) -> str:
+    """An RDS instance in a Local Zone (declared to DescribeAvailabilityZones of its parent region); returns its ARN."""
+    region = zone["ParentZoneName"][:-1]
+    if zone not in endpoint.extra_zones.setdefault(region, []):
+        endpoint.extra_zones[region].append(zone)
+    db = session.client("rds", region_name=region).create_db_instance(
+        DBInstanceIdentifier=name,
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin1",
+        MasterUserPassword="seeded-password-1",
+        AllocatedStorage=20,
+        AvailabilityZone=zone["ZoneName"],
+    )["DBInstance"]
+    return str(db["DBInstanceArn"])
 
 
 def seed_redshift_cluster(

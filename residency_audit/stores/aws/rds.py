@@ -20,7 +20,13 @@ def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         for db in page.get("DBInstances", []):
             if db.get("DBClusterIdentifier"):
                 continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
-            yield _rds_instance(account, region, db)
+            # a Local Zone is another city (and maybe country) than its parent region: located by its zone group
+            zones = [account.place(region, db.get(f)) for f in ("AvailabilityZone", "SecondaryAvailabilityZone")]
+            yield from (skip for _, _, skip in zones if skip is not None)
+            primary = Copy(zones[0][0], CopyRole.PRIMARY, note=zones[0][1])
+            standby = [Copy(where, CopyRole.REPLICA, note=f"Multi-AZ standby {note or ''}".strip())
+                       for where, note, _ in zones[1:] if db.get("SecondaryAvailabilityZone")]  # fmt: skip
+            yield _rds_instance(account, region, db, [primary, *standby])
             if db.get("StorageEncrypted"):
                 yield from account.key_skips(region, db.get("KmsKeyId"))
     for page in rds.get_paginator("describe_db_clusters").paginate():
@@ -36,8 +42,7 @@ def _rds_key(account: Account, region: str, item: dict[str, Any]) -> tuple[KeyCo
     return account.key_control(region, item.get("KmsKeyId"), None)
 
 
-def _rds_instance(account: Account, region: str, db: dict[str, Any]) -> Resource:
-    footprint = [Copy(region, CopyRole.PRIMARY)]
+def _rds_instance(account: Account, region: str, db: dict[str, Any], footprint: list[Copy]) -> Resource:
     for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
         footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
     source = db.get("ReadReplicaSourceDBInstanceIdentifier")

@@ -3,6 +3,7 @@ replicas and ECR replication, scanned by the real CLI over real HTTP against mot
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from .servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,
     seed_backup_vault,
+    seed_file_system,
     seed_kms_key,
     seed_multi_region_key,
     seed_redshift_cluster,
@@ -21,7 +23,7 @@ from .servers.aws import (
 )
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
-NEW = ("backup-vault", "kms-key", "secret", "ecr-repository", "redshift")
+NEW = ("backup-vault", "kms-key", "secret", "ecr-repository", "redshift", "efs")
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +154,25 @@ def test_redshift_snapshot_copy_destination_is_a_copy(aws: AwsEndpoint) -> None:
     assert places(r[local]) == [("eu-central-1", "primary")]
 
 
+def test_efs_replication_from_the_source_and_from_the_replica(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    source, replica = seed_file_system(aws, s, "shared", "eu-west-1", replicate_to=["ap-southeast-2"])
+    (local,) = seed_file_system(aws, s, "local", "eu-central-1")
+
+    code, report, err = scan("efs")
+    assert code == 1, err
+    assert report["skipped"] == []
+    r = by_id(report)
+    assert set(r) == {source, replica, local}
+    assert places(r[source]) == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+    # the replica's region lists no configuration here: it is asked about by its id, which names its source
+    assert places(r[replica]) == [("ap-southeast-2", "primary"), ("eu-west-1", "replica")]
+    assert places(r[local]) == [("eu-central-1", "primary")]
+    assert r[local]["name"] == "local"
+    by_call = Counter((rec.region, rec.action) for rec in aws.requests if rec.service == "elasticfilesystem")
+    assert by_call[("ap-southeast-2", "DescribeReplicationConfigurations")] == 2  # the region's, then the replica's
+
+
 def test_an_empty_region_costs_one_request_per_new_service(aws: AwsEndpoint) -> None:
     code, report, err = scan(regions=["eu-north-1"])
     assert code == 0, err
@@ -164,6 +185,7 @@ def test_an_empty_region_costs_one_request_per_new_service(aws: AwsEndpoint) -> 
             ("secretsmanager", "ListSecrets"),
             ("ecr", "DescribeRepositories"),
             ("redshift", "DescribeClusters"),
+            ("elasticfilesystem", "DescribeFileSystems"),
         ]
     )
 
@@ -323,6 +345,20 @@ def test_plan_redshift_snapshot_copy_resource() -> None:
     found = _read(plan)
     assert found["aws_redshift_cluster.dw"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
     assert found["aws_redshift_cluster.other"] == [("eu-west-1", "primary")]
+
+
+def test_plan_efs_replication_configuration() -> None:
+    plan = _plan(
+        _block("aws_efs_file_system", "shared", {"creation_token": "shared", "encrypted": True}),
+        _block(
+            "aws_efs_replication_configuration",
+            "shared",
+            {"destination": [{"region": "ap-southeast-2"}]},
+            refs={"source_file_system_id": ["aws_efs_file_system.shared.id", "aws_efs_file_system.shared"]},
+            unknown={"source_file_system_id": True},
+        ),
+    )
+    assert _read(plan)["aws_efs_file_system.shared"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
 
 
 # --- Local Zones: a zone is located by its zone group, never by its parent region -------------------------------

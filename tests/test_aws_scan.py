@@ -352,7 +352,7 @@ def test_progress_display_on_a_terminal(aws: AwsEndpoint) -> None:
         (["--region", "eu-wst-1"], "--region 'eu-wst-1' is not an AWS region; closest known: aws:eu-west-1"),
         (
             ["--service", "s4"],
-            "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot, backup-vault, kms-key, secret, ecr-repository, redshift (for --provider aws)",
+            "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot, backup-vault, kms-key, secret, ecr-repository, redshift, efs (for --provider aws)",
         ),
         (["--home", "Atlantis"], "'ATLANTIS' is neither a bloc"),
     ],

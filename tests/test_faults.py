@@ -551,6 +551,8 @@ STORE_CALLS = {
     ("ecr", "DescribeRegistry"): "ap-southeast-2",
     ("redshift", "DescribeClusters"): "ca-central-1",
     ("ec2", "DescribeAvailabilityZones"): "eu-central-1",  # an RDS instance in its Warsaw Local Zone
+    ("elasticfilesystem", "DescribeFileSystems"): "sa-east-1",
+    ("elasticfilesystem", "DescribeReplicationConfigurations"): "ap-northeast-1",
 }
 STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
 STORE_FAULTS: dict[str, dict[str, Any]] = {
@@ -572,10 +574,12 @@ STORE_SCOPES = {
     "DescribeRegistry": "ecr-repository/registry",
     "DescribeClusters": "redshift",
     "DescribeAvailabilityZones": "availability-zones",
+    "DescribeFileSystems": "efs",
+    "DescribeReplicationConfigurations": "efs/replication",
 }
 # the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
 STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
-               "DescribeRepositories": "ecr", "DescribeClusters": "redshift"}  # fmt: skip
+               "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs"}  # fmt: skip
 
 
 # XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
@@ -595,6 +599,7 @@ class StoreEstate:
 def store_estate() -> Iterator[StoreEstate]:
     from .servers.aws import (
         seed_backup_vault,
+        seed_file_system,
         seed_kms_key,
         seed_local_zone_db,
         seed_redshift_cluster,
@@ -616,6 +621,7 @@ def store_estate() -> Iterator[StoreEstate]:
             ids[(region, "ecr")] = {seed_repository(s, f"r-{region}", region, replicate_to=["us-east-1"])}
             seed_redshift_cluster(s, f"dw-{region}", region, copy_to="us-east-1")
             ids[(region, "redshift")] = {f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT}:cluster:dw-{region}"}
+            ids[(region, "efs")] = {seed_file_system(ep, s, f"fs-{region}", region, replicate_to=["us-east-1"])[0]}
         warsaw = {"ZoneName": "eu-central-1-waw-1a", "ZoneType": "local-zone", "GroupName": "eu-central-1-waw-1",
                   "ParentZoneName": "eu-central-1a"}  # fmt: skip
         seed_local_zone_db(ep, s, "warsaw", warsaw)
@@ -632,6 +638,8 @@ def store_estate() -> Iterator[StoreEstate]:
             "redshift",
             "--service",
             "rds",
+            "--service",
+            "efs",
         ]
         for region in STORE_REGIONS:
             args += ["--region", region]

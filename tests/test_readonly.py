@@ -30,6 +30,7 @@ from .servers.aws import (
     seed_backup_vault,
     seed_bucket,
     seed_db_instance,
+    seed_file_system,
     seed_global_table,
     seed_kms_key,
     seed_local_zone_db,
@@ -81,6 +82,8 @@ AWS_ACTIONS = {
     ("ecr", "DescribeRegistry"): "ecr:DescribeRegistry",
     ("redshift", "DescribeClusters"): "redshift:DescribeClusters",
     ("ec2", "DescribeAvailabilityZones"): "ec2:DescribeAvailabilityZones",
+    ("elasticfilesystem", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
+    ("elasticfilesystem", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfigurations",
 }
 #: Calls that are not reads of data-store metadata, each allowed for a stated reason.
 AWS_NOT_READS = {
@@ -278,6 +281,7 @@ def seed_aws(ep: AwsEndpoint) -> str:
     seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])
     seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="us-east-1")
     seed_local_zone_db(ep, s, "lima-db")
+    seed_file_system(ep, s, "shared-fs", "eu-west-1", replicate_to=["us-west-2"])
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     return member
@@ -382,6 +386,7 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "secret",
             "ecr-repository",
             "redshift",
+            "efs",
             "storage-account",
             "cosmosdb",
             "sql-database",

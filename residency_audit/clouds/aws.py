@@ -23,7 +23,18 @@ from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
 
-SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot", "backup-vault", "kms-key", "secret", "ecr-repository", "redshift")
+SERVICES = (
+    "s3",
+    "dynamodb",
+    "rds",
+    "ebs-snapshot",
+    "backup-vault",
+    "kms-key",
+    "secret",
+    "ecr-repository",
+    "redshift",
+    "efs",
+)
 
 # The service each of our service names needs, for botocore's per-partition region lists.
 _ENDPOINT_SERVICE = {
@@ -36,6 +47,7 @@ _ENDPOINT_SERVICE = {
     "secret": "secretsmanager",
     "ecr-repository": "ecr",
     "redshift": "redshift",
+    "efs": "efs",
 }
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
@@ -348,6 +360,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
     from ..stores.aws.ecr import ecr_list
+    from ..stores.aws.efs import efs_list
     from ..stores.aws.kms import kms_list
     from ..stores.aws.rds import rds_list
     from ..stores.aws.redshift import redshift_list
@@ -363,6 +376,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
         "secret": secrets_list,
         "ecr-repository": ecr_list,
         "redshift": redshift_list,
+        "efs": efs_list,
     }
 
     ec2 = account.client("ec2", account.home_region)

@@ -53,6 +53,7 @@ __all__ = [
     "seed_backup_vault",
     "seed_bucket",
     "seed_db_instance",
+    "seed_file_system",
     "seed_global_table",
     "seed_kms_key",
     "seed_local_zone_db",
@@ -185,6 +186,10 @@ class AwsEndpoint(Endpoint):
         #: region → Local Zones, Wavelength Zones or Outposts DescribeAvailabilityZones adds there (moto has only the
         #: region's own zones): each a dict of the botocore ec2 model's AvailabilityZone fields (ZoneName, ZoneType…)
         self.extra_zones: dict[str, list[dict[str, str]]] = {}
+        #: region → EFS replication configurations (botocore efs model's ReplicationConfigurationDescription) that
+        #: DescribeReplicationConfigurations answers there (moto has no EFS replication); their destinations' file
+        #: systems are reported with ReplicationOverwriteProtection REPLICATING
+        self.efs_replications: dict[str, list[dict[str, Any]]] = {}
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -256,6 +261,7 @@ class AwsEndpoint(Endpoint):
         self.dynamodb_replicas.clear()
         self.kms_origin_override.clear()
         self.extra_zones.clear()
+        self.efs_replications.clear()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -422,6 +428,8 @@ class AwsEndpoint(Endpoint):
             redirect = self._s3_redirect(rec, headers)
             if redirect is not None:
                 return redirect
+        if rec.service == "elasticfilesystem" and rec.action == "DescribeReplicationConfigurations":
+            return self._efs_replications(rec)
         resp = self._upstream(rec.method, rec.path, headers, body)
         if rec.service == "s3":
             # moto keeps "EU" as the region of buckets created with that constraint; S3 headers carry region codes.
@@ -434,9 +442,40 @@ class AwsEndpoint(Endpoint):
             return _edit_json(resp, lambda doc: self._add_replicas(rec.region, doc))
         if resp[0] == 200 and rec.service == "kms" and rec.action == "DescribeKey":
             return _edit_json(resp, self._override_origin)
+        if resp[0] == 200 and rec.service == "elasticfilesystem" and rec.action == "DescribeFileSystems":
+            return _edit_json(resp, self._efs_protection)
         if resp[0] == 200 and rec.service == "ec2" and rec.action == "DescribeAvailabilityZones":
             return self._add_zones(rec.region or "", resp)
         return resp
+
+    def _efs_replications(self, rec: RequestRecord) -> _Response:
+        """DescribeReplicationConfigurations (REST-JSON): the region's configurations, or those of one file system."""
+        wanted = parse_qs(urlsplit(rec.path).query).get("FileSystemId", [None])[0]
+        found = []
+        for region, configs in self.efs_replications.items():
+            for config in configs:
+                here = {d.get("FileSystemId") for d in config.get("Destinations", []) if d.get("Region") == rec.region}
+                if region == rec.region:
+                    here.add(config["SourceFileSystemId"])
+                # the region's own configurations; a replica's, asked for by its id in the replica's region
+                if (wanted is None and region == rec.region) or wanted in here:
+                    found.append(config)
+        if wanted is not None and not found:
+            body = json.dumps({"ErrorCode": "ReplicationNotFound", "Message": f"no replication for {wanted}"})
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ReplicationNotFound")]
+            return 404, "Not Found", headers, body.encode()
+        return 200, "OK", [("Content-Type", "application/json")], json.dumps({"Replications": found}).encode()
+
+    def _efs_protection(self, doc: dict[str, Any]) -> None:
+        replicas = {
+            d.get("FileSystemId")
+            for configs in self.efs_replications.values()
+            for config in configs
+            for d in config.get("Destinations", [])
+        }
+        for fs in doc.get("FileSystems", []):
+            state = "REPLICATING" if fs.get("FileSystemId") in replicas else "ENABLED"
+            fs["FileSystemProtection"] = {"ReplicationOverwriteProtection": state}
 
     def _add_zones(self, region: str, resp: _Response) -> _Response:
         """DescribeAvailabilityZones with the declared zones appended, in the EC2 query protocol's XML."""
@@ -686,7 +725,7 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
 
 
 #: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
-_REST_JSON = {"backup": "backup"}
+_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs"}
 
 
 @functools.cache
@@ -1154,3 +1193,33 @@ def seed_redshift_cluster(
     elif copy_to:
         redshift.enable_snapshot_copy(ClusterIdentifier=name, DestinationRegion=copy_to)
     return name
+
+
+def seed_file_system(
+    endpoint: AwsEndpoint, session: boto3.Session, name: str, region: str, *, replicate_to: Sequence[str] = ()
+) -> list[str]:
+    """An EFS file system replicated to a new file system in each of ``replicate_to`` (declared to the proxy, whose
+    DescribeReplicationConfigurations answers in the source region); returns the ARNs, source first."""
+
+    def create(where: str, token: str) -> dict[str, Any]:
+        fs: dict[str, Any] = session.client("efs", region_name=where).create_file_system(
+            CreationToken=token, Tags=[{"Key": "Name", "Value": token}]
+        )
+        return fs
+
+    source = create(region, name)
+    dests = [(where, create(where, f"{name}-{where}")) for where in replicate_to]
+    if dests:
+        endpoint.efs_replications.setdefault(region, []).append(
+            {
+                "SourceFileSystemId": source["FileSystemId"],
+                "SourceFileSystemRegion": region,
+                "SourceFileSystemArn": source["FileSystemArn"],
+                "OriginalSourceFileSystemArn": source["FileSystemArn"],
+                "CreationTime": 1764400000,
+                "Destinations": [
+                    {"Status": "ENABLED", "FileSystemId": fs["FileSystemId"], "Region": where} for where, fs in dests
+                ],
+            }
+        )
+    return [str(source["FileSystemArn"]), *(str(fs["FileSystemArn"]) for _, fs in dests)]

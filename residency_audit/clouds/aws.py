@@ -419,6 +419,9 @@ def resource(
 ) -> Resource:
     """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
+    if key_control is KeyControl.CLIENT_SIDE and key[0] is not KeyControl.CLIENT_SIDE:
+        # encrypted before upload: every copy holds that ciphertext, whatever keys a replica is re-encrypted with
+        footprint = [Copy(c.code, c.role, c.location, c.note) for c in footprint]
     return Resource(
         provider=Provider.AWS,
         account=account.id,

@@ -952,12 +952,14 @@ def seed_bucket(
     kms_key_arn: str | None = None,
     sse: Literal["AES256", "aws:kms"] | None = "AES256",
     tags: Mapping[str, str] | None = None,
+    replica_keys: Mapping[str, str] | None = None,
 ) -> str:
     """Create bucket ``name`` in ``region`` (``"EU"`` is sent as-is from us-east-1, as legacy clients did).
 
     ``replicate_to`` maps destination bucket → region, or lists regions (destination ``{name}-{region}``);
     destinations are created if missing and one replication rule per destination is added. ``sse`` sets default
-    encryption (``aws:kms`` with ``kms_key_arn``); ``None`` leaves none configured. Returns ``name``.
+    encryption (``aws:kms`` with ``kms_key_arn``); ``None`` leaves none configured. ``replica_keys`` maps a
+    destination to the KMS key its rule re-encrypts SSE-KMS replicas with (``ReplicaKmsKeyID``). Returns ``name``.
     """
     create_region = "us-east-1" if region == "EU" else region
     s3 = session.client("s3", region_name=create_region)
@@ -988,16 +990,18 @@ def seed_bucket(
             session.client("s3", region_name=dest_region).put_bucket_versioning(
                 Bucket=dest, VersioningConfiguration={"Status": "Enabled"}
             )
-            rules.append(
-                {
-                    "ID": f"to-{dest}",
-                    "Priority": i,
-                    "Filter": {},
-                    "Status": "Enabled",
-                    "DeleteMarkerReplication": {"Status": "Disabled"},
-                    "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
-                }
-            )
+            rule = {
+                "ID": f"to-{dest}",
+                "Priority": i,
+                "Filter": {},
+                "Status": "Enabled",
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
+            }
+            if replica_keys and dest in replica_keys:
+                rule["SourceSelectionCriteria"] = {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+                rule["Destination"]["EncryptionConfiguration"] = {"ReplicaKmsKeyID": replica_keys[dest]}
+            rules.append(rule)
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_replication(
             Bucket=name,
@@ -1066,6 +1070,8 @@ def seed_db_instance(
         session.client("rds", region_name=replica_region).create_db_instance_read_replica(
             DBInstanceIdentifier=f"{identifier}-{replica_region}",
             SourceDBInstanceIdentifier=db["DBInstanceArn"],
+            # moto 5.2 otherwise copies the source's zone (eu-west-1a) into a replica in another region
+            AvailabilityZone=f"{replica_region}a",
         )
     return str(db["DBInstanceArn"])
 

@@ -332,6 +332,28 @@ def test_plan_secret_replicas_and_registry_replication() -> None:
     assert found["aws_ecr_repository.dev"] == [("eu-west-1", "primary")]
 
 
+def test_plan_s3_replica_keys_per_rule() -> None:
+    rules = [
+        {"id": "plain", "status": "Enabled", "destination": [{"bucket": "arn:aws:s3:::copy-a"}]},
+        {"id": "rekeyed", "status": "Enabled", "destination": [{
+            "bucket": "arn:aws:s3:::copy-b",
+            "encryption_configuration": [{"replica_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/k"}],
+        }]},
+    ]  # fmt: skip
+    plan = _plan(
+        _block("aws_s3_bucket", "src", {"bucket": "src"}),
+        _block("aws_s3_bucket", "a", {"bucket": "copy-a"}, provider="aws.us"),
+        _block("aws_s3_bucket", "b", {"bucket": "copy-b"}, provider="aws.us"),
+        _block("aws_s3_bucket_replication_configuration", "src", {"bucket": "src", "rule": rules}),
+    )
+    from residency_audit.plan.reader import read_plan
+
+    resources, _ = read_plan(plan, "plan.json")
+    src = next(r for r in resources if r.id == "aws_s3_bucket.src")
+    keys = [(c.code, c.key_control) for c in src.footprint]
+    assert keys == [("eu-west-1", None), ("us-east-1", "provider-managed"), ("us-east-1", "customer-managed")]
+
+
 def test_plan_redshift_snapshot_copy_resource() -> None:
     plan = _plan(
         _block("aws_redshift_cluster", "dw", {"cluster_identifier": "dw", "encrypted": True}),
@@ -359,6 +381,33 @@ def test_plan_efs_replication_configuration() -> None:
         ),
     )
     assert _read(plan)["aws_efs_file_system.shared"] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+
+
+# --- a key per copy -----------------------------------------------------------------------------------------------
+
+
+def test_dynamodb_replica_with_its_own_key_decides(aws: AwsEndpoint) -> None:
+    from .servers.aws import seed_table
+
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+    us_key = seed_kms_key(s, "us-east-1")
+    seed_table(s, "orders", "eu-west-1", kms_key_arn=xks)
+    # the EU table's keys are held outside AWS; its US replica is under an ordinary customer managed key
+    aws.dynamodb_replicas[("eu-west-1", "orders")] = [
+        {"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE", "KMSMasterKeyId": us_key}
+    ]
+    code, report, err = scan("dynamodb", regions=["eu-west-1"])
+    [orders] = report["resources"]
+    assert code == 0 and orders["key_control"] == "external", err  # the US has an adequacy decision
+    assert [(c["location"], c.get("key_control")) for c in orders["footprint"]] == [
+        ("eu-west-1", None),
+        ("us-east-1", "customer-managed"),
+    ]
+    # the worst copy decides: a customer managed key in the US does not lower the level as the external key would
+    assert orders["assessment"]["level"] == "critical"
+    assert any("worst copy decides" in reason for reason in orders["assessment"]["reasons"])
 
 
 # --- Local Zones: a zone is located by its zone group, never by its parent region -------------------------------

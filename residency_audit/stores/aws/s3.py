@@ -167,7 +167,18 @@ def _plan_s3_rules(ctx: Context, source: Item, rules_path: tuple[str | int, ...]
     for i, rule in enumerate(source.blocks(*rules_path)):
         state = "enabled" if rule.get("status") == "Enabled" else "disabled (earlier replicas may remain)"
         what = f"replication rule {rule.get('id') or i} {state}"
-        copies.append(_plan_s3_destination(ctx, source, (*rules_path, i, "destination", 0, "bucket"), what))
+        copy = _plan_s3_destination(ctx, source, (*rules_path, i, "destination", 0, "bucket"), what)
+        # the replica's own keys: the rule's replica_kms_key_id (the live reader's ReplicaKmsKeyID)
+        key_path = (*rules_path, i, "destination", 0, "encryption_configuration", 0, "replica_kms_key_id")
+        if source.get(*key_path[:-1]) is None and not source.is_unknown(*key_path[:-1]):
+            key = (
+                KeyControl.PROVIDER_MANAGED,
+                "no replica_kms_key_id: replicas under S3 managed keys (SSE-S3) at best",
+            )
+        else:
+            key = ctx.aws_key(source, key_path, "replicas under S3 managed keys (SSE-S3)")
+        note = f"{copy.note}; replica keys: {key[1]}"
+        copies.append(Copy(copy.code, copy.role, note=note, key_control=key[0]))
     return copies
 
 

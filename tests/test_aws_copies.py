@@ -410,6 +410,39 @@ def test_dynamodb_replica_with_its_own_key_decides(aws: AwsEndpoint) -> None:
     assert any("worst copy decides" in reason for reason in orders["assessment"]["reasons"])
 
 
+def test_rds_cross_region_replica_with_its_own_key_decides(aws: AwsEndpoint) -> None:
+    from .servers.aws import seed_db_instance
+
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+    us_key = seed_kms_key(s, "us-east-1")
+    seed_db_instance(
+        s,
+        "crm",
+        "eu-west-1",
+        replica_regions=["us-east-1"],
+        kms_key_arn=xks,
+        replica_kms_key_arns={"us-east-1": us_key},
+    )
+    code, report, err = scan("rds", regions=["eu-west-1", "us-east-1"])
+    assert code == 0 and report["skipped"] == [], err  # the US has an EU adequacy decision: eu-gdpr passes
+    r = {x["name"]: x for x in report["resources"]}
+    assert r["crm"]["key_control"] == "external"
+    assert [(c["location"], c.get("key_control")) for c in r["crm"]["footprint"]] == [
+        ("eu-west-1", None),
+        ("us-east-1", "customer-managed"),
+    ]
+    assert r["crm"]["assessment"]["level"] == "critical"  # the US replica's ordinary key decides
+    # from the replica's side: its source in Ireland is under the external key
+    replica = r["crm-us-east-1"]
+    assert [(c["location"], c.get("key_control")) for c in replica["footprint"]] == [
+        ("us-east-1", None),
+        ("eu-west-1", "external"),
+    ]
+    assert replica["key_control"] == "customer-managed"
+
+
 # --- Local Zones: a zone is located by its zone group, never by its parent region -------------------------------
 
 
@@ -468,3 +501,34 @@ def test_unreadable_zones_are_a_skip_and_an_unknown_location(aws: AwsEndpoint) -
     assert "UnauthorizedOperation on DescribeAvailabilityZones (HTTP 403)" in skips[scope]
     [lima] = report["resources"]
     assert places(lima) == [("unknown", "primary")] and lima["countries"] == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [
+        ({"status": 403, "code": "AccessDenied"}, "AccessDenied on DescribeDBInstances (HTTP 403)"),
+        ({"mode": "malformed"}, "Unable to parse response"),
+        ({"status": 400, "code": "ThrottlingException", "times": 1}, None),  # once: retried, complete
+        ({"status": 500, "code": "InternalFailure", "times": 1}, None),
+    ],
+    ids=["403", "malformed", "throttle-once", "500-once"],
+)
+def test_unreadable_replica_keys_are_a_skip_and_unknown(aws: AwsEndpoint, fault: dict[str, Any], cause: str) -> None:
+    from .servers.aws import seed_db_instance
+
+    s = aws.session(direct=True)
+    key = seed_kms_key(s, "eu-west-1")
+    seed_db_instance(s, "crm", "eu-west-1", replica_regions=["us-east-1"], kms_key_arn=key,
+                     replica_kms_key_arns={"us-east-1": seed_kms_key(s, "us-east-1")})  # fmt: skip
+    aws.add_fault("rds", "us-east-1", "DescribeDBInstances", **fault)  # the replica's region is not scanned
+    code, report, err = scan("rds", regions=["eu-west-1"])
+    [crm] = report["resources"]
+    replica_key = crm["footprint"][1]["key_control"]
+    if cause is None:
+        assert code == 0 and report["skipped"] == [] and replica_key == "customer-managed", err
+        return
+    assert code == 3, err
+    scope = f"account/{DEFAULT_ACCOUNT}/region/us-east-1/service/rds/instance/arn:aws:rds:us-east-1:"
+    [(where, reason)] = [(s["scope"], s["reason"]) for s in report["skipped"]]
+    assert where.startswith(scope) and cause in reason
+    assert replica_key == "unknown"  # never credited with a key it may not have

@@ -1052,6 +1052,7 @@ def seed_db_instance(
     replica_regions: Sequence[str] = (),
     engine: str = "postgres",
     kms_key_arn: str | None = None,
+    replica_kms_key_arns: Mapping[str, str] | None = None,
 ) -> str:
     """Create an RDS instance and a read replica ``{identifier}-{region}`` in each replica region; returns its ARN."""
     kwargs: dict[str, Any] = {}
@@ -1072,6 +1073,8 @@ def seed_db_instance(
             SourceDBInstanceIdentifier=db["DBInstanceArn"],
             # moto 5.2 otherwise copies the source's zone (eu-west-1a) into a replica in another region
             AvailabilityZone=f"{replica_region}a",
+            # an encrypted source's cross-region replica is encrypted with a key of its own region
+            **({"KmsKeyId": replica_kms_key_arns[replica_region]} if replica_kms_key_arns else {}),
         )
     return str(db["DBInstanceArn"])
 

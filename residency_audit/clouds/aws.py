@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -361,7 +361,8 @@ def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
     yield from _account(account)
 
 
-def _account(account: Account) -> Iterator[Task | Skip | Found]:
+def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
+    """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
     from ..stores.aws.backup import backup_list
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
@@ -370,10 +371,9 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.kms import kms_list
     from ..stores.aws.rds import rds_list
     from ..stores.aws.redshift import redshift_list
-    from ..stores.aws.s3 import s3_list
     from ..stores.aws.secrets import secrets_list
 
-    per_region = {
+    return {
         "dynamodb": dynamodb_list,
         "rds": rds_list,
         "ebs-snapshot": ebs_list,
@@ -384,6 +384,10 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
         "redshift": redshift_list,
         "efs": efs_list,
     }
+
+
+def _account(account: Account) -> Iterator[Task | Skip | Found]:
+    from ..stores.aws.s3 import s3_list
 
     ec2 = account.client("ec2", account.home_region)
     # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
@@ -403,7 +407,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
                 describe_error,
             )
             continue
-        run = per_region[service]
+        run = listings()[service]
         for region in regions:
             yield Task(
                 Provider.AWS,

@@ -13,6 +13,7 @@ from typing import Any
 from tests.servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,
+    copy_recovery_point,
     seed_backup_vault,
     seed_bucket,
     seed_db_instance,
@@ -106,7 +107,10 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
     # the copies that leave a region unnoticed: a backup plan copying Frankfurt's recovery points to Virginia, a
     # multi-Region key with a US replica, a secret replicated to Virginia, a registry replicating to Sydney
     dr_vault = seed_backup_vault(mgmt, "acme-dr-virginia", "us-east-1")
-    seed_backup_vault(mgmt, "acme-backups-frankfurt", "eu-central-1", copy_to=[dr_vault], kms_key_arn=cmk_frankfurt)
+    frankfurt_vault = seed_backup_vault(
+        mgmt, "acme-backups-frankfurt", "eu-central-1", copy_to=[dr_vault], kms_key_arn=cmk_frankfurt
+    )
+    copy_recovery_point(ep, frankfurt_vault, dr_vault)  # what the plan has copied so far
     seed_multi_region_key(mgmt, "eu-central-1", ["us-east-1"])
     seed_secret(mgmt, "acme/crm/db-password", "eu-central-1", replicas=["us-east-1"])
     seed_repository(mgmt, "acme/checkout", "eu-central-1", replicate_to=["ap-southeast-2"])

@@ -13,6 +13,7 @@ from .conftest import invoke_json, isolate_env, places
 from .servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,
+    copy_recovery_point,
     seed_backup_vault,
     seed_file_system,
     seed_kms_key,
@@ -59,6 +60,8 @@ def test_backup_plan_copy_actions_are_copies_of_the_vault(aws: AwsEndpoint) -> N
     sydney_vault = seed_backup_vault(s, "dr-sydney", "ap-southeast-2")
     eu_vault = seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[us_vault, sydney_vault], kms_key_arn=cmk)
     local = seed_backup_vault(s, "eu-local", "eu-central-1")
+    # what the plan copied is listed in the destination: recovery points whose source vault is in Ireland
+    copy_recovery_point(aws, eu_vault, us_vault)
 
     code, report, err = scan("backup-vault")
     assert code == 1, err  # a copy in the US and one in Australia break eu-gdpr
@@ -71,6 +74,10 @@ def test_backup_plan_copy_actions_are_copies_of_the_vault(aws: AwsEndpoint) -> N
     assert r[eu_vault]["key_control"] == "customer-managed"
     assert "eu-main-plan" in " ".join(c.get("note") or "" for c in r[eu_vault]["footprint"])
     assert places(r[local]) == [("eu-central-1", "primary")]
+    assert places(r[us_vault]) == [("us-east-1", "primary"), ("eu-west-1", "replica")]
+    # only a vault with recovery points is asked for them
+    listed = {rec.region for rec in aws.requests if rec.action == "ListRecoveryPointsByBackupVault"}
+    assert listed == {"us-east-1"}
     violating = {f["resource"] for f in report["findings"] if f["rule"] == "RA001"}  # a copy not allowed
     assert eu_vault in violating and local not in violating
 

@@ -543,6 +543,7 @@ STORE_CALLS = {
     ("backup", "ListBackupVaults"): "eu-west-1",
     ("backup", "ListBackupPlans"): "eu-west-2",
     ("backup", "GetBackupPlan"): "eu-west-3",
+    ("backup", "ListRecoveryPointsByBackupVault"): "ap-south-1",
     ("kms", "ListKeys"): "eu-central-1",
     ("kms", "DescribeKey"): "eu-north-1",
     ("secretsmanager", "ListSecrets"): "us-east-2",
@@ -566,6 +567,7 @@ STORE_SCOPES = {
     "ListBackupVaults": "backup-vault",
     "ListBackupPlans": "backup-vault/plans",
     "GetBackupPlan": "backup-vault/plan/",
+    "ListRecoveryPointsByBackupVault": "backup-vault/vault/",
     "ListKeys": "kms-key",
     "DescribeKey": "kms-key/",
     "ListSecrets": "secret",
@@ -598,6 +600,7 @@ class StoreEstate:
 @pytest.fixture(scope="module")
 def store_estate() -> Iterator[StoreEstate]:
     from .servers.aws import (
+        copy_recovery_point,
         seed_backup_vault,
         seed_file_system,
         seed_kms_key,
@@ -616,6 +619,7 @@ def store_estate() -> Iterator[StoreEstate]:
         ids: dict[tuple[str, str], set[str]] = {}
         for region in dict.fromkeys(STORE_CALLS.values()):
             ids[(region, "backup")] = {seed_backup_vault(s, f"v-{region}", region, copy_to=[dr])}
+            copy_recovery_point(ep, dr, next(iter(ids[(region, "backup")])))
             ids[(region, "kms")] = {seed_kms_key(s, region)}
             ids[(region, "secretsmanager")] = {seed_secret(s, f"s-{region}", region)}
             ids[(region, "ecr")] = {seed_repository(s, f"r-{region}", region, replicate_to=["us-east-1"])}

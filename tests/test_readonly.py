@@ -27,6 +27,7 @@ from residency_audit.cli import app
 
 from .servers.aws import (
     AwsEndpoint,
+    copy_recovery_point,
     seed_backup_vault,
     seed_bucket,
     seed_db_instance,
@@ -75,6 +76,7 @@ AWS_ACTIONS = {
     ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
     ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
     ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
+    ("backup", "ListRecoveryPointsByBackupVault"): "backup:ListRecoveryPointsByBackupVault",
     ("kms", "ListKeys"): "kms:ListKeys",
     ("secretsmanager", "ListSecrets"): "secretsmanager:ListSecrets",
     ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
@@ -275,7 +277,8 @@ def seed_aws(ep: AwsEndpoint) -> str:
     )
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
-    seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[seed_backup_vault(s, "dr-us", "us-east-1")])
+    dr_us = seed_backup_vault(s, "dr-us", "us-east-1")
+    copy_recovery_point(ep, seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[dr_us]), dr_us)
     seed_multi_region_key(s, "eu-west-1", ["us-east-1"])
     seed_secret(s, "db-password", "eu-west-1", replicas=["us-east-1"])
     seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])

@@ -50,6 +50,7 @@ __all__ = [
     "AwsEndpoint",
     "Fault",
     "RequestRecord",
+    "copy_recovery_point",
     "seed_backup_vault",
     "seed_bucket",
     "seed_db_instance",
@@ -190,6 +191,9 @@ class AwsEndpoint(Endpoint):
         #: DescribeReplicationConfigurations answers there (moto has no EFS replication); their destinations' file
         #: systems are reported with ReplicationOverwriteProtection REPLICATING
         self.efs_replications: dict[str, list[dict[str, Any]]] = {}
+        #: (region, vault name) → recovery points (botocore backup model's RecoveryPointByBackupVault) that
+        #: ListRecoveryPointsByBackupVault answers (moto has none), counted in ListBackupVaults' NumberOfRecoveryPoints
+        self.recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -262,6 +266,7 @@ class AwsEndpoint(Endpoint):
         self.kms_origin_override.clear()
         self.extra_zones.clear()
         self.efs_replications.clear()
+        self.recovery_points.clear()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -430,6 +435,10 @@ class AwsEndpoint(Endpoint):
                 return redirect
         if rec.service == "elasticfilesystem" and rec.action == "DescribeReplicationConfigurations":
             return self._efs_replications(rec)
+        if rec.service == "backup" and rec.action == "ListRecoveryPointsByBackupVault":
+            vault = urlsplit(rec.path).path.split("/")[2]
+            doc = {"RecoveryPoints": self.recovery_points.get((rec.region or "", vault), [])}
+            return 200, "OK", [("Content-Type", "application/json")], json.dumps(doc).encode()
         resp = self._upstream(rec.method, rec.path, headers, body)
         if rec.service == "s3":
             # moto keeps "EU" as the region of buckets created with that constraint; S3 headers carry region codes.
@@ -442,6 +451,8 @@ class AwsEndpoint(Endpoint):
             return _edit_json(resp, lambda doc: self._add_replicas(rec.region, doc))
         if resp[0] == 200 and rec.service == "kms" and rec.action == "DescribeKey":
             return _edit_json(resp, self._override_origin)
+        if resp[0] == 200 and rec.service == "backup" and rec.action == "ListBackupVaults":
+            return _edit_json(resp, lambda doc: self._count_points(rec.region or "", doc))
         if resp[0] == 200 and rec.service == "elasticfilesystem" and rec.action == "DescribeFileSystems":
             return _edit_json(resp, self._efs_protection)
         if resp[0] == 200 and rec.service == "ec2" and rec.action == "DescribeAvailabilityZones":
@@ -465,6 +476,10 @@ class AwsEndpoint(Endpoint):
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ReplicationNotFound")]
             return 404, "Not Found", headers, body.encode()
         return 200, "OK", [("Content-Type", "application/json")], json.dumps({"Replications": found}).encode()
+
+    def _count_points(self, region: str, doc: dict[str, Any]) -> None:
+        for vault in doc.get("BackupVaultList", []):
+            vault["NumberOfRecoveryPoints"] = len(self.recovery_points.get((region, vault["BackupVaultName"]), []))
 
     def _efs_protection(self, doc: dict[str, Any]) -> None:
         replicas = {
@@ -1232,3 +1247,24 @@ def seed_file_system(
             }
         )
     return [str(source["FileSystemArn"]), *(str(fs["FileSystemArn"]) for _, fs in dests)]
+
+
+def copy_recovery_point(endpoint: AwsEndpoint, source_vault_arn: str, dest_vault_arn: str) -> str:
+    """Declare a recovery point copied from one vault into another (the destination lists it); returns its ARN."""
+    region, account, name = dest_vault_arn.split(":")[3], dest_vault_arn.split(":")[4], dest_vault_arn.split(":")[-1]
+    points = endpoint.recovery_points.setdefault((region, name), [])
+    arn = f"arn:aws:ec2:{region}::snapshot/snap-{len(points):017d}"
+    points.append(
+        {
+            "RecoveryPointArn": arn,
+            "BackupVaultName": name,
+            "BackupVaultArn": dest_vault_arn,
+            "SourceBackupVaultArn": source_vault_arn,
+            "ResourceArn": f"arn:aws:ec2:{source_vault_arn.split(':')[3]}:{account}:volume/vol-0123456789abcdef0",
+            "ResourceType": "EBS",
+            "Status": "COMPLETED",
+            "CreationDate": 1764400000,
+            "IsEncrypted": True,
+        }
+    )
+    return arn

@@ -39,6 +39,14 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
     for vault in vaults:
         name, arn = vault["BackupVaultName"], vault["BackupVaultArn"]
         footprint = [Copy(region, CopyRole.PRIMARY), *copies.get(name, [])]
+        if vault.get("NumberOfRecoveryPoints", 1):  # an empty vault holds nothing copied in: no request
+            try:
+                footprint.extend(_copied_in(client, name, region))
+            except Exception as exc:
+                reason = f"recovery points unreadable, so where they were copied from is unknown: {describe_error(exc)}"
+                yield Skip(
+                    Provider.AWS, account.scope("region", region, "service", "backup-vault", "vault", name), reason
+                )
         if vault.get("EncryptionKeyType") == "AWS_OWNED_KMS_KEY":
             key = (KeyControl.PROVIDER_MANAGED, "encrypted with an AWS owned key")
         else:
@@ -50,6 +58,21 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         yield resource(
             account, "backup-vault", "AWS::Backup::BackupVault", arn, name, dedupe_places(footprint), tags, key
         )
+
+
+def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
+    """A copy in each region the vault's recovery points were copied in from: the same data is in the source vault.
+
+    ListRecoveryPointsByBackupVault `RecoveryPoints[].SourceBackupVaultArn` (botocore backup model).
+    """
+    sources: dict[str, Copy] = {}
+    for page in client.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=vault):
+        for point in page.get("RecoveryPoints", []):
+            source = point.get("SourceBackupVaultArn")
+            if source and source not in sources and region_of_arn(source) != region:
+                note = f"recovery points copied in from {source}"
+                sources[source] = Copy(region_of_arn(source) or UNKNOWN_LOCATION, CopyRole.REPLICA, note=note)
+    return list(sources.values())
 
 
 def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy]], Skip | None]]:

@@ -13,11 +13,17 @@ from typing import Any
 from tests.servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,
+    copy_recovery_point,
+    seed_backup_vault,
     seed_bucket,
     seed_db_instance,
     seed_global_table,
     seed_kms_key,
+    seed_local_zone_db,
+    seed_multi_region_key,
     seed_organization,
+    seed_repository,
+    seed_secret,
     seed_table,
     seed_volume,
 )
@@ -98,6 +104,20 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
         SourceSnapshotId=snapshot, SourceRegion="eu-central-1", Description="disaster recovery copy"
     )
     out.stores += len(buckets) + 3 + 1 + 2 + 1 + 2
+    # the copies that leave a region unnoticed: a backup plan copying Frankfurt's recovery points to Virginia, a
+    # multi-Region key with a US replica, a secret replicated to Virginia, a registry replicating to Sydney
+    dr_vault = seed_backup_vault(mgmt, "acme-dr-virginia", "us-east-1")
+    frankfurt_vault = seed_backup_vault(
+        mgmt, "acme-backups-frankfurt", "eu-central-1", copy_to=[dr_vault], kms_key_arn=cmk_frankfurt
+    )
+    copy_recovery_point(ep, frankfurt_vault, dr_vault)  # what the plan has copied so far
+    seed_multi_region_key(mgmt, "eu-central-1", ["us-east-1"])
+    seed_secret(mgmt, "acme/crm/db-password", "eu-central-1", replicas=["us-east-1"])
+    seed_repository(mgmt, "acme/checkout", "eu-central-1", replicate_to=["ap-southeast-2"])
+    out.stores += 2 + 2 + 2 + 1 + 3  # vaults, the key and its replica, the secret and its replica, repo, 3 keys
+    # an RDS instance in us-east-1's Lima Local Zone: in Peru, not in Virginia
+    seed_local_zone_db(ep, mgmt, "acme-latam-orders")
+    out.stores += 1
 
     finance = ep.member_session(finance_id, region="eu-central-1", direct=True)
     finance_xks = seed_kms_key(finance, "eu-central-1", origin="EXTERNAL_KEY_STORE")
@@ -106,7 +126,7 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
     seed_bucket(finance, "acme-finance-reports", "eu-west-1")
     seed_bucket(finance, "acme-finance-export", "us-east-2")
     seed_db_instance(finance, "acme-finance-db", "eu-west-1", replica_regions=["eu-central-1"])
-    out.stores += 3 + 2
+    out.stores += 3 + 2 + 1  # buckets, the database and its replica, the key
 
     research = ep.member_session(research_id, region="eu-north-1", direct=True)
     seed_bucket(research, "acme-genomics", "eu-north-1", replicate_to={"acme-genomics-us": "us-west-2"}, tags=PERSONAL)
@@ -125,18 +145,22 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
         "a DynamoDB global table with a replica in Virginia, an RDS read replica across the Atlantic",
         "an EBS snapshot copied to us-east-1",
         "eu-west-2 is London: outside the EU/EEA",
+        "an AWS Backup plan copying Frankfurt's recovery points to a vault in us-east-1 (acme-backups-frankfurt)",
+        "a multi-Region KMS key with a replica in us-east-1, a secret replicated to us-east-1",
+        "an ECR registry replicating acme/checkout to Sydney",
+        "an RDS instance in us-east-1's Lima Local Zone: Peru, not Virginia (acme-latam-orders)",
     ]
     return out
 
 
 def seed_aws_sovereign(ep: AwsEndpoint) -> Planted:
-    """An account in the AWS European Sovereign Cloud (partition aws-eusc): its own credentials, its own scan."""
+    """An account in the AWS European Sovereign Cloud (partition aws-eusc): two buckets and a key, its own scan."""
     eusc = ep.session("eusc-de-east-1", direct=True)
     seed_bucket(eusc, "acme-eusc-records", "eusc-de-east-1", tags=PERSONAL)
     key = seed_kms_key(eusc, "eusc-de-east-1", origin="EXTERNAL_KEY_STORE")
     ep.kms_origin_override[key] = "EXTERNAL_KEY_STORE"
     seed_bucket(eusc, "acme-eusc-vault", "eusc-de-east-1", sse="aws:kms", kms_key_arn=key, tags=PERSONAL)
-    return Planted(stores=2, accounts=[DEFAULT_ACCOUNT], traps=["eusc-de-east-1: German operator, US parent"])
+    return Planted(stores=3, accounts=[DEFAULT_ACCOUNT], traps=["eusc-de-east-1: German operator, US parent"])
 
 
 def _replication(session: Any, bucket: str, region: str, dest: str, *, enabled: bool) -> None:

@@ -17,7 +17,18 @@ if TYPE_CHECKING:
 
 # The --service names each provider offers (each is read by one module under residency_audit/stores/).
 SERVICES = {
-    "aws": ("s3", "dynamodb", "rds", "ebs-snapshot"),
+    "aws": (
+        "s3",
+        "dynamodb",
+        "rds",
+        "ebs-snapshot",
+        "backup-vault",
+        "kms-key",
+        "secret",
+        "ecr-repository",
+        "redshift",
+        "efs",
+    ),
     "azure": (
         "storage-account",
         "cosmosdb",

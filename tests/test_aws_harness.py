@@ -474,8 +474,8 @@ def test_rds_cross_region_read_replica(aws: AwsEndpoint, seed: boto3.Session) ->
     assert replica["DBInstanceIdentifier"] == "pg-us-east-1"
     assert replica["ReadReplicaSourceDBInstanceIdentifier"] == source_arn
     assert replica["ReadReplicaDBInstanceIdentifiers"] == []
-    # moto quirk: the replica keeps its source's availability zone.
-    assert replica["AvailabilityZone"] == "eu-west-1a"
+    # moto would keep the source's availability zone (eu-west-1a): the seed names one of the replica's own region
+    assert replica["AvailabilityZone"] == "us-east-1a"
 
 
 def test_organization_member_accounts_are_isolated(aws: AwsEndpoint, seed: boto3.Session) -> None:

@@ -44,9 +44,15 @@ def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
     return endpoint
 
 
+# The stores these tests read; KMS keys, backup vaults, secrets, registries and warehouses are in test_aws_copies.py.
+SERVICES = ["--service", "s3", "--service", "dynamodb", "--service", "rds", "--service", "ebs-snapshot"]
+
+
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
     region_args = [] if "--region" in args or "--all-regions" in args else [a for r in REGIONS for a in ("--region", r)]
-    return invoke_json(["scan", "--format", "json", *region_args, *[a for a in args if a != "--all-regions"]])
+    service_args = [] if "--service" in args else SERVICES
+    argv = ["scan", "--format", "json", *region_args, *service_args, *[a for a in args if a != "--all-regions"]]
+    return invoke_json(argv)
 
 
 def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
@@ -61,12 +67,19 @@ def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
     )
     seed_bucket(s, "dublin-cmk", "eu-west-1", sse="aws:kms", kms_key_arn=cmk, tags={"data-classification": "personal"})
     seed_bucket(s, "dublin-cse", "eu-west-1", tags={"residency:encryption": "client-side"})
+    # the same, but its rule re-encrypts replicas with a key of the US region's external key store
+    xks_us = seed_kms_key(s, "us-west-2", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks_us] = "EXTERNAL_KEY_STORE"
+    seed_bucket(s, "rekeyed", "eu-central-1", replicate_to={"rekeyed-copy": "us-west-2"}, sse="aws:kms",
+                kms_key_arn=xks, replica_keys={"rekeyed-copy": xks_us})  # fmt: skip
 
     code, report, err = scan()
     assert code == 0, err
     assert report["complete"] is True and report["skipped"] == []
     r = by_name(report)
-    assert set(r) == {"legacy-null", "legacy-eu", "frankfurt", "frankfurt-copy", "dublin-cmk", "dublin-cse"}
+    assert set(r) == {
+        "legacy-null", "legacy-eu", "frankfurt", "frankfurt-copy", "dublin-cmk", "dublin-cse", "rekeyed", "rekeyed-copy"
+    }  # fmt: skip
 
     assert places(r["legacy-null"]) == [("us-east-1", "primary")]
     assert places(r["legacy-eu"]) == [("eu-west-1", "primary")]
@@ -74,7 +87,13 @@ def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
     assert places(r["frankfurt"]) == [("eu-central-1", "primary"), ("us-west-2", "replica")]
     assert r["frankfurt"]["countries"] == ["DE", "US"]
     assert r["frankfurt"]["key_control"] == "external"
-    assert r["frankfurt"]["assessment"]["level"] == "high"  # a copy in the US; an external key store lowers one step
+    # a key per copy: the rule names no ReplicaKmsKeyID, so the US replica is under S3's keys and decides
+    assert r["frankfurt"]["assessment"]["level"] == "critical"
+    replica = r["frankfurt"]["footprint"][1]
+    assert replica["key_control"] == "provider-managed" and "no ReplicaKmsKeyID" in replica["note"]
+    # re-encrypted with a key held outside AWS: every copy's keys are external, which lowers the level one step
+    assert r["rekeyed"]["footprint"][1]["key_control"] == "external"
+    assert r["rekeyed"]["assessment"]["level"] == "high"
 
     assert r["legacy-null"]["assessment"]["level"] == "critical"  # a copy in the US, from the EU
     assert r["legacy-eu"]["key_control"] == "provider-managed"
@@ -344,7 +363,10 @@ def test_progress_display_on_a_terminal(aws: AwsEndpoint) -> None:
     ("args", "message"),
     [
         (["--region", "eu-wst-1"], "--region 'eu-wst-1' is not an AWS region; closest known: aws:eu-west-1"),
-        (["--service", "s4"], "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot (for --provider aws)"),
+        (
+            ["--service", "s4"],
+            "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot, backup-vault, kms-key, secret, ecr-repository, redshift, efs (for --provider aws)",
+        ),
         (["--home", "Atlantis"], "'ATLANTIS' is neither a bloc"),
     ],
 )

@@ -536,3 +536,196 @@ def test_ctrl_c_stops_promptly_and_writes_nothing(
         "residency-audit: error: interrupted: the scan was stopped and no report was written"
     ]
     assert list(tmp_path.iterdir()) == []  # no report, no temp file
+
+
+# --- the AWS stores of issue 12: every new call × throttling, AccessDenied, 5xx, a malformed body ----------------
+
+#: Each new call, and the region whose requests of it are faulted (its parent call succeeds there, so it is reached).
+STORE_CALLS = {
+    ("backup", "ListBackupVaults"): "eu-west-1",
+    ("backup", "ListBackupPlans"): "eu-west-2",
+    ("backup", "GetBackupPlan"): "eu-west-3",
+    ("backup", "ListRecoveryPointsByBackupVault"): "ap-south-1",
+    ("kms", "ListKeys"): "eu-central-1",
+    ("kms", "DescribeKey"): "eu-north-1",
+    ("secretsmanager", "ListSecrets"): "us-east-2",
+    ("secretsmanager", "DescribeSecret"): "us-west-1",
+    ("ecr", "DescribeRepositories"): "us-west-2",
+    ("ecr", "DescribeRegistry"): "ap-southeast-2",
+    ("redshift", "DescribeClusters"): "ca-central-1",
+    ("ec2", "DescribeAvailabilityZones"): "eu-central-1",  # an RDS instance in its Warsaw Local Zone
+    ("elasticfilesystem", "DescribeFileSystems"): "sa-east-1",
+    ("elasticfilesystem", "DescribeReplicationConfigurations"): "ap-northeast-1",
+}
+STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
+STORE_FAULTS: dict[str, dict[str, Any]] = {
+    "throttle": {"status": 400, "code": "ThrottlingException", "message": "Rate exceeded"},
+    "403": {"status": 403, "code": "AccessDeniedException", "message": "not authorised"},
+    "500": {"status": 500, "code": "InternalServerError", "message": "internal error"},
+    "malformed": {"mode": "malformed"},
+}
+# the skip scope (under account/…/region/R/service/) a persistent fault of each call yields
+STORE_SCOPES = {
+    "ListBackupVaults": "backup-vault",
+    "ListBackupPlans": "backup-vault/plans",
+    "GetBackupPlan": "backup-vault/plan/",
+    "ListRecoveryPointsByBackupVault": "backup-vault/vault/",
+    "ListKeys": "kms-key",
+    "DescribeKey": "kms-key/",
+    "ListSecrets": "secret",
+    "DescribeSecret": "secret/secret/",
+    "DescribeRepositories": "ecr-repository",
+    "DescribeRegistry": "ecr-repository/registry",
+    "DescribeClusters": "redshift",
+    "DescribeAvailabilityZones": "availability-zones",
+    "DescribeFileSystems": "efs",
+    "DescribeReplicationConfigurations": "efs/replication",
+}
+# the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
+STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
+               "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs"}  # fmt: skip
+
+
+# XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
+# handler, so even a transient one is a skip (never silence); the JSON protocols' malformed bodies are retried.
+STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones"}
+
+
+@dataclass
+class StoreEstate:
+    ep: AwsEndpoint
+    env: dict[str, str]
+    args: tuple[str, ...]
+    ids: dict[tuple[str, str], set[str]]  # (region, store) → resource ids
+
+
+@pytest.fixture(scope="module")
+def store_estate() -> Iterator[StoreEstate]:
+    from .servers.aws import (
+        copy_recovery_point,
+        seed_backup_vault,
+        seed_file_system,
+        seed_kms_key,
+        seed_local_zone_db,
+        seed_redshift_cluster,
+        seed_repository,
+        seed_secret,
+    )
+
+    with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
+        for key, value in ep.env({}).items():
+            mp.setenv(key, value)
+        ep.reset()  # moto's state is per process: another module's endpoint may have left resources
+        s = ep.session(direct=True)
+        dr = seed_backup_vault(s, "dr", "us-east-1")
+        ids: dict[tuple[str, str], set[str]] = {}
+        for region in dict.fromkeys(STORE_CALLS.values()):
+            ids[(region, "backup")] = {seed_backup_vault(s, f"v-{region}", region, copy_to=[dr])}
+            copy_recovery_point(ep, dr, next(iter(ids[(region, "backup")])))
+            ids[(region, "kms")] = {seed_kms_key(s, region)}
+            ids[(region, "secretsmanager")] = {seed_secret(s, f"s-{region}", region)}
+            ids[(region, "ecr")] = {seed_repository(s, f"r-{region}", region, replicate_to=["us-east-1"])}
+            seed_redshift_cluster(s, f"dw-{region}", region, copy_to="us-east-1")
+            ids[(region, "redshift")] = {f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT}:cluster:dw-{region}"}
+            ids[(region, "efs")] = {seed_file_system(ep, s, f"fs-{region}", region, replicate_to=["us-east-1"])[0]}
+        warsaw = {"ZoneName": "eu-central-1-waw-1a", "ZoneType": "local-zone", "GroupName": "eu-central-1-waw-1",
+                  "ParentZoneName": "eu-central-1a"}  # fmt: skip
+        seed_local_zone_db(ep, s, "warsaw", warsaw)
+        args = [
+            "--service",
+            "backup-vault",
+            "--service",
+            "kms-key",
+            "--service",
+            "secret",
+            "--service",
+            "ecr-repository",
+            "--service",
+            "redshift",
+            "--service",
+            "rds",
+            "--service",
+            "efs",
+        ]
+        for region in STORE_REGIONS:
+            args += ["--region", region]
+        yield StoreEstate(ep, ep.env(_base_env()), tuple(args), ids)
+
+
+def _store_scan(estate: StoreEstate) -> Run:
+    return invoke(estate.env, "scan", "--format", "json", "--timeout", str(TIMEOUT), *estate.args)
+
+
+def test_store_calls_transient_faults_are_retried(store_estate: StoreEstate) -> None:
+    ep = store_estate.ep
+    ep.clear_faults()
+    baseline = _store_scan(store_estate)
+    assert baseline.code == 0 and baseline.report["complete"] is True, baseline.skips
+    expected = exactly_once(baseline)
+    # every retryable kind once on every new call, in turn: three faults, then the fourth attempt answers
+    for (service, action), region in STORE_CALLS.items():
+        for kind in ("throttle", "500") if action in STORE_XML else ("throttle", "500", "malformed"):
+            ep.add_fault(service, region, action, times=1, **STORE_FAULTS[kind])
+    try:
+        run = _store_scan(store_estate)
+    finally:
+        ep.clear_faults()
+    assert run.code == 0, (run.skips, run.stderr)
+    assert run.report["complete"] is True and exactly_once(run) == expected
+
+
+@pytest.fixture(scope="module")
+def store_persistent(store_estate: StoreEstate) -> Iterator[dict[str, tuple[Run, set[str]]]]:
+    """Each kind persistent on every new call (each call in its own region), one scan per kind, run side by side."""
+    ep = store_estate.ep
+    ep.clear_faults()
+    expected = exactly_once(_store_scan(store_estate))
+    procs = {}
+    for kind, fault in STORE_FAULTS.items():
+        # the kind's faults only answer the scan that carries its user agent: four scans share one endpoint
+        for (service, action), region in STORE_CALLS.items():
+            ep.add_fault(service, region, action, **fault, agent=f"app/fault-{kind}")
+        env = {**store_estate.env, "AWS_SDK_UA_APP_ID": f"fault-{kind}"}
+        argv = [BIN, "scan", "--format", "json", "--timeout", str(TIMEOUT), *store_estate.args]
+        procs[kind] = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = {}
+    try:
+        for kind, proc in procs.items():
+            stdout, stderr = proc.communicate(timeout=120)
+            assert "Traceback" not in stderr, stderr
+            out[kind] = (Run(proc.returncode, json.loads(stdout), stdout, stderr), expected)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        ep.clear_faults()
+    yield out
+
+
+@pytest.mark.parametrize("kind", list(STORE_FAULTS))
+def test_store_calls_persistent_faults_are_skips(
+    store_persistent: dict[str, tuple[Run, set[str]]], store_estate: StoreEstate, kind: str
+) -> None:
+    run, expected = store_persistent[kind]
+    assert run.code == 3 and run.report["complete"] is False
+    hidden: set[str] = set()
+    for (_service, action), region in STORE_CALLS.items():
+        prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/service/{STORE_SCOPES[action]}"
+        if action == "DescribeKey":
+            prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/kms-key/"
+        if action == "DescribeAvailabilityZones":
+            prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/availability-zones"
+        found = {scope: reason for scope, reason in run.skips.items() if scope.startswith(prefix)}
+        assert found, (action, prefix, run.skips)
+        if kind == "malformed" and action in STORE_XML:
+            cause = "ResponseParserError: Unable to parse response"
+        elif kind == "malformed":
+            cause = f"malformed or truncated JSON body in the {action} response"
+        else:
+            fault = STORE_FAULTS[kind]
+            cause = f"{fault['code']} on {action} (HTTP {fault['status']})"
+        assert all(cause in reason for reason in found.values()), (cause, found)
+        if action in STORE_HIDES:
+            hidden |= store_estate.ids[(region, STORE_HIDES[action])]
+    assert hidden <= expected
+    assert exactly_once(run) == expected - hidden  # nothing outside the faulted calls is lost or doubled

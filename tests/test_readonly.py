@@ -27,11 +27,19 @@ from residency_audit.cli import app
 
 from .servers.aws import (
     AwsEndpoint,
+    copy_recovery_point,
+    seed_backup_vault,
     seed_bucket,
     seed_db_instance,
+    seed_file_system,
     seed_global_table,
     seed_kms_key,
+    seed_local_zone_db,
+    seed_multi_region_key,
     seed_organization,
+    seed_redshift_cluster,
+    seed_repository,
+    seed_secret,
     seed_table,
     seed_volume,
 )
@@ -65,6 +73,19 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+    ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
+    ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
+    ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
+    ("backup", "ListRecoveryPointsByBackupVault"): "backup:ListRecoveryPointsByBackupVault",
+    ("kms", "ListKeys"): "kms:ListKeys",
+    ("secretsmanager", "ListSecrets"): "secretsmanager:ListSecrets",
+    ("secretsmanager", "DescribeSecret"): "secretsmanager:DescribeSecret",
+    ("ecr", "DescribeRepositories"): "ecr:DescribeRepositories",
+    ("ecr", "DescribeRegistry"): "ecr:DescribeRegistry",
+    ("redshift", "DescribeClusters"): "redshift:DescribeClusters",
+    ("ec2", "DescribeAvailabilityZones"): "ec2:DescribeAvailabilityZones",
+    ("elasticfilesystem", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
+    ("elasticfilesystem", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfigurations",
     # --aws-inventory resource-explorer / config:NAME (the IAM prefix of Resource Explorer is its signing name)
     ("resource-explorer-2", "ListIndexes"): "resource-explorer-2:ListIndexes",
     ("resource-explorer-2", "ListIndexesForMembers"): "resource-explorer-2:ListIndexesForMembers",
@@ -267,6 +288,14 @@ def seed_aws(ep: AwsEndpoint) -> str:
     )
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
+    dr_us = seed_backup_vault(s, "dr-us", "us-east-1")
+    copy_recovery_point(ep, seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[dr_us]), dr_us)
+    seed_multi_region_key(s, "eu-west-1", ["us-east-1"])
+    seed_secret(s, "db-password", "eu-west-1", replicas=["us-east-1"])
+    seed_repository(s, "prod/api", "eu-west-1", replicate_to=["us-west-2"])
+    seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="us-east-1")
+    seed_local_zone_db(ep, s, "lima-db")
+    seed_file_system(ep, s, "shared-fs", "eu-west-1", replicate_to=["us-west-2"])
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     # the organization-wide engines: an index in every account-region, an aggregator over all of them
@@ -382,6 +411,12 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "dynamodb",
             "rds",
             "ebs-snapshot",
+            "backup-vault",
+            "kms-key",
+            "secret",
+            "ecr-repository",
+            "redshift",
+            "efs",
             "storage-account",
             "cosmosdb",
             "sql-database",

@@ -14,19 +14,41 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
-from ..stores.common import CLIENT_SIDE_TAG, Memo, declared_key_control
+from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
 
-SERVICES = ("s3", "dynamodb", "rds", "ebs-snapshot")
+SERVICES = (
+    "s3",
+    "dynamodb",
+    "rds",
+    "ebs-snapshot",
+    "backup-vault",
+    "kms-key",
+    "secret",
+    "ecr-repository",
+    "redshift",
+    "efs",
+)
 
 # The service each of our service names needs, for botocore's per-partition region lists.
-_ENDPOINT_SERVICE = {"s3": "s3", "dynamodb": "dynamodb", "rds": "rds", "ebs-snapshot": "ec2"}
+_ENDPOINT_SERVICE = {
+    "s3": "s3",
+    "dynamodb": "dynamodb",
+    "rds": "rds",
+    "ebs-snapshot": "ec2",
+    "backup-vault": "backup",
+    "kms-key": "kms",
+    "secret": "secretsmanager",
+    "ecr-repository": "ecr",
+    "redshift": "redshift",
+    "efs": "efs",
+}
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
 
@@ -50,6 +72,17 @@ class AwsOptions:
 def tasks(options: AwsOptions) -> Iterator[Task]:
     """The root task of an AWS scan: it finds the accounts and yields the rest."""
     yield Task(Provider.AWS, "aws", lambda: _start(options), describe_error)
+
+
+def key_control_of(meta: dict[str, Any], key_id: str) -> tuple[KeyControl, str]:
+    """Key control of a KMS key from DescribeKey's KeyMetadata (KeyManager, Origin: botocore's kms model)."""
+    origin, manager = meta.get("Origin", "?"), meta.get("KeyManager", "?")
+    arn = meta.get("Arn", key_id)
+    if manager == "AWS":
+        return KeyControl.PROVIDER_MANAGED, f"AWS managed KMS key {arn}"
+    if origin == "EXTERNAL_KEY_STORE":
+        return KeyControl.EXTERNAL, f"KMS key {arn} in an external key store (XKS)"
+    return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -119,7 +152,11 @@ class Account:
             unique_id="residency-audit-malformed-json",
         )
         self.keys = Memo(self._describe_key)
+        # (region, key id or ARN) → DescribeKey's KeyMetadata: one request per key for stores and key lookups alike
+        self.key_metadata = Memo(self._key_metadata)
         self.globals = Memo(self._describe_global_cluster)
+        # region → its zones by name (DescribeAvailabilityZones), read only for a zone that is not a plain AZ
+        self.zones = Memo(self._zones)
         self.tags = Memo(self._tag_map)
         # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
         self.bucket_regions = Memo(self._bucket_location)
@@ -138,18 +175,48 @@ class Account:
         """A skip scope under this account (or project): the parts joined by '/'."""
         return "/".join(("account", self.id, *parts))
 
-    def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
+    def _zones(self, region: str) -> dict[str, dict[str, Any]]:
+        # AllAvailabilityZones: Local and Wavelength Zones are listed whether or not the account opted in to them
+        out = self.client("ec2", region).describe_availability_zones(AllAvailabilityZones=True)
+        return {z["ZoneName"]: z for z in out.get("AvailabilityZones", []) if z.get("ZoneName")}
+
+    def place(self, region: str, zone: str | None) -> tuple[str, str | None, Skip | None]:
+        """Where a copy in availability zone `zone` of `region` sits: (location code, note, skip once per region).
+
+        A plain AZ (the region's name and a letter) is the region, with no request. Any other zone is looked up
+        (DescribeAvailabilityZones ZoneType, GroupName: botocore's ec2 model): a Local Zone is its zone group
+        ("us-east-1-lim-1": Lima, not Virginia), a Wavelength Zone its zone name; anything unknown, unreadable or
+        on an Outpost is an unknown location, never the parent region.
+        """
+        if not zone or (zone.startswith(region) and len(zone) == len(region) + 1 and zone[-1].isalpha()):
+            return region, None, None
+        try:
+            found = self.zones.get(region).get(zone)
+        except Exception as exc:
+            skip = None
+            if self.zones.first_failure(region):
+                reason = f"zones unreadable, so copies in Local or Wavelength Zones are unplaced: {describe_error(exc)}"
+                skip = Skip(Provider.AWS, self.scope("region", region, "availability-zones"), reason)
+            return UNKNOWN_LOCATION, f"in zone {zone} of {region}, which could not be looked up", skip
+        kind = (found or {}).get("ZoneType")
+        if kind == "availability-zone":
+            return region, None, None
+        if kind == "local-zone" and found and found.get("GroupName"):
+            return found["GroupName"], f"in Local Zone {zone} (zone group {found['GroupName']}) of {region}", None
+        if kind == "wavelength-zone":
+            return zone, f"in Wavelength Zone {zone} of {region}", None
+        what = f"of type {kind}" if kind else f"not among {region}'s zones"
+        return UNKNOWN_LOCATION, f"in zone {zone} {what}: where it sits is unknown", None
+
+    def _key_metadata(self, arg: tuple[str, str]) -> dict[str, Any]:
         region, key_id = arg
         if key_id.startswith("arn:"):
             region = key_id.split(":")[3] or region
-        meta = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
-        origin, manager = meta.get("Origin", "?"), meta.get("KeyManager", "?")
-        arn = meta.get("Arn", key_id)
-        if manager == "AWS":
-            return KeyControl.PROVIDER_MANAGED, f"AWS managed KMS key {arn}"
-        if origin == "EXTERNAL_KEY_STORE":
-            return KeyControl.EXTERNAL, f"KMS key {arn} in an external key store (XKS)"
-        return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
+        meta: dict[str, Any] = self.client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]
+        return meta
+
+    def _describe_key(self, arg: tuple[str, str]) -> tuple[KeyControl, str]:
+        return key_control_of(self.key_metadata.get(arg), arg[1])
 
     def key_control(self, region: str, key_id: str | None, default_note: str | None) -> tuple[KeyControl, str]:
         """Key control of a KMS key, described once per key; unknown (never better) if it cannot be read.
@@ -329,10 +396,32 @@ def offered(account: Account, service: str, regions: list[str]) -> list[str]:
     return [r for r in regions if r in known] if known else regions
 
 
-def _account(account: Account) -> Iterator[Task | Skip | Found]:
+def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
+    """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
+    from ..stores.aws.backup import backup_list
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
+    from ..stores.aws.ecr import ecr_list
+    from ..stores.aws.efs import efs_list
+    from ..stores.aws.kms import kms_list
     from ..stores.aws.rds import rds_list
+    from ..stores.aws.redshift import redshift_list
+    from ..stores.aws.secrets import secrets_list
+
+    return {
+        "dynamodb": dynamodb_list,
+        "rds": rds_list,
+        "ebs-snapshot": ebs_list,
+        "backup-vault": backup_list,
+        "kms-key": kms_list,
+        "secret": secrets_list,
+        "ecr-repository": ecr_list,
+        "redshift": redshift_list,
+        "efs": efs_list,
+    }
+
+
+def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.s3 import s3_list
 
     # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
@@ -349,7 +438,7 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
                 describe_error,
             )
             continue
-        run = {"dynamodb": dynamodb_list, "rds": rds_list, "ebs-snapshot": ebs_list}[service]
+        run = listings()[service]
         for region in regions:
             yield Task(
                 Provider.AWS,
@@ -371,6 +460,9 @@ def resource(
 ) -> Resource:
     """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(tags, CLIENT_SIDE_TAG, key)
+    if key_control is KeyControl.CLIENT_SIDE and key[0] is not KeyControl.CLIENT_SIDE:
+        # encrypted before upload: every copy holds that ciphertext, whatever keys a replica is re-encrypted with
+        footprint = [Copy(c.code, c.role, c.location, c.note) for c in footprint]
     return Resource(
         provider=Provider.AWS,
         account=account.id,

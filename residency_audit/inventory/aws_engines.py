@@ -23,9 +23,6 @@ from typing import Any
 from ..clouds import aws as walk
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
-from ..stores.aws.dynamodb import dynamodb_list
-from ..stores.aws.ebs import ebs_list
-from ..stores.aws.rds import rds_list
 from ..stores.aws.s3 import _endpoint_region, _s3_bucket, s3_list
 from . import Found, aws_config, resource_explorer
 from .records import Blind, Counted, Listed, readers
@@ -37,7 +34,6 @@ ALL = "*"  # every enabled region of the account
 #: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes),
 #: from the catalogue's entries that name a store
 SERVICE_OF_TYPE = {name: service for name, service in readers(Provider.AWS).items() if service in walk.SERVICES}
-_LISTINGS = {"dynamodb": dynamodb_list, "rds": rds_list, "ebs-snapshot": ebs_list}
 
 
 @dataclass
@@ -152,7 +148,7 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
                 walk.describe_error,
             )
             continue
-        run = _LISTINGS[service]
+        run = walk.listings()[service]
         for region in chosen:
             yield Task(
                 Provider.AWS,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import Resource
-from ..stores.aws import dynamodb, rds, s3
+from ..stores.aws import backup, dynamodb, ecr, efs, kms, rds, redshift, s3, secrets
 from ..stores.azure import cosmos, storage
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
+_MODULES = (s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, storage, cosmos, gcs, bigquery)
 PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
-    t: fn for module in (s3, dynamodb, rds, storage, cosmos, gcs, bigquery) for t, fn in module.PLAN.items()
+    t: fn for module in _MODULES for t, fn in module.PLAN.items()
 }

@@ -34,13 +34,14 @@ def dedupe_places(footprint: Iterable[Copy], place: Callable[[str], str] = _spel
     """One copy per place, the first (the primary) kept: a replica where a copy already is adds no place.
 
     `place` says which codes name the same place (default: the same code, ignoring case and spaces). Copies in
-    unknown locations are never merged: each is a copy nobody could place.
+    unknown locations are never merged: each is a copy nobody could place. A copy under other keys than the one
+    already kept there is kept too (keys are per copy: the worst decides).
     """
-    seen: set[str] = set()
+    seen: set[tuple[str, object]] = set()
     out: list[Copy] = []
     for copy in footprint:
         if copy.code != UNKNOWN_LOCATION:
-            key = place(copy.code)
+            key = (place(copy.code), copy.key_control)
             if key in seen:
                 continue
             seen.add(key)

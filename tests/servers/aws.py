@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import http.client
 import json
 import logging
@@ -51,11 +52,19 @@ __all__ = [
     "AwsEndpoint",
     "Fault",
     "RequestRecord",
+    "copy_recovery_point",
+    "seed_backup_vault",
     "seed_bucket",
     "seed_db_instance",
+    "seed_file_system",
     "seed_global_table",
     "seed_kms_key",
+    "seed_local_zone_db",
+    "seed_multi_region_key",
     "seed_organization",
+    "seed_redshift_cluster",
+    "seed_repository",
+    "seed_secret",
     "seed_table",
     "seed_volume",
 ]
@@ -142,11 +151,15 @@ class Fault:
     delay: float = 0.0
     mode: FaultMode = "error"
     hits: int = 0
+    #: only requests whose User-Agent contains this (e.g. ``app/NAME`` from AWS_SDK_UA_APP_ID): several scans side
+    #: by side on one endpoint, each meeting its own faults
+    agent: str | None = None
 
-    def matches(self, rec: RequestRecord) -> bool:
+    def matches(self, rec: RequestRecord, agent: str = "") -> bool:
         """Whether this rule applies to ``rec`` (ignoring how many firings are left)."""
         return (
-            (self.service is None or self.service == rec.service)
+            (self.agent is None or self.agent in agent)
+            and (self.service is None or self.service == rec.service)
             and (self.region is None or self.region == rec.region)
             and (self.action is None or self.action == rec.action)
         )
@@ -173,6 +186,16 @@ class AwsEndpoint(Endpoint):
         self.dynamodb_replicas: dict[tuple[str, str], list[str | dict[str, Any]]] = {}
         #: key id or key ARN → the Origin DescribeKey reports.
         self.kms_origin_override: dict[str, str] = {}
+        #: region → Local Zones, Wavelength Zones or Outposts DescribeAvailabilityZones adds there (moto has only the
+        #: region's own zones): each a dict of the botocore ec2 model's AvailabilityZone fields (ZoneName, ZoneType…)
+        self.extra_zones: dict[str, list[dict[str, str]]] = {}
+        #: region → EFS replication configurations (botocore efs model's ReplicationConfigurationDescription) that
+        #: DescribeReplicationConfigurations answers there (moto has no EFS replication); their destinations' file
+        #: systems are reported with ReplicationOverwriteProtection REPLICATING
+        self.efs_replications: dict[str, list[dict[str, Any]]] = {}
+        #: (region, vault name) → recovery points (botocore backup model's RecoveryPointByBackupVault) that
+        #: ListRecoveryPointsByBackupVault answers (moto has none), counted in ListBackupVaults' NumberOfRecoveryPoints
+        self.recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Resource Explorer indexes and Config aggregators (tests/servers/aws_inventory.py)
         self.inventory = aws_inventory.AwsInventory()
         self.url = ""
@@ -245,6 +268,9 @@ class AwsEndpoint(Endpoint):
         self.s3_region_redirects = False
         self.dynamodb_replicas.clear()
         self.kms_origin_override.clear()
+        self.extra_zones.clear()
+        self.efs_replications.clear()
+        self.recovery_points.clear()
         self.inventory.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
@@ -337,6 +363,7 @@ class AwsEndpoint(Endpoint):
         times: int | None = None,
         delay: float = 0.0,
         mode: FaultMode = "error",
+        agent: str | None = None,
     ) -> Fault:
         """Add a fault rule; the first live matching rule wins.
 
@@ -346,7 +373,8 @@ class AwsEndpoint(Endpoint):
         answers 200 with a body cut short of valid JSON/XML (and no checksum header). For the others ``delay`` is
         waited first. ``times`` limits how often the rule fires (``None``: forever).
         """
-        return self._add_fault(Fault(service, region, action, status, code, message, times, delay, mode), mode)
+        fault = Fault(service, region, action, status, code, message, times, delay, mode, agent=agent)
+        return self._add_fault(fault, mode)
 
     def clear_log(self) -> None:
         """Forget counted and logged requests."""
@@ -377,13 +405,13 @@ class AwsEndpoint(Endpoint):
         with self._lock:
             self._accepted += 1
 
-    def _record(self, rec: RequestRecord) -> Fault | None:
+    def _record(self, rec: RequestRecord, agent: str = "") -> Fault | None:
         """Log ``rec`` and consume the first live matching fault, atomically so ``times`` is exact."""
         with self._lock:
             self._requests.append(rec)
             self._counts[(rec.service, rec.action)] += 1
             for fault in self._faults:
-                if fault.matches(rec) and (fault.times is None or fault.hits < fault.times):
+                if fault.matches(rec, agent) and (fault.times is None or fault.hits < fault.times):
                     fault.hits += 1
                     return fault
         return None
@@ -412,6 +440,12 @@ class AwsEndpoint(Endpoint):
             redirect = self._s3_redirect(rec, headers)
             if redirect is not None:
                 return redirect
+        if rec.service == "elasticfilesystem" and rec.action == "DescribeReplicationConfigurations":
+            return self._efs_replications(rec)
+        if rec.service == "backup" and rec.action == "ListRecoveryPointsByBackupVault":
+            vault = urlsplit(rec.path).path.split("/")[2]
+            doc = {"RecoveryPoints": self.recovery_points.get((rec.region or "", vault), [])}
+            return 200, "OK", [("Content-Type", "application/json")], json.dumps(doc).encode()
         resp = self._upstream(rec.method, rec.path, headers, body)
         if rec.service == "s3":
             # moto keeps "EU" as the region of buckets created with that constraint; S3 headers carry region codes.
@@ -424,7 +458,70 @@ class AwsEndpoint(Endpoint):
             return _edit_json(resp, lambda doc: self._add_replicas(rec.region, doc))
         if resp[0] == 200 and rec.service == "kms" and rec.action == "DescribeKey":
             return _edit_json(resp, self._override_origin)
+        if resp[0] == 200 and rec.service == "backup" and rec.action == "ListBackupVaults":
+            return _edit_json(resp, lambda doc: self._count_points(rec.region or "", doc))
+        if resp[0] == 200 and rec.service == "elasticfilesystem" and rec.action == "DescribeFileSystems":
+            return _edit_json(resp, self._efs_protection)
+        if resp[0] == 200 and rec.service == "ec2" and rec.action == "DescribeAvailabilityZones":
+            return self._add_zones(rec.region or "", resp)
         return resp
+
+    def _efs_replications(self, rec: RequestRecord) -> _Response:
+        """DescribeReplicationConfigurations (REST-JSON): the region's configurations, or those of one file system."""
+        wanted = parse_qs(urlsplit(rec.path).query).get("FileSystemId", [None])[0]
+        found = []
+        for region, configs in self.efs_replications.items():
+            for config in configs:
+                here = {d.get("FileSystemId") for d in config.get("Destinations", []) if d.get("Region") == rec.region}
+                if region == rec.region:
+                    here.add(config["SourceFileSystemId"])
+                # the region's own configurations; a replica's, asked for by its id in the replica's region
+                if (wanted is None and region == rec.region) or wanted in here:
+                    found.append(config)
+        if wanted is not None and not found:
+            body = json.dumps({"ErrorCode": "ReplicationNotFound", "Message": f"no replication for {wanted}"})
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ReplicationNotFound")]
+            return 404, "Not Found", headers, body.encode()
+        return 200, "OK", [("Content-Type", "application/json")], json.dumps({"Replications": found}).encode()
+
+    def _count_points(self, region: str, doc: dict[str, Any]) -> None:
+        for vault in doc.get("BackupVaultList", []):
+            vault["NumberOfRecoveryPoints"] = len(self.recovery_points.get((region, vault["BackupVaultName"]), []))
+
+    def _efs_protection(self, doc: dict[str, Any]) -> None:
+        replicas = {
+            d.get("FileSystemId")
+            for configs in self.efs_replications.values()
+            for config in configs
+            for d in config.get("Destinations", [])
+        }
+        for fs in doc.get("FileSystems", []):
+            state = "REPLICATING" if fs.get("FileSystemId") in replicas else "ENABLED"
+            fs["FileSystemProtection"] = {"ReplicationOverwriteProtection": state}
+
+    def _add_zones(self, region: str, resp: _Response) -> _Response:
+        """DescribeAvailabilityZones with the declared zones appended, in the EC2 query protocol's XML."""
+        zones = self.extra_zones.get(region)
+        if not zones:
+            return resp
+        status, reason, headers, data = resp
+        # the ec2 model's member names: ZoneName → zoneName, State → zoneState (its locationName)
+        names = {"State": "zoneState"}
+        items = "".join(
+            "<item>"
+            + "".join(f"<{names.get(k, k[0].lower() + k[1:])}>{escape(v)}</{names.get(k, k[0].lower() + k[1:])}>"
+                      for k, v in {"State": "available", "RegionName": region, **zone}.items())
+            + "</item>"
+            for zone in zones
+        )  # fmt: skip
+        text = data.decode()
+        if "<availabilityZoneInfo/>" in text:
+            text = text.replace("<availabilityZoneInfo/>", f"<availabilityZoneInfo>{items}</availabilityZoneInfo>")
+        else:
+            text = text.replace("</availabilityZoneInfo>", f"{items}</availabilityZoneInfo>", 1)
+        body = text.encode()
+        out = [(k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers]
+        return status, reason, out, body
 
     def _add_replicas(self, region: str | None, doc: dict[str, Any]) -> None:
         table = doc.get("Table", {})
@@ -598,9 +695,10 @@ def _error_response(rec: RequestRecord, request_headers: Any, fault: Fault) -> _
     reason = http.client.responses.get(fault.status, "")
     rid = str(uuid.uuid4())
     code, message = escape(fault.code), escape(fault.message)
-    if request_headers.get("X-Amz-Target"):
+    if request_headers.get("X-Amz-Target") or rec.service in _REST_JSON:
+        # JSON protocols (X-Amz-Target) and REST-JSON ones alike: the code in x-amzn-ErrorType and the body
         body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
-        ctype = request_headers.get("Content-Type") or "application/x-amz-json-1.1"
+        ctype = request_headers.get("Content-Type") or "application/json"
         headers = [("Content-Type", ctype), ("x-amzn-ErrorType", fault.code), ("x-amzn-RequestId", rid)]
         return fault.status, reason, headers, body
     if rec.service == "s3":
@@ -648,7 +746,37 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
         action = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
     elif match := re.match(r"/service/[^/]+/operation/([^/?]+)", split.path):
         action = match.group(1)
+    elif service in _REST_JSON:
+        action = _rest_action(_REST_JSON[service], method, split.path)
     return RequestRecord(service, region, action, method, raw_path)
+
+
+#: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
+_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs"}
+
+
+@functools.cache
+def _rest_routes(model_name: str) -> list[tuple[str, re.Pattern[str], str]]:
+    """(method, path regex, operation) from the service model's requestUri templates, most literal first."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(model_name)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        template = http["requestUri"].split("?")[0]
+        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
+        routes.append((http["method"], re.compile(pattern.rstrip("/") + "/?$"), name))
+    # a literal segment beats a placeholder: /backup/plans/ must not be read as /backup/plans/{id}
+    routes.sort(key=lambda r: r[1].pattern.count("[^/]+"))
+    return routes
+
+
+def _rest_action(model_name: str, method: str, path: str) -> str | None:
+    for verb, pattern, name in _rest_routes(model_name):
+        if verb == method and pattern.match(path):
+            return name
+    return None
 
 
 def _s3_action(method: str, path: str, query: dict[str, list[str]], headers: Any) -> str:
@@ -753,7 +881,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         rec = _classify(self.command, self.path, self.headers, body)
-        fault = endpoint._record(rec)
+        fault = endpoint._record(rec, self.headers.get("User-Agent") or "")
         if endpoint.latency > 0:
             time.sleep(endpoint.latency)
         if fault is not None and fault.mode != "timeout" and fault.delay > 0:
@@ -851,12 +979,14 @@ def seed_bucket(
     kms_key_arn: str | None = None,
     sse: Literal["AES256", "aws:kms"] | None = "AES256",
     tags: Mapping[str, str] | None = None,
+    replica_keys: Mapping[str, str] | None = None,
 ) -> str:
     """Create bucket ``name`` in ``region`` (``"EU"`` is sent as-is from us-east-1, as legacy clients did).
 
     ``replicate_to`` maps destination bucket → region, or lists regions (destination ``{name}-{region}``);
     destinations are created if missing and one replication rule per destination is added. ``sse`` sets default
-    encryption (``aws:kms`` with ``kms_key_arn``); ``None`` leaves none configured. Returns ``name``.
+    encryption (``aws:kms`` with ``kms_key_arn``); ``None`` leaves none configured. ``replica_keys`` maps a
+    destination to the KMS key its rule re-encrypts SSE-KMS replicas with (``ReplicaKmsKeyID``). Returns ``name``.
     """
     create_region = "us-east-1" if region == "EU" else region
     s3 = session.client("s3", region_name=create_region)
@@ -887,16 +1017,18 @@ def seed_bucket(
             session.client("s3", region_name=dest_region).put_bucket_versioning(
                 Bucket=dest, VersioningConfiguration={"Status": "Enabled"}
             )
-            rules.append(
-                {
-                    "ID": f"to-{dest}",
-                    "Priority": i,
-                    "Filter": {},
-                    "Status": "Enabled",
-                    "DeleteMarkerReplication": {"Status": "Disabled"},
-                    "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
-                }
-            )
+            rule = {
+                "ID": f"to-{dest}",
+                "Priority": i,
+                "Filter": {},
+                "Status": "Enabled",
+                "DeleteMarkerReplication": {"Status": "Disabled"},
+                "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
+            }
+            if replica_keys and dest in replica_keys:
+                rule["SourceSelectionCriteria"] = {"SseKmsEncryptedObjects": {"Status": "Enabled"}}
+                rule["Destination"]["EncryptionConfiguration"] = {"ReplicaKmsKeyID": replica_keys[dest]}
+            rules.append(rule)
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_bucket_replication(
             Bucket=name,
@@ -947,6 +1079,7 @@ def seed_db_instance(
     replica_regions: Sequence[str] = (),
     engine: str = "postgres",
     kms_key_arn: str | None = None,
+    replica_kms_key_arns: Mapping[str, str] | None = None,
 ) -> str:
     """Create an RDS instance and a read replica ``{identifier}-{region}`` in each replica region; returns its ARN."""
     kwargs: dict[str, Any] = {}
@@ -965,6 +1098,10 @@ def seed_db_instance(
         session.client("rds", region_name=replica_region).create_db_instance_read_replica(
             DBInstanceIdentifier=f"{identifier}-{replica_region}",
             SourceDBInstanceIdentifier=db["DBInstanceArn"],
+            # moto 5.2 otherwise copies the source's zone (eu-west-1a) into a replica in another region
+            AvailabilityZone=f"{replica_region}a",
+            # an encrypted source's cross-region replica is encrypted with a key of its own region
+            **({"KmsKeyId": replica_kms_key_arns[replica_region]} if replica_kms_key_arns else {}),
         )
     return str(db["DBInstanceArn"])
 
@@ -985,3 +1122,161 @@ def seed_organization(session: boto3.Session, account_names: Sequence[str]) -> l
         status = org.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
         ids.append(str(status["AccountId"]))
     return ids
+
+
+def seed_backup_vault(
+    session: boto3.Session, name: str, region: str, *, copy_to: Sequence[str] = (), kms_key_arn: str | None = None
+) -> str:
+    """A backup vault and, for ``copy_to`` (destination vault ARNs), a plan whose rule backs up into it and copies
+    each recovery point there; returns the vault's ARN."""
+    backup = session.client("backup", region_name=region)
+    kwargs: dict[str, Any] = {"EncryptionKeyArn": kms_key_arn} if kms_key_arn else {}
+    arn = str(backup.create_backup_vault(BackupVaultName=name, **kwargs)["BackupVaultArn"])
+    if copy_to:
+        rule = {
+            "RuleName": f"{name}-daily",
+            "TargetBackupVaultName": name,
+            "ScheduleExpression": "cron(0 5 ? * * *)",
+            "CopyActions": [{"DestinationBackupVaultArn": dest} for dest in copy_to],
+        }
+        backup.create_backup_plan(BackupPlan={"BackupPlanName": f"{name}-plan", "Rules": [rule]})
+    return arn
+
+
+def seed_multi_region_key(session: boto3.Session, region: str, replicas: Sequence[str]) -> str:
+    """A multi-Region KMS key with a replica in each of ``replicas``; returns the primary's ARN."""
+    kms = session.client("kms", region_name=region)
+    meta = kms.create_key(MultiRegion=True, Description="multi-region seeded")["KeyMetadata"]
+    for replica in replicas:
+        kms.replicate_key(KeyId=meta["KeyId"], ReplicaRegion=replica)
+    return str(meta["Arn"])
+
+
+def seed_secret(
+    session: boto3.Session, name: str, region: str, *, replicas: Sequence[str] = (), kms_key_id: str | None = None
+) -> str:
+    """A secret (a dummy value) replicated to each of ``replicas``; returns its ARN."""
+    kwargs: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+    if replicas:
+        kwargs["AddReplicaRegions"] = [{"Region": r} for r in replicas]
+    out = session.client("secretsmanager", region_name=region).create_secret(Name=name, SecretString="x", **kwargs)
+    return str(out["ARN"])
+
+
+def seed_repository(
+    session: boto3.Session, name: str, region: str, *, replicate_to: Sequence[str] = (), prefix: str | None = None
+) -> str:
+    """An ECR repository; with ``replicate_to``, the region's registry replicates (repositories starting with
+    ``prefix``, or all) to those regions. Returns the repository's ARN."""
+    ecr = session.client("ecr", region_name=region)
+    arn = str(ecr.create_repository(repositoryName=name)["repository"]["repositoryArn"])
+    if replicate_to:
+        account = _account_of(session)
+        rule: dict[str, Any] = {"destinations": [{"region": r, "registryId": account} for r in replicate_to]}
+        if prefix is not None:
+            rule["repositoryFilters"] = [{"filter": prefix, "filterType": "PREFIX_MATCH"}]
+        ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
+    return arn
+
+
+LIMA_ZONE = {
+    "ZoneName": "us-east-1-lim-1a",
+    "ZoneType": "local-zone",
+    "GroupName": "us-east-1-lim-1",
+    "ParentZoneName": "us-east-1a",
+    "NetworkBorderGroup": "us-east-1-lim-1",
+}
+
+
+def seed_local_zone_db(
+    endpoint: AwsEndpoint, session: boto3.Session, name: str, zone: dict[str, str] = LIMA_ZONE
+) -> str:
+    """An RDS instance in a Local Zone (declared to DescribeAvailabilityZones of its parent region); returns its ARN."""
+    region = zone["ParentZoneName"][:-1]
+    if zone not in endpoint.extra_zones.setdefault(region, []):
+        endpoint.extra_zones[region].append(zone)
+    db = session.client("rds", region_name=region).create_db_instance(
+        DBInstanceIdentifier=name,
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin1",
+        MasterUserPassword="seeded-password-1",
+        AllocatedStorage=20,
+        AvailabilityZone=zone["ZoneName"],
+    )["DBInstance"]
+    return str(db["DBInstanceArn"])
+
+
+def seed_redshift_cluster(
+    session: boto3.Session, name: str, region: str, *, copy_to: str | None = None, kms_key_arn: str | None = None
+) -> str:
+    """A provisioned Redshift cluster, its snapshots copied to ``copy_to`` when given; returns its identifier."""
+    redshift = session.client("redshift", region_name=region)
+    kwargs: dict[str, Any] = {"Encrypted": True, "KmsKeyId": kms_key_arn} if kms_key_arn else {}
+    redshift.create_cluster(
+        ClusterIdentifier=name,
+        NodeType="ra3.xlplus",
+        MasterUsername="admin1",
+        MasterUserPassword="Seeded-password-1",
+        ClusterType="single-node",
+        **kwargs,
+    )
+    if copy_to and kms_key_arn:
+        # an encrypted cluster's copies need a grant for a key in the destination region (real Redshift and moto)
+        grant = f"{name}-grant"
+        session.client("redshift", region_name=copy_to).create_snapshot_copy_grant(SnapshotCopyGrantName=grant)
+        redshift.enable_snapshot_copy(ClusterIdentifier=name, DestinationRegion=copy_to, SnapshotCopyGrantName=grant)
+    elif copy_to:
+        redshift.enable_snapshot_copy(ClusterIdentifier=name, DestinationRegion=copy_to)
+    return name
+
+
+def seed_file_system(
+    endpoint: AwsEndpoint, session: boto3.Session, name: str, region: str, *, replicate_to: Sequence[str] = ()
+) -> list[str]:
+    """An EFS file system replicated to a new file system in each of ``replicate_to`` (declared to the proxy, whose
+    DescribeReplicationConfigurations answers in the source region); returns the ARNs, source first."""
+
+    def create(where: str, token: str) -> dict[str, Any]:
+        fs: dict[str, Any] = session.client("efs", region_name=where).create_file_system(
+            CreationToken=token, Tags=[{"Key": "Name", "Value": token}]
+        )
+        return fs
+
+    source = create(region, name)
+    dests = [(where, create(where, f"{name}-{where}")) for where in replicate_to]
+    if dests:
+        endpoint.efs_replications.setdefault(region, []).append(
+            {
+                "SourceFileSystemId": source["FileSystemId"],
+                "SourceFileSystemRegion": region,
+                "SourceFileSystemArn": source["FileSystemArn"],
+                "OriginalSourceFileSystemArn": source["FileSystemArn"],
+                "CreationTime": 1764400000,
+                "Destinations": [
+                    {"Status": "ENABLED", "FileSystemId": fs["FileSystemId"], "Region": where} for where, fs in dests
+                ],
+            }
+        )
+    return [str(source["FileSystemArn"]), *(str(fs["FileSystemArn"]) for _, fs in dests)]
+
+
+def copy_recovery_point(endpoint: AwsEndpoint, source_vault_arn: str, dest_vault_arn: str) -> str:
+    """Declare a recovery point copied from one vault into another (the destination lists it); returns its ARN."""
+    region, account, name = dest_vault_arn.split(":")[3], dest_vault_arn.split(":")[4], dest_vault_arn.split(":")[-1]
+    points = endpoint.recovery_points.setdefault((region, name), [])
+    arn = f"arn:aws:ec2:{region}::snapshot/snap-{len(points):017d}"
+    points.append(
+        {
+            "RecoveryPointArn": arn,
+            "BackupVaultName": name,
+            "BackupVaultArn": dest_vault_arn,
+            "SourceBackupVaultArn": source_vault_arn,
+            "ResourceArn": f"arn:aws:ec2:{source_vault_arn.split(':')[3]}:{account}:volume/vol-0123456789abcdef0",
+            "ResourceType": "EBS",
+            "Status": "COMPLETED",
+            "CreationDate": 1764400000,
+            "IsEncrypted": True,
+        }
+    )
+    return arn

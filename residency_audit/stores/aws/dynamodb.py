@@ -32,12 +32,15 @@ def _dynamodb_table(account: Account, region: str, name: str) -> Iterator[Resour
     footprint = [Copy(region, CopyRole.PRIMARY)]
     for replica in table.get("Replicas", []):
         if replica.get("RegionName") and replica["RegionName"] != region:
+            # a replica's own KMS key (botocore dynamodb model: ReplicaDescription.KMSMasterKeyId); none: the table's
+            key_id = replica.get("KMSMasterKeyId")
+            own = account.key_control(replica["RegionName"], key_id, None) if key_id else None
+            yield from account.key_skips(replica["RegionName"], key_id)
+            note = f"global table replica ({replica.get('ReplicaStatus', '?')})"
+            if own is not None:
+                note += f"; replica keys: {own[1]}"
             footprint.append(
-                Copy(
-                    replica["RegionName"],
-                    CopyRole.REPLICA,
-                    note=f"global table replica ({replica.get('ReplicaStatus', '?')})",
-                )
+                Copy(replica["RegionName"], CopyRole.REPLICA, note=note, key_control=own[0] if own else None)
             )
     for witness in table.get("GlobalTableWitnesses", []):
         if witness.get("RegionName"):
@@ -74,7 +77,11 @@ def _plan_dynamodb_table(ctx: Context, item: Item) -> Resource:
     for i, replica in enumerate(item.blocks("replica")):
         name = replica.get("region_name")
         if isinstance(name, str) and name and not item.is_unknown("replica", i, "region_name"):
-            footprint.append(Copy(name, CopyRole.REPLICA, note="global table replica"))
+            own = None
+            if item.is_unknown("replica", i, "kms_key_arn") or item.get("replica", i, "kms_key_arn"):
+                own = ctx.aws_key(item, ("replica", i, "kms_key_arn"), "encrypted with the AWS managed key")
+            note = "global table replica" + (f"; replica keys: {own[1]}" if own else "")
+            footprint.append(Copy(name, CopyRole.REPLICA, note=note, key_control=own[0] if own else None))
         else:
             footprint.append(unknown_copy(CopyRole.REPLICA, f"global table replica: region {AFTER_APPLY}"))
     for linked in ctx.linked(item, "aws_dynamodb_table_replica"):

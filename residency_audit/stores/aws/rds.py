@@ -20,7 +20,13 @@ def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         for db in page.get("DBInstances", []):
             if db.get("DBClusterIdentifier"):
                 continue  # an Aurora cluster member: its data is the cluster's, reported with the cluster
-            yield _rds_instance(account, region, db)
+            # a Local Zone is another city (and maybe country) than its parent region: located by its zone group
+            zones = [account.place(region, db.get(f)) for f in ("AvailabilityZone", "SecondaryAvailabilityZone")]
+            yield from (skip for _, _, skip in zones if skip is not None)
+            primary = Copy(zones[0][0], CopyRole.PRIMARY, note=zones[0][1])
+            standby = [Copy(where, CopyRole.REPLICA, note=f"Multi-AZ standby {note or ''}".strip())
+                       for where, note, _ in zones[1:] if db.get("SecondaryAvailabilityZone")]  # fmt: skip
+            yield from _rds_instance(account, region, db, [primary, *standby])
             if db.get("StorageEncrypted"):
                 yield from account.key_skips(region, db.get("KmsKeyId"))
     for page in rds.get_paginator("describe_db_clusters").paginate():
@@ -36,19 +42,22 @@ def _rds_key(account: Account, region: str, item: dict[str, Any]) -> tuple[KeyCo
     return account.key_control(region, item.get("KmsKeyId"), None)
 
 
-def _rds_instance(account: Account, region: str, db: dict[str, Any]) -> Resource:
-    footprint = [Copy(region, CopyRole.PRIMARY)]
-    for replica in db.get("ReadReplicaDBInstanceIdentifiers", []):
-        footprint.append(Copy(region_of_arn(replica) or region, CopyRole.REPLICA, note=f"read replica {replica}"))
+def _rds_instance(
+    account: Account, region: str, db: dict[str, Any], footprint: list[Copy]
+) -> Iterator[Resource | Skip]:
+    links = [(r, f"read replica {r}") for r in db.get("ReadReplicaDBInstanceIdentifiers", [])]
     source = db.get("ReadReplicaSourceDBInstanceIdentifier")
     if source:
-        footprint.append(
-            Copy(
-                region_of_arn(source) or region,
-                CopyRole.REPLICA,
-                note=f"source of this read replica: {source}",
-            )
-        )
+        links.append((source, f"source of this read replica: {source}"))
+    for link, note in links:
+        where = region_of_arn(link)
+        if where is None or where == region:
+            footprint.append(Copy(where or region, CopyRole.REPLICA, note=note))
+            continue
+        # a cross-region replica has its own KMS key (one of its region): described there, once per link
+        key, skips = _linked_key(account, link)
+        yield from skips
+        footprint.append(Copy(where, CopyRole.REPLICA, note=f"{note}; its keys: {key[1]}", key_control=key[0]))
     for backup in db.get("DBInstanceAutomatedBackupsReplications", []):
         arn = backup.get("DBInstanceAutomatedBackupsArn")
         footprint.append(
@@ -59,7 +68,7 @@ def _rds_instance(account: Account, region: str, db: dict[str, Any]) -> Resource
             )
         )
     arn = db.get("DBInstanceArn", f"arn:{account.partition}:rds:{region}:{account.id}:db:{db['DBInstanceIdentifier']}")
-    return resource(
+    yield resource(
         account,
         "rds",
         "AWS::RDS::DBInstance",
@@ -69,6 +78,20 @@ def _rds_instance(account: Account, region: str, db: dict[str, Any]) -> Resource
         tag_list(db.get("TagList", [])),
         _rds_key(account, region, db),
     )
+
+
+def _linked_key(account: Account, arn: str) -> tuple[tuple[KeyControl, str], list[Skip]]:
+    """The key control of the instance `arn` names in another region (DescribeDBInstances there, by its ARN)."""
+    where = region_of_arn(arn) or ""
+    try:
+        found = account.client("rds", where).describe_db_instances(DBInstanceIdentifier=arn)["DBInstances"]
+        db = found[0]
+    except Exception as exc:
+        scope = account.scope("region", where, "service", "rds", "instance", arn)
+        reason = f"keys of this copy unknown: {describe_error(exc)}"
+        return (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})"), [Skip(Provider.AWS, scope, reason)]
+    skips = list(account.key_skips(where, db.get("KmsKeyId"))) if db.get("StorageEncrypted") else []
+    return _rds_key(account, where, db), skips
 
 
 def _rds_cluster(account: Account, region: str, cluster: dict[str, Any]) -> Iterator[Resource | Skip]:

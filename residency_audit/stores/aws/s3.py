@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from ...clouds.aws import TAG_TYPES, Account, describe_error, error_code, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
@@ -62,7 +63,12 @@ def _s3_bucket(account: Account, name: str, regions: list[str]) -> Iterator[Reso
     for rule in rules:
         dest = rule.get("Destination", {}).get("Bucket", "").split(":::")[-1]
         state = "enabled" if rule.get("Status") == "Enabled" else "disabled (earlier replicas may remain)"
-        footprint.append(_replica_bucket(account, dest, f"replication rule {rule.get('ID', '?')} {state}"))
+        copy = _replica_bucket(account, dest, f"replication rule {rule.get('ID', '?')} {state}")
+        replica_key = _replica_key(account, rule, copy.code)
+        yield from account.key_skips(copy.code, _replica_key_id(rule))
+        footprint.append(
+            Copy(copy.code, copy.role, note=f"{copy.note}; replica keys: {replica_key[1]}", key_control=replica_key[0])
+        )
 
     try:
         enc = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -94,6 +100,24 @@ def _s3_bucket(account: Account, name: str, regions: list[str]) -> Iterator[Reso
     if skip:
         yield skip
     yield resource(account, "s3", "AWS::S3::Bucket", arn, name, footprint, tags, key)
+
+
+def _replica_key_id(rule: dict[str, Any]) -> str | None:
+    # botocore s3 model: ReplicationRule.Destination.EncryptionConfiguration.ReplicaKmsKeyID
+    key: str | None = ((rule.get("Destination") or {}).get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID")
+    return key
+
+
+def _replica_key(account: Account, rule: dict[str, Any], region: str) -> tuple[KeyControl, str]:
+    """A replica's own keys: a rule re-encrypts SSE-KMS replicas with ReplicaKmsKeyID.
+
+    Without one, what it replicates is not under the source's KMS key (SSE-KMS objects need ReplicaKmsKeyID to be
+    replicated at all), so the replica is counted as under S3's keys (SSE-S3), never under a better key.
+    """
+    key_id = _replica_key_id(rule)
+    if key_id:
+        return account.key_control(region, key_id, None)
+    return KeyControl.PROVIDER_MANAGED, "no ReplicaKmsKeyID: replicas under S3 managed keys (SSE-S3) at best"
 
 
 def _replica_bucket(account: Account, dest: str, note: str) -> Copy:
@@ -143,7 +167,18 @@ def _plan_s3_rules(ctx: Context, source: Item, rules_path: tuple[str | int, ...]
     for i, rule in enumerate(source.blocks(*rules_path)):
         state = "enabled" if rule.get("status") == "Enabled" else "disabled (earlier replicas may remain)"
         what = f"replication rule {rule.get('id') or i} {state}"
-        copies.append(_plan_s3_destination(ctx, source, (*rules_path, i, "destination", 0, "bucket"), what))
+        copy = _plan_s3_destination(ctx, source, (*rules_path, i, "destination", 0, "bucket"), what)
+        # the replica's own keys: the rule's replica_kms_key_id (the live reader's ReplicaKmsKeyID)
+        key_path = (*rules_path, i, "destination", 0, "encryption_configuration", 0, "replica_kms_key_id")
+        if source.get(*key_path[:-1]) is None and not source.is_unknown(*key_path[:-1]):
+            key = (
+                KeyControl.PROVIDER_MANAGED,
+                "no replica_kms_key_id: replicas under S3 managed keys (SSE-S3) at best",
+            )
+        else:
+            key = ctx.aws_key(source, key_path, "replicas under S3 managed keys (SSE-S3)")
+        note = f"{copy.note}; replica keys: {key[1]}"
+        copies.append(Copy(copy.code, copy.role, note=note, key_control=key[0]))
     return copies
 
 

@@ -1,0 +1,151 @@
+"""AWS Backup vaults: the vault's region, and every region a backup plan's copy actions send its recovery points to.
+
+Often imposed org-wide by a backup policy, a copy action is the copy most likely to leave a region unnoticed: a
+plan whose rule backs up into an EU vault can copy each recovery point to a vault in us-east-1. Field names are
+those of botocore's `backup` service model (2018-11-15): ListBackupVaults `BackupVaultList[]` (`BackupVaultName`,
+`BackupVaultArn`, `EncryptionKeyArn`, `EncryptionKeyType`), ListBackupPlans `BackupPlansList[].BackupPlanId`,
+GetBackupPlan `BackupPlan.Rules[]` (`RuleName`, `TargetBackupVaultName`, `CopyActions[].DestinationBackupVaultArn`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ...clouds.aws import Account, describe_error, resource
+from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
+from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+
+TAG_TYPE = "backup:backup-vault"  # the Resource Groups Tagging API's resource type filter
+
+# --- live -----------------------------------------------------------------------------------------------------
+
+
+def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
+    """The region's backup vaults, each with the regions its plans' copy actions send recovery points to."""
+    client = account.client("backup", region)
+    vaults: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_backup_vaults").paginate():
+        vaults.extend(page.get("BackupVaultList", []))
+    if not vaults:
+        return  # a rule backs up into a vault of its own region: with none here, no plan here copies anything
+    copies: dict[str, list[Copy]] = {}
+    for rule_copies, skip in _plan_copies(account, region):
+        if skip is not None:
+            yield skip
+        for vault_name, copy in rule_copies:
+            copies.setdefault(vault_name, []).append(copy)
+    for vault in vaults:
+        name, arn = vault["BackupVaultName"], vault["BackupVaultArn"]
+        footprint = [Copy(region, CopyRole.PRIMARY), *copies.get(name, [])]
+        if vault.get("NumberOfRecoveryPoints", 1):  # an empty vault holds nothing copied in: no request
+            try:
+                footprint.extend(_copied_in(client, name, region))
+            except Exception as exc:
+                reason = f"recovery points unreadable, so where they were copied from is unknown: {describe_error(exc)}"
+                yield Skip(
+                    Provider.AWS, account.scope("region", region, "service", "backup-vault", "vault", name), reason
+                )
+        if vault.get("EncryptionKeyType") == "AWS_OWNED_KMS_KEY":
+            key = (KeyControl.PROVIDER_MANAGED, "encrypted with an AWS owned key")
+        else:
+            key = account.key_control(region, vault.get("EncryptionKeyArn"), None)
+            yield from account.key_skips(region, vault.get("EncryptionKeyArn"))
+        tags, skip = account.tags_for(region, TAG_TYPE, arn)
+        if skip:
+            yield skip
+        yield resource(
+            account, "backup-vault", "AWS::Backup::BackupVault", arn, name, dedupe_places(footprint), tags, key
+        )
+
+
+def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
+    """A copy in each region the vault's recovery points were copied in from: the same data is in the source vault.
+
+    ListRecoveryPointsByBackupVault `RecoveryPoints[].SourceBackupVaultArn` (botocore backup model).
+    """
+    sources: dict[str, Copy] = {}
+    for page in client.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=vault):
+        for point in page.get("RecoveryPoints", []):
+            source = point.get("SourceBackupVaultArn")
+            if source and source not in sources and region_of_arn(source) != region:
+                note = f"recovery points copied in from {source}"
+                sources[source] = Copy(region_of_arn(source) or UNKNOWN_LOCATION, CopyRole.REPLICA, note=note)
+    return list(sources.values())
+
+
+def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy]], Skip | None]]:
+    """Per backup plan: (target vault name, copy) for each copy action, or a skip naming the unreadable plan."""
+    client = account.client("backup", region)
+    scope = ("region", region, "service", "backup-vault")
+    try:
+        plans = [p for page in client.get_paginator("list_backup_plans").paginate() for p in page["BackupPlansList"]]
+    except Exception as exc:
+        reason = f"backup plans unreadable, so the copies their copy actions make are unknown: {describe_error(exc)}"
+        yield [], Skip(Provider.AWS, account.scope(*scope, "plans"), reason)
+        return
+    for plan in plans:
+        plan_id = plan.get("BackupPlanId", "?")
+        try:
+            doc = client.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
+        except Exception as exc:
+            reason = f"copy actions of this backup plan unknown: {describe_error(exc)}"
+            yield [], Skip(Provider.AWS, account.scope(*scope, "plan", plan_id), reason)
+            continue
+        found: list[tuple[str, Copy]] = []
+        for rule in doc.get("Rules", []):
+            for action in rule.get("CopyActions", []):
+                dest = action.get("DestinationBackupVaultArn")
+                note = (
+                    f"backup plan {doc.get('BackupPlanName', plan_id)} rule {rule.get('RuleName', '?')} "
+                    f"copies recovery points to {dest}"
+                )
+                where = region_of_arn(dest) or UNKNOWN_LOCATION
+                found.append((rule.get("TargetBackupVaultName", ""), Copy(where, CopyRole.REPLICA, note=note)))
+        yield found, None
+
+
+# --- the Terraform plan reader --------------------------------------------------------------------------------
+
+
+def _plan_backup_vault(ctx: Context, item: Item) -> Resource:
+    region, note = ctx.aws_region(item)
+    footprint = [Copy(region, CopyRole.PRIMARY, note=note)]
+    for plan in ctx.by_type.get("aws_backup_plan", []):
+        for i, rule in enumerate(plan.blocks("rule")):
+            targets = ctx.target(plan, ("rule", i, "target_vault_name"), "aws_backup_vault", ("name",))
+            if item.address not in {t.address for t in targets}:
+                continue
+            what = f"{plan.address} rule {rule.get('rule_name') or i} copies recovery points"
+            if plan.is_unknown("rule", i, "copy_action"):
+                footprint.append(unknown_copy(CopyRole.REPLICA, f"{what}: copy actions {AFTER_APPLY}"))
+            for j, _ in enumerate(plan.blocks("rule", i, "copy_action")):
+                path = ("rule", i, "copy_action", j, "destination_vault_arn")
+                footprint.append(_plan_destination(ctx, plan, path, what))
+    key = ctx.aws_key(item, ("kms_key_arn",), "encrypted with the AWS managed key aws/backup")
+    return ctx.resource(
+        item,
+        Provider.AWS,
+        ("backup-vault", "AWS::Backup::BackupVault", "name"),
+        dedupe_places(footprint),
+        key,
+        plan_tags(item, "tags_all", "tags"),
+    )
+
+
+def _plan_destination(ctx: Context, plan: Item, path: tuple[str | int, ...], what: str) -> Copy:
+    targets = ctx.target(plan, path, "aws_backup_vault", ("arn",))
+    regions = {ctx.aws_region(t)[0] for t in targets}
+    if len(regions) == 1:
+        return Copy(regions.pop(), CopyRole.REPLICA, note=f"{what} to {' or '.join(t.address for t in targets)}")
+    arn = plan.text(*path)
+    if arn is not None and region_of_arn(arn):
+        return Copy(str(region_of_arn(arn)), CopyRole.REPLICA, note=f"{what} to {arn}")
+    if targets:
+        return unknown_copy(CopyRole.REPLICA, f"{what} to {' or '.join(t.address for t in targets)}: several regions")
+    return unknown_copy(CopyRole.REPLICA, f"{what}: destination vault {AFTER_APPLY}")
+
+
+# Terraform resource types this module's plan reader evaluates
+PLAN: dict[str, Callable[[Context, Item], Resource]] = {"aws_backup_vault": _plan_backup_vault}

@@ -6,6 +6,7 @@ with the file and the entry named, so a bad edit to the data never turns into a 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import tomllib
@@ -78,6 +79,20 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class ServiceCopies:
+    """A copy a service keeps by itself and shows in no field (Key Vault's paired-region replica), as documented."""
+
+    id: str
+    provider: Provider
+    resource_type: str  # the ARM type the fact is about
+    rule: str  # "paired-region": a copy in the location's paired region (the knowledge base's pair, per cloud)
+    except_locations: tuple[str, ...]  # location codes the service documents as not replicated
+    note: str
+    sources: tuple[str, ...]
+    as_of: date
+
+
+@dataclass(frozen=True)
 class Alias:
     """Another spelling an API returns for a location (S3's legacy "EU", for example)."""
 
@@ -104,6 +119,18 @@ class KnowledgeBase:
     instruments: Mapping[str, Instrument]
     # citations found in the files: (file, entry, source id), kept for the integrity check
     citations: tuple[tuple[str, str, str], ...] = ()
+    service_copies: Mapping[str, ServiceCopies] = dataclasses.field(default_factory=dict)
+
+    def service_copy(self, provider: Provider, resource_type: str) -> ServiceCopies | None:
+        """The documented implicit copy of a resource type (ARM type, any case), if the knowledge base has one."""
+        return next(
+            (
+                s
+                for s in self.service_copies.values()
+                if s.provider == provider and s.resource_type.lower() == resource_type.lower()
+            ),
+            None,
+        )
 
     @functools.cached_property
     def _index(self) -> dict[tuple[Provider, str], Location]:
@@ -233,6 +260,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
     adequacy: list[Adequacy] = []
     agreements: list[Agreement] = []
     instruments: dict[str, Instrument] = {}
+    service_copies: dict[str, ServiceCopies] = {}
 
     known_top = {
         "meta",
@@ -245,6 +273,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         "adequacy",
         "cloud_act_agreements",
         "instruments",
+        "service_copies",
     }
     for file, doc in docs.items():
         extra = set(doc) - known_top
@@ -334,6 +363,8 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 as_of=e.day("as_of"),
             )
             e.done()
+        for sid, data in _table(file, doc, "service_copies", dict).items():
+            service_copies[sid] = _service_copies(file, sid, data, citations)
 
     if adequacy:
         # a bloc derived from the sourced decisions, so profiles can say "EU-ADEQUACY" and never drift from them
@@ -356,7 +387,30 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         agreements=tuple(agreements),
         instruments=instruments,
         citations=tuple(citations),
+        service_copies=service_copies,
     )
+
+
+_SERVICE_COPY_RULES = ("paired-region",)
+
+
+def _service_copies(file: str, sid: str, data: Any, citations: list[tuple[str, str, str]]) -> ServiceCopies:
+    e = _Entry(file, f"service_copies.{sid}", data, citations)
+    rule = e.text("rule")
+    if rule not in _SERVICE_COPY_RULES:
+        raise e._fail(f"field 'rule' must be one of {', '.join(_SERVICE_COPY_RULES)}, got {rule!r}")
+    fact = ServiceCopies(
+        id=sid,
+        provider=_provider_of(file, e),
+        resource_type=e.text("resource_type"),
+        rule=rule,
+        except_locations=e.texts("except_locations", required=False),
+        note=e.text("note"),
+        sources=e.sources(),
+        as_of=e.day("as_of"),
+    )
+    e.done()
+    return fact
 
 
 def _provider_of(file: str, e: _Entry) -> Provider:

@@ -26,6 +26,10 @@ SERVICES = {
         "mysql-flexible",
         "disk",
         "snapshot",
+        "recovery-services-vault",
+        "backup-vault",
+        "key-vault",
+        "managed-hsm",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -48,7 +48,19 @@ if TYPE_CHECKING:
     from ..stores.azure.sql import SqlServer
 from ..stores.common import Memo
 
-SERVICES = ("storage-account", "cosmosdb", "sql-database", "postgresql-flexible", "mysql-flexible", "disk", "snapshot")
+SERVICES = (
+    "storage-account",
+    "cosmosdb",
+    "sql-database",
+    "postgresql-flexible",
+    "mysql-flexible",
+    "disk",
+    "snapshot",
+    "recovery-services-vault",
+    "backup-vault",
+    "key-vault",
+    "managed-hsm",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -95,6 +107,12 @@ KINDS = {
         Kind("mysql-flexible", "Microsoft.DBforMySQL/flexibleServers", "2023-12-30"),
         Kind("disk", "Microsoft.Compute/disks", "2024-03-02"),
         Kind("snapshot", "Microsoft.Compute/snapshots", "2024-03-02"),
+        # the azure-mgmt-recoveryservices / -dataprotection / -keyvault models' versions (stores/azure/vaults.py,
+        # keyvault.py): their fields are read as those models define them
+        Kind("recovery-services-vault", "Microsoft.RecoveryServices/vaults", "2026-11-01"),
+        Kind("backup-vault", "Microsoft.DataProtection/backupVaults", "2026-06-01"),
+        Kind("key-vault", "Microsoft.KeyVault/vaults", "2026-05-15"),
+        Kind("managed-hsm", "Microsoft.KeyVault/managedHSMs", "2026-05-15"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}

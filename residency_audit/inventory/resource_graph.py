@@ -26,11 +26,22 @@ from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
 from ..stores.azure.disks import disk
 from ..stores.azure.flexible import flexible, flexible_needs_lookups
+from ..stores.azure.keyvault import key_vault, managed_hsm
 from ..stores.azure.sql import sql_task
 from ..stores.azure.storage import storage_account
+from ..stores.azure.vaults import backup_vault, recovery_vault
 
 _log = logging.getLogger(__name__)
 RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
+# stores whose every copy is in the inventory record (and the knowledge base): one call, no further reading
+_ONE_RECORD = {
+    "storage-account": storage_account,
+    "cosmosdb": cosmosdb,
+    "recovery-services-vault": recovery_vault,
+    "backup-vault": backup_vault,
+    "key-vault": key_vault,
+    "managed-hsm": managed_hsm,
+}
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------
 
@@ -173,10 +184,8 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
 def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> Iterator[Resource | Skip | Task]:
     """Resources from listed items; items that need more reading become tasks of their own."""
     for item in items:
-        if kind.service == "storage-account":
-            yield storage_account(arm, sub, item)
-        elif kind.service == "cosmosdb":
-            yield cosmosdb(arm, sub, item)
+        if kind.service in _ONE_RECORD:
+            yield _ONE_RECORD[kind.service](arm, sub, item)
         elif kind.service in ("disk", "snapshot"):
             yield disk(arm, kind, sub, item)
         elif flexible_needs_lookups(kind, item):

@@ -22,6 +22,7 @@ from tests.servers.aws import (
     seed_volume,
 )
 from tests.servers.azure import AzureEndpoint
+from tests.servers.azure_vaults import add_key_vault, add_recovery_vault
 from tests.servers.gcp import GcpEndpoint
 
 PERSONAL = {"data-classification": "personal"}
@@ -214,11 +215,15 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     ep.add_disk(a, "acme-vm-os", "westeurope", rg="lake")
     ep.add_disk(a, "acme-nightly", "eastus", rg="lake", snapshot=True, customer_key=True)
     out.stores += 5
-    # found by Resource Graph, not read by any store: coverage shows them (a Key Vault keeps a copy in the paired
-    # region, a Recovery Services vault is geo-redundant by default), counts the network, and names a type the
-    # catalogue does not know
-    ep._put(a, "lake", "Microsoft.KeyVault/vaults", "acme-lake-kv", {"location": "westeurope", "properties": {}})
-    ep._put(a, "lake", "Microsoft.RecoveryServices/vaults", "acme-backup", {"location": "eastus", "properties": {}})
+    # the copies that hide: Recovery Services vaults are geo-redundant by default (West Europe's copy in North
+    # Europe, Brazil South's in Texas), and Key Vault copies a vault to the paired region by itself
+    add_recovery_vault(ep, a, "acme-backup-weu", "westeurope", rg="lake", cross_region_restore=True)
+    add_recovery_vault(ep, a, "acme-backup-br", "brazilsouth", rg="lake")
+    add_key_vault(ep, a, "acme-lake-kv", "westeurope", rg="lake")
+    out.stores += 3
+    # found by Resource Graph, not read by any store: coverage shows the cache (data-bearing, not assessed yet),
+    # counts the network, and names a type the catalogue does not know
+    ep._put(a, "lake", "Microsoft.Cache/Redis", "acme-sessions", {"location": "westeurope", "properties": {}})
     ep._put(a, "lake", "Microsoft.Network/virtualNetworks", "acme-lake-net", {"location": "westeurope"})
     ep._put(a, "lake", "Microsoft.DigitalTwins/digitalTwinsInstances", "acme-twins", {"location": "westeurope"})
 
@@ -235,7 +240,9 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
         "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
         "a subscription the scanner may not read (403): a skip, not a clean bill of health",
-        "a Key Vault and a Recovery Services vault no store reads yet: counted, shown, incomplete (never a pass)",
+        "Recovery Services vaults geo-redundant by default: West Europe's copy in North Europe, Brazil South's in Texas",
+        "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
+        "an Azure Cache for Redis no store reads yet: counted, shown, incomplete (never a pass)",
     ]
     return out
 

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from residency_audit.cli import app
+from residency_audit.scan import SERVICES
 
 from .servers.aws import (
     AwsEndpoint,
@@ -36,6 +37,7 @@ from .servers.aws import (
     seed_volume,
 )
 from .servers.azure import AzureEndpoint
+from .servers.azure_vaults import add_backup_vault, add_key_vault, add_managed_hsm, add_recovery_vault
 from .servers.gcp import GcpEndpoint
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "us-west-2")
@@ -137,6 +139,16 @@ AZURE_OPERATIONS = {
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/disks"): "Microsoft.Compute/disks/read",
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/snapshots"): (
         "Microsoft.Compute/snapshots/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.recoveryservices/vaults"): (
+        "Microsoft.RecoveryServices/vaults/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.dataprotection/backupvaults"): (
+        "Microsoft.DataProtection/backupVaults/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.keyvault/vaults"): "Microsoft.KeyVault/vaults/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.keyvault/managedhsms"): (
+        "Microsoft.KeyVault/managedHSMs/read"
     ),
 }
 
@@ -279,6 +291,10 @@ def seed_azure(ep: AzureEndpoint) -> None:
     ep.add_flexible_server("mysql", S2, "mysql-replica", "westeurope", source=mysql)
     ep.add_disk(S2, "vm-os-disk", "westeurope")
     ep.add_disk(S2, "nightly", "eastus", snapshot=True, customer_key=True)
+    add_recovery_vault(ep, S1, "rsv", "westeurope")
+    add_backup_vault(ep, S2, "bv", "francecentral")
+    add_key_vault(ep, S1, "kv", "westeurope")
+    add_managed_hsm(ep, S2, "hsm", "northeurope", extended=["westeurope"])
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:
@@ -350,22 +366,8 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         # the estate really was read: every service of every cloud, the member account included
         assert {"data-eu", "orders", "pg", "aurora-eu", "member-data", "brgrs", "app", "pg-replica"} <= names, names
         assert {"mysql-replica", "nightly", "vm-os-disk", "frankfurt-cmek", "events", "marts", "de-ch"} <= names, names
-        assert {r["service"] for r in report["resources"]} == {
-            "s3",
-            "dynamodb",
-            "rds",
-            "ebs-snapshot",
-            "storage-account",
-            "cosmosdb",
-            "sql-database",
-            "postgresql-flexible",
-            "mysql-flexible",
-            "disk",
-            "snapshot",
-            "gcs",
-            "bigquery-dataset",
-            "cloudsql-instance",
-        }
+        # every --service of every cloud (scan.SERVICES) was read in this estate
+        assert {r["service"] for r in report["resources"]} == {s for names in SERVICES.values() for s in names}
         assert json.loads((tmp / "b.json").read_text())["complete"] is True
         yield estate
 

@@ -30,6 +30,7 @@ SERVICES = {
         "backup-vault",
         "key-vault",
         "managed-hsm",
+        "sql-managed-instance",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -26,7 +26,14 @@ from residency_audit.stores.azure.vaults import backup_vault, recovery_vault
 
 from .conftest import by_name, places
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import add_backup_vault, add_key_vault, add_managed_hsm, add_recovery_vault
+from .servers.azure_vaults import (
+    add_backup_vault,
+    add_instance_failover_group,
+    add_key_vault,
+    add_managed_hsm,
+    add_managed_instance,
+    add_recovery_vault,
+)
 from .test_azure_scan import BOTH_PATHS, GRAPH, S1, S2, azure, endpoint, scan
 from .test_terraform import _add, _load, _places
 
@@ -395,3 +402,70 @@ def test_geo_redundancy_is_read_in_any_case(reader: Any, spelling: str) -> None:
     body = json.loads(json.dumps(_BODIES[reader]).replace("GeoRedundant", spelling))
     found = reader(_ARM, "s", body)
     assert [c.code for c in found.footprint] == ["westeurope", "northeurope"]
+
+
+# --- SQL Managed Instances -------------------------------------------------------------------------------------
+
+
+@BOTH_PATHS
+def test_managed_instances_geo_backups_and_failover_groups_on_both_sides(
+    azure: AzureEndpoint, path_args: list[str]
+) -> None:
+    azure.add_subscription(S1)
+    weu = add_managed_instance(azure, S1, "mi-weu", "westeurope")
+    eus = add_managed_instance(azure, S1, "mi-eus", "eastus", backup="Local", cmk=True, rg="dr")
+    add_managed_instance(azure, S1, "mi-zone", "germanywestcentral", backup="Zone")
+    add_managed_instance(azure, S1, "mi-unset", "francecentral", backup=None)
+    add_instance_failover_group(azure, "mi-fog", weu, eus)
+    code, report, err = scan("--service", "sql-managed-instance", *path_args)
+    assert code == 0, (report.get("skipped"), err)
+    r = by_name(report)
+    assert r["mi-weu"]["type"] == "Microsoft.Sql/managedInstances" and r["mi-weu"]["service"] == "sql-managed-instance"
+    assert places(r["mi-weu"]) == [("westeurope", "primary"), ("northeurope", "replica"), ("eastus", "replica")]
+    assert "geo-redundant" in r["mi-weu"]["footprint"][1]["note"]
+    assert "instance failover group mi-fog" in r["mi-weu"]["footprint"][2]["note"]
+    # the secondary counts the primary's region: the group is found from its side too
+    assert places(r["mi-eus"]) == [("eastus", "primary"), ("westeurope", "replica")]
+    assert r["mi-eus"]["key_control"] == "customer-managed" and r["mi-weu"]["key_control"] == "provider-managed"
+    assert places(r["mi-zone"]) == [("germanywestcentral", "primary")]
+    assert places(r["mi-unset"]) == [("francecentral", "primary"), ("francesouth", "replica")]
+    assert "Geo is the default" in r["mi-unset"]["footprint"][1]["note"]
+
+
+def test_unreadable_instance_failover_groups_are_a_skip_and_an_unknown_copy(azure: AzureEndpoint) -> None:
+    azure.add_subscription(S1)
+    add_managed_instance(azure, S1, "mi-a", "westeurope", backup="Local")
+    add_managed_instance(azure, S1, "mi-b", "westeurope", backup="Local")
+    azure.add_fault("GET", "instanceFailoverGroups", status=403, message="no failover groups for you")
+    code, report, _ = scan("--service", "sql-managed-instance")
+    assert code == 3
+    r = by_name(report)
+    for name in ("mi-a", "mi-b"):
+        assert places(r[name]) == [("westeurope", "primary"), ("unknown", "replica")]
+    [skip] = report["skipped"]  # one list, shared by both instances: one skip
+    assert skip["scope"].endswith("/providers/Microsoft.Sql/locations/westeurope/instanceFailoverGroups")
+    assert "no failover groups for you" in skip["reason"]
+
+
+def test_plan_managed_instance_default_geo_backups_and_failover_group() -> None:
+    data = _load("azure")
+    _azure_add(data, "azurerm_mssql_managed_instance.primary", {"name": "p", "location": "westeurope"})
+    _azure_add(data, "azurerm_mssql_managed_instance.dr",
+               {"name": "d", "location": "eastus", "storage_account_type": "LRS"})  # fmt: skip
+    _azure_add(data, "azurerm_mssql_managed_instance_failover_group.fog", {"name": "f", "location": "westeurope"})
+    refs = {
+        "managed_instance_id": {"references": ["azurerm_mssql_managed_instance.primary.id", "azurerm_mssql_managed_instance.primary"]},
+        "partner_managed_instance_id": {"references": ["azurerm_mssql_managed_instance.dr.id", "azurerm_mssql_managed_instance.dr"]},
+    }  # fmt: skip
+    data["configuration"]["root_module"]["resources"][-1]["expressions"] = refs
+    found, skipped = read_plan(data, "azure.json")
+    by_id = {r.id: r for r in found}
+    assert _places(by_id["azurerm_mssql_managed_instance.primary"]) == [
+        ("westeurope", P),
+        ("northeurope", R),
+        ("eastus", R),
+    ]
+    assert _places(by_id["azurerm_mssql_managed_instance.dr"]) == [("eastus", P), ("westeurope", R)]
+    assert "azurerm_mssql_managed_instance_failover_group.fog" not in {
+        s.address for s in skipped if s.category == "unknown-type"
+    }

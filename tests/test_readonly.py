@@ -37,7 +37,14 @@ from .servers.aws import (
     seed_volume,
 )
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import add_backup_vault, add_key_vault, add_managed_hsm, add_recovery_vault
+from .servers.azure_vaults import (
+    add_backup_vault,
+    add_instance_failover_group,
+    add_key_vault,
+    add_managed_hsm,
+    add_managed_instance,
+    add_recovery_vault,
+)
 from .servers.gcp import GcpEndpoint
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "us-west-2")
@@ -150,6 +157,19 @@ AZURE_OPERATIONS = {
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.keyvault/managedhsms"): (
         "Microsoft.KeyVault/managedHSMs/read"
     ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.sql/managedinstances"): (
+        "Microsoft.Sql/managedInstances/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/locations/{name}"
+        "/instancefailovergroups",
+    ): "Microsoft.Sql/locations/instanceFailoverGroups/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql"
+        "/managedinstances/{name}/encryptionprotector/current",
+    ): "Microsoft.Sql/managedInstances/encryptionProtector/read",
 }
 
 #: (api, operation) as the GCP server records them → IAM permission (None: no permission, the OAuth exchange).
@@ -295,6 +315,8 @@ def seed_azure(ep: AzureEndpoint) -> None:
     add_backup_vault(ep, S2, "bv", "francecentral")
     add_key_vault(ep, S1, "kv", "westeurope")
     add_managed_hsm(ep, S2, "hsm", "northeurope", extended=["westeurope"])
+    primary = add_managed_instance(ep, S1, "mi", "westeurope")
+    add_instance_failover_group(ep, "mi-fog", primary, add_managed_instance(ep, S2, "mi-dr", "northeurope"))
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:

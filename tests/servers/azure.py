@@ -715,6 +715,10 @@ print(json.dumps({{
         if kind == "databases" and parent in resources:
             items = [r for k, r in resources.items() if k.startswith(parent + "/databases/")]
             return 200, self._page(items, raw_path, query, self.url)
+        if kind == "instancefailovergroups":  # listed per resource group and location, not under a resource
+            return 200, self._page(
+                list(children.get((parent, "instanceFailoverGroups"), [])), raw_path, query, self.url
+            )
         for child_kind in ("failoverGroups", "replicationLinks", "replicas"):
             if kind == child_kind.lower() and parent in resources:
                 return 200, self._page(list(children.get((parent, child_kind), [])), raw_path, query, self.url)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .azure import AzureEndpoint, wire
+from .azure import _DISPLAY, AzureEndpoint, wire
 
 TENANT = "72f988bf-0000-4000-8000-000000000001"
 
@@ -108,3 +108,59 @@ def add_managed_hsm(
     props = m.ManagedHsmProperties(tenant_id=TENANT, hsm_uri=f"https://{name}.managedhsm.azure.net/", regions=regions)
     hsm = m.ManagedHsm(location=location, sku=m.ManagedHsmSku(family="B", name="Standard_B1"), properties=props)
     return ep._put(sub, rg, "Microsoft.KeyVault/managedHSMs", name, wire(hsm))
+
+
+def add_managed_instance(
+    ep: AzureEndpoint,
+    sub: str,
+    name: str,
+    location: str,
+    *,
+    backup: str | None = "Geo",
+    cmk: bool = False,
+    rg: str = "sql",
+) -> str:
+    """A SQL Managed Instance with its TDE protector; ``backup`` its backup storage redundancy (None: not reported)."""
+    from azure.mgmt.sql import models as m
+
+    props = m.ManagedInstanceProperties(
+        administrator_login="admin",
+        state="Ready",
+        requested_backup_storage_redundancy=backup,
+        current_backup_storage_redundancy=backup,
+    )
+    mid = ep._put(
+        sub, rg, "Microsoft.Sql/managedInstances", name, wire(m.ManagedInstance(location=location, properties=props))
+    )
+    protector = m.ManagedInstanceEncryptionProtector(
+        properties=m.ManagedInstanceEncryptionProtectorProperties(
+            server_key_type="AzureKeyVault" if cmk else "ServiceManaged",
+            uri="https://vault.vault.azure.net/keys/mi/1" if cmk else None,
+        )
+    )
+    body = wire(protector) | {"id": f"{mid}/encryptionProtector/current", "name": "current"}
+    ep._child(mid, "encryptionProtector", body)
+    return mid
+
+
+def add_instance_failover_group(ep: AzureEndpoint, name: str, primary_id: str, partner_id: str) -> None:
+    """An instance failover group, listed at both instances' resource group and location, as each side sees it."""
+    from azure.mgmt.sql import models as m
+
+    primary, partner = ep._resources[primary_id.lower()], ep._resources[partner_id.lower()]
+    for this, other, role in ((primary, partner, "Primary"), (partner, primary, "Secondary")):
+        group = m.InstanceFailoverGroup(
+            properties=m.InstanceFailoverGroupProperties(
+                read_write_endpoint=m.InstanceFailoverGroupReadWriteEndpoint(failover_policy="Manual"),
+                replication_role=role,
+                partner_regions=[m.PartnerRegionInfo(location=_DISPLAY.get(other["location"], other["location"]))],
+                managed_instance_pairs=[
+                    m.ManagedInstancePairInfo(
+                        primary_managed_instance_id=primary_id, partner_managed_instance_id=partner_id
+                    )
+                ],
+            )
+        )
+        where = f"{this['id'].split('/providers/')[0]}/providers/Microsoft.Sql/locations/{this['location']}"
+        body = wire(group) | {"id": f"{where}/instanceFailoverGroups/{name}", "name": name}
+        ep._child(where, "instanceFailoverGroups", body)

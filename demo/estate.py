@@ -240,7 +240,7 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
         "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
         "a subscription the scanner may not read (403): a skip, not a clean bill of health",
-        "Recovery Services vaults geo-redundant by default: West Europe's copy in North Europe, Brazil South's in Texas",
+        "Recovery Services vaults, geo-redundant by default: West Europe's copy in North Europe, Brazil's in Texas",
         "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
         "an Azure Cache for Redis no store reads yet: counted, shown, incomplete (never a pass)",
     ]

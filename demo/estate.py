@@ -22,7 +22,7 @@ from tests.servers.aws import (
     seed_volume,
 )
 from tests.servers.azure import AzureEndpoint
-from tests.servers.azure_vaults import add_key_vault, add_recovery_vault
+from tests.servers.azure_vaults import add_key_vault, add_recovery_vault, add_registry
 from tests.servers.gcp import GcpEndpoint
 
 PERSONAL = {"data-classification": "personal"}
@@ -220,7 +220,9 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     add_recovery_vault(ep, a, "acme-backup-weu", "westeurope", rg="lake", cross_region_restore=True)
     add_recovery_vault(ep, a, "acme-backup-br", "brazilsouth", rg="lake")
     add_key_vault(ep, a, "acme-lake-kv", "westeurope", rg="lake")
-    out.stores += 3
+    # a Premium registry replicated to Australia: its images are copied there
+    add_registry(ep, a, "acmeimages", "westeurope", replicas=["australiaeast"], rg="lake")
+    out.stores += 4
     # found by Resource Graph, not read by any store: coverage shows the cache (data-bearing, not assessed yet),
     # counts the network, and names a type the catalogue does not know
     ep._put(a, "lake", "Microsoft.Cache/Redis", "acme-sessions", {"location": "westeurope", "properties": {}})
@@ -242,6 +244,7 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "a subscription the scanner may not read (403): a skip, not a clean bill of health",
         "Recovery Services vaults, geo-redundant by default: West Europe's copy in North Europe, Brazil's in Texas",
         "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
+        "a container registry in West Europe replicated to Australia East",
         "an Azure Cache for Redis no store reads yet: counted, shown, incomplete (never a pass)",
     ]
     return out

@@ -31,6 +31,7 @@ SERVICES = {
         "key-vault",
         "managed-hsm",
         "sql-managed-instance",
+        "container-registry",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -33,6 +33,7 @@ from .servers.azure_vaults import (
     add_managed_hsm,
     add_managed_instance,
     add_recovery_vault,
+    add_registry,
 )
 from .test_azure_scan import BOTH_PATHS, GRAPH, S1, S2, azure, endpoint, scan
 from .test_terraform import _add, _load, _places
@@ -469,3 +470,51 @@ def test_plan_managed_instance_default_geo_backups_and_failover_group() -> None:
     assert "azurerm_mssql_managed_instance_failover_group.fog" not in {
         s.address for s in skipped if s.category == "unknown-type"
     }
+
+
+# --- Container registries --------------------------------------------------------------------------------------
+
+
+@BOTH_PATHS
+def test_registry_replications_are_copies_and_only_premium_costs_a_call(
+    azure: AzureEndpoint, path_args: list[str]
+) -> None:
+    azure.add_subscription(S1)
+    add_registry(
+        azure, S1, "acrglobal", "westeurope", replicas=["australiaeast", "eastus"], key_id="https://kv/keys/acr"
+    )
+    add_registry(azure, S1, "acrhome", "westeurope")
+    add_registry(azure, S1, "acrbasic", "germanywestcentral", sku="Basic")
+    code, report, _ = scan("--service", "container-registry", *path_args)
+    assert code == 0
+    r = by_name(report)
+    glob = r["acrglobal"]
+    assert glob["type"] == "Microsoft.ContainerRegistry/registries" and glob["service"] == "container-registry"
+    assert places(glob) == [("westeurope", "primary"), ("australiaeast", "replica"), ("eastus", "replica")]
+    assert glob["key_control"] == "customer-managed" and r["acrhome"]["key_control"] == "provider-managed"
+    assert places(r["acrhome"]) == [("westeurope", "primary")]  # its own region's replication adds no place
+    assert places(r["acrbasic"]) == [("germanywestcentral", "primary")]
+    lists = [p for (_, p) in azure.counts if p.endswith("/replications")]
+    assert sum(azure.counts[("GET", p)] for p in set(lists)) == 2  # the two Premium registries, not the Basic one
+
+
+def test_unreadable_replications_are_a_skip_and_an_unknown_copy(azure: AzureEndpoint) -> None:
+    azure.add_subscription(S1)
+    add_registry(azure, S1, "acr", "westeurope", replicas=["australiaeast"])
+    azure.add_fault("GET", "replications", status=403, message="no replications for you")
+    code, report, _ = scan("--service", "container-registry")
+    assert code == 3
+    assert places(by_name(report)["acr"]) == [("westeurope", "primary"), ("unknown", "replica")]
+    [skip] = report["skipped"]
+    assert skip["scope"].endswith("/registries/acr/replications") and "no replications for you" in skip["reason"]
+
+
+def test_plan_registry_georeplications() -> None:
+    found = _plan(
+        azurerm_container_registry__acr={"name": "acr", "location": "westeurope", "sku": "Premium",
+                                          "georeplications": [{"location": "australiaeast"}, {"location": "northeurope"}]},
+        azurerm_container_registry__basic={"name": "b", "location": "westeurope", "sku": "Basic", "georeplications": []},
+    )  # fmt: skip
+    acr = found["azurerm_container_registry.acr"]
+    assert _places(acr) == [("westeurope", P), ("australiaeast", R), ("northeurope", R)]
+    assert _places(found["azurerm_container_registry.basic"]) == [("westeurope", P)]

@@ -44,6 +44,7 @@ from .servers.azure_vaults import (
     add_managed_hsm,
     add_managed_instance,
     add_recovery_vault,
+    add_registry,
 )
 from .servers.gcp import GcpEndpoint
 
@@ -170,6 +171,14 @@ AZURE_OPERATIONS = {
         "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql"
         "/managedinstances/{name}/encryptionprotector/current",
     ): "Microsoft.Sql/managedInstances/encryptionProtector/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.containerregistry/registries"): (
+        "Microsoft.ContainerRegistry/registries/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.containerregistry"
+        "/registries/{name}/replications",
+    ): "Microsoft.ContainerRegistry/registries/replications/read",
 }
 
 #: (api, operation) as the GCP server records them → IAM permission (None: no permission, the OAuth exchange).
@@ -317,6 +326,7 @@ def seed_azure(ep: AzureEndpoint) -> None:
     add_managed_hsm(ep, S2, "hsm", "northeurope", extended=["westeurope"])
     primary = add_managed_instance(ep, S1, "mi", "westeurope")
     add_instance_failover_group(ep, "mi-fog", primary, add_managed_instance(ep, S2, "mi-dr", "northeurope"))
+    add_registry(ep, S1, "acr", "westeurope", replicas=["australiaeast"])
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:

@@ -62,6 +62,7 @@ SERVICES = (
     "key-vault",
     "managed-hsm",
     "sql-managed-instance",
+    "container-registry",
 )
 
 _log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ KINDS = {
         Kind("key-vault", "Microsoft.KeyVault/vaults", "2026-05-15"),
         Kind("managed-hsm", "Microsoft.KeyVault/managedHSMs", "2026-05-15"),
         Kind("sql-managed-instance", "Microsoft.Sql/managedInstances", "2021-11-01"),  # as Azure SQL databases
+        Kind("container-registry", "Microsoft.ContainerRegistry/registries", "2025-11-01"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}

@@ -28,6 +28,7 @@ from ..stores.azure.disks import disk
 from ..stores.azure.flexible import flexible, flexible_needs_lookups
 from ..stores.azure.keyvault import key_vault, managed_hsm
 from ..stores.azure.managed_instance import managed_instance_task
+from ..stores.azure.registry import registry, registry_needs_lookups, registry_task
 from ..stores.azure.sql import sql_task
 from ..stores.azure.storage import storage_account
 from ..stores.azure.vaults import backup_vault, recovery_vault
@@ -189,6 +190,11 @@ def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> I
             yield _ONE_RECORD[kind.service](arm, sub, item)
         elif kind.service == "sql-managed-instance":
             yield managed_instance_task(arm, sub, item)
+        elif kind.service == "container-registry":
+            # only Premium registries can have replications: the others need no further call
+            yield (
+                registry_task(arm, sub, item) if registry_needs_lookups(item) else next(iter(registry(arm, sub, item)))
+            )
         elif kind.service in ("disk", "snapshot"):
             yield disk(arm, kind, sub, item)
         elif flexible_needs_lookups(kind, item):

@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import dynamodb, rds, s3
-from ..stores.azure import cosmos, keyvault, managed_instance, storage, vaults
+from ..stores.azure import cosmos, keyvault, managed_instance, registry, storage, vaults
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
 PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
     t: fn
-    for module in (s3, dynamodb, rds, storage, cosmos, vaults, keyvault, managed_instance, gcs, bigquery)
+    for module in (s3, dynamodb, rds, storage, cosmos, vaults, keyvault, managed_instance, registry, gcs, bigquery)
     for t, fn in module.PLAN.items()
 }

@@ -164,3 +164,43 @@ def add_instance_failover_group(ep: AzureEndpoint, name: str, primary_id: str, p
         where = f"{this['id'].split('/providers/')[0]}/providers/Microsoft.Sql/locations/{this['location']}"
         body = wire(group) | {"id": f"{where}/instanceFailoverGroups/{name}", "name": name}
         ep._child(where, "instanceFailoverGroups", body)
+
+
+def add_registry(
+    ep: AzureEndpoint,
+    sub: str,
+    name: str,
+    location: str,
+    *,
+    sku: str = "Premium",
+    replicas: Sequence[str] = (),
+    key_id: str | None = None,
+    rg: str = "apps",
+) -> str:
+    """A container registry; ``replicas``: regions it is replicated to (the home region's replication is listed too,
+    as the real API lists it)."""
+    from azure.mgmt.containerregistry import models as m
+
+    encryption = (
+        m.EncryptionProperty(status="enabled", key_vault_properties=m.KeyVaultProperties(key_identifier=key_id))
+        if key_id
+        else m.EncryptionProperty(status="disabled")
+    )
+    props = m.RegistryProperties(admin_user_enabled=False, encryption=encryption, login_server=f"{name}.azurecr.io")
+    rid = ep._put(
+        sub,
+        rg,
+        "Microsoft.ContainerRegistry/registries",
+        name,
+        wire(m.Registry(location=location, sku=m.Sku(name=sku), properties=props)),
+    )
+    if sku == "Premium":
+        for where in (location, *replicas):
+            body = wire(m.Replication(location=where, properties=m.ReplicationProperties(region_endpoint_enabled=True)))
+            body |= {
+                "id": f"{rid}/replications/{where}",
+                "name": where,
+                "type": "Microsoft.ContainerRegistry/registries/replications",
+            }
+            ep._child(rid, "replications", body)
+    return rid

@@ -32,6 +32,9 @@ SERVICES = {
         "managed-hsm",
         "sql-managed-instance",
         "container-registry",
+        "eventhub-namespace",
+        "servicebus-namespace",
+        "log-analytics-workspace",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -22,7 +22,10 @@ from residency_audit.knowledge import load as load_kb
 from residency_audit.model import CopyRole, Resource
 from residency_audit.plan.reader import read_plan
 from residency_audit.stores.azure.keyvault import key_vault, managed_hsm
+from residency_audit.stores.azure.messaging import event_hubs
+from residency_audit.stores.azure.registry import registry
 from residency_audit.stores.azure.vaults import backup_vault, recovery_vault
+from residency_audit.stores.azure.workspaces import workspace
 
 from .conftest import by_name, places
 from .servers.azure import AzureEndpoint
@@ -32,8 +35,10 @@ from .servers.azure_vaults import (
     add_key_vault,
     add_managed_hsm,
     add_managed_instance,
+    add_namespace,
     add_recovery_vault,
     add_registry,
+    add_workspace,
 )
 from .test_azure_scan import BOTH_PATHS, GRAPH, S1, S2, azure, endpoint, scan
 from .test_terraform import _add, _load, _places
@@ -345,6 +350,15 @@ _JSON = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3),
     max_leaves=8,
 )
+
+
+def _basic_registry(arm: Any, sub: str, item: dict[str, Any]) -> Resource:
+    """The registry reader on a Basic registry (no replications to list, so no call): its one resource."""
+    [found] = list(registry(arm, sub, item | {"sku": {"name": "Basic"}}))
+    assert isinstance(found, Resource)
+    return found
+
+
 _BODIES = {
     recovery_vault: {
         "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.RecoveryServices/vaults/v",
@@ -359,6 +373,24 @@ _BODIES = {
     key_vault: {
         "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v",
         "location": "westeurope",
+    },
+    event_hubs: {
+        "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.EventHub/namespaces/n",
+        "location": "westeurope",
+        "properties": {
+            "geoDataReplication": {"locations": [{"locationName": "eastus", "roleType": "Secondary"}]},
+            "encryption": {"keySource": "Microsoft.KeyVault", "keyVaultProperties": [{"keyName": "k"}]},
+        },
+    },
+    workspace: {
+        "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w",
+        "location": "westeurope",
+        "properties": {"replication": {"enabled": True, "location": "eastus"}, "features": {"clusterResourceId": "c"}},
+    },
+    _basic_registry: {
+        "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerRegistry/registries/a",
+        "location": "westeurope",
+        "properties": {"encryption": {"status": "enabled", "keyVaultProperties": {"keyIdentifier": "k"}}},
     },
     managed_hsm: {
         "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/managedHSMs/h",
@@ -518,3 +550,55 @@ def test_plan_registry_georeplications() -> None:
     acr = found["azurerm_container_registry.acr"]
     assert _places(acr) == [("westeurope", P), ("australiaeast", R), ("northeurope", R)]
     assert _places(found["azurerm_container_registry.basic"]) == [("westeurope", P)]
+
+
+# --- Event Hubs, Service Bus, Log Analytics --------------------------------------------------------------------
+
+
+@BOTH_PATHS
+def test_messaging_geo_replication_regions_are_copies(azure: AzureEndpoint, path_args: list[str]) -> None:
+    azure.add_subscription(S1)
+    add_namespace(azure, "eventhub", S1, "events", "westeurope", replicas=["eastus"], key="ehkey")
+    add_namespace(azure, "eventhub", S1, "events-local", "westeurope")
+    add_namespace(azure, "servicebus", S1, "queues", "germanywestcentral", replicas=["northeurope"])
+    code, report, _ = scan("--service", "eventhub-namespace", "--service", "servicebus-namespace", *path_args)
+    assert code == 0
+    r = by_name(report)
+    assert places(r["events"]) == [("westeurope", "primary"), ("eastus", "replica")]
+    assert "geo-replication region (Secondary)" in r["events"]["footprint"][1]["note"]
+    assert r["events"]["type"] == "Microsoft.EventHub/namespaces" and r["events"]["key_control"] == "customer-managed"
+    assert places(r["events-local"]) == [("westeurope", "primary")]
+    assert r["queues"]["service"] == "servicebus-namespace"
+    assert places(r["queues"]) == [("germanywestcentral", "primary"), ("northeurope", "replica")]
+
+
+@BOTH_PATHS
+def test_log_analytics_workspace_replication(azure: AzureEndpoint, path_args: list[str]) -> None:
+    azure.add_subscription(S1)
+    add_workspace(azure, S1, "logs-repl", "westeurope", replica="eastus")
+    add_workspace(azure, S1, "logs", "westeurope")
+    add_workspace(
+        azure,
+        S1,
+        "logs-cluster",
+        "westeurope",
+        cluster="/subscriptions/x/resourceGroups/y/providers/Microsoft.OperationalInsights/clusters/c",
+    )
+    code, report, _ = scan("--service", "log-analytics-workspace", *path_args)
+    assert code == 0
+    r = by_name(report)
+    assert places(r["logs-repl"]) == [("westeurope", "primary"), ("eastus", "replica")]
+    assert places(r["logs"]) == [("westeurope", "primary")] and r["logs"]["key_control"] == "provider-managed"
+    assert r["logs-cluster"]["key_control"] == "unknown"  # the cluster's key is not read: never assumed
+
+
+def test_plan_namespaces_and_workspaces_have_their_location() -> None:
+    found = _plan(
+        azurerm_eventhub_namespace__eh={"name": "eh", "location": "westeurope", "sku": "Premium"},
+        azurerm_servicebus_namespace__sb={"name": "sb", "location": "northeurope", "sku": "Premium",
+                                           "customer_managed_key": [{"key_vault_key_id": "https://kv/keys/sb"}]},
+        azurerm_log_analytics_workspace__law={"name": "law", "location": "eastus"},
+    )  # fmt: skip
+    assert _places(found["azurerm_eventhub_namespace.eh"]) == [("westeurope", P)]
+    assert found["azurerm_servicebus_namespace.sb"].key_control == "customer-managed"
+    assert _places(found["azurerm_log_analytics_workspace.law"]) == [("eastus", P)]

@@ -43,8 +43,10 @@ from .servers.azure_vaults import (
     add_key_vault,
     add_managed_hsm,
     add_managed_instance,
+    add_namespace,
     add_recovery_vault,
     add_registry,
+    add_workspace,
 )
 from .servers.gcp import GcpEndpoint
 
@@ -179,6 +181,15 @@ AZURE_OPERATIONS = {
         "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.containerregistry"
         "/registries/{name}/replications",
     ): "Microsoft.ContainerRegistry/registries/replications/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.eventhub/namespaces"): (
+        "Microsoft.EventHub/namespaces/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.servicebus/namespaces"): (
+        "Microsoft.ServiceBus/namespaces/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.operationalinsights/workspaces"): (
+        "Microsoft.OperationalInsights/workspaces/read"
+    ),
 }
 
 #: (api, operation) as the GCP server records them → IAM permission (None: no permission, the OAuth exchange).
@@ -327,6 +338,9 @@ def seed_azure(ep: AzureEndpoint) -> None:
     primary = add_managed_instance(ep, S1, "mi", "westeurope")
     add_instance_failover_group(ep, "mi-fog", primary, add_managed_instance(ep, S2, "mi-dr", "northeurope"))
     add_registry(ep, S1, "acr", "westeurope", replicas=["australiaeast"])
+    add_namespace(ep, "eventhub", S1, "events", "westeurope", replicas=["northeurope"])
+    add_namespace(ep, "servicebus", S2, "queues", "westeurope")
+    add_workspace(ep, S2, "logs", "westeurope", replica="northeurope")
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:

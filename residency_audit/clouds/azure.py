@@ -63,6 +63,9 @@ SERVICES = (
     "managed-hsm",
     "sql-managed-instance",
     "container-registry",
+    "eventhub-namespace",
+    "servicebus-namespace",
+    "log-analytics-workspace",
 )
 
 _log = logging.getLogger(__name__)
@@ -118,6 +121,9 @@ KINDS = {
         Kind("managed-hsm", "Microsoft.KeyVault/managedHSMs", "2026-05-15"),
         Kind("sql-managed-instance", "Microsoft.Sql/managedInstances", "2021-11-01"),  # as Azure SQL databases
         Kind("container-registry", "Microsoft.ContainerRegistry/registries", "2025-11-01"),
+        Kind("eventhub-namespace", "Microsoft.EventHub/namespaces", "2026-01-01"),
+        Kind("servicebus-namespace", "Microsoft.ServiceBus/namespaces", "2026-01-01"),
+        Kind("log-analytics-workspace", "Microsoft.OperationalInsights/workspaces", "2025-07-01"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}

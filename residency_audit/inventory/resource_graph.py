@@ -28,10 +28,12 @@ from ..stores.azure.disks import disk
 from ..stores.azure.flexible import flexible, flexible_needs_lookups
 from ..stores.azure.keyvault import key_vault, managed_hsm
 from ..stores.azure.managed_instance import managed_instance_task
+from ..stores.azure.messaging import event_hubs, service_bus
 from ..stores.azure.registry import registry, registry_needs_lookups, registry_task
 from ..stores.azure.sql import sql_task
 from ..stores.azure.storage import storage_account
 from ..stores.azure.vaults import backup_vault, recovery_vault
+from ..stores.azure.workspaces import workspace
 
 _log = logging.getLogger(__name__)
 RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
@@ -43,6 +45,9 @@ _ONE_RECORD = {
     "backup-vault": backup_vault,
     "key-vault": key_vault,
     "managed-hsm": managed_hsm,
+    "eventhub-namespace": event_hubs,
+    "servicebus-namespace": service_bus,
+    "log-analytics-workspace": workspace,
 }
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------

@@ -6,12 +6,26 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import dynamodb, rds, s3
-from ..stores.azure import cosmos, keyvault, managed_instance, registry, storage, vaults
+from ..stores.azure import cosmos, keyvault, managed_instance, messaging, registry, storage, vaults, workspaces
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
 PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
     t: fn
-    for module in (s3, dynamodb, rds, storage, cosmos, vaults, keyvault, managed_instance, registry, gcs, bigquery)
+    for module in (
+        s3,
+        dynamodb,
+        rds,
+        storage,
+        cosmos,
+        vaults,
+        keyvault,
+        managed_instance,
+        registry,
+        messaging,
+        workspaces,
+        gcs,
+        bigquery,
+    )
     for t, fn in module.PLAN.items()
 }

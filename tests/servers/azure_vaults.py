@@ -204,3 +204,65 @@ def add_registry(
             }
             ep._child(rid, "replications", body)
     return rid
+
+
+def add_namespace(
+    ep: AzureEndpoint,
+    engine: str,
+    sub: str,
+    name: str,
+    location: str,
+    *,
+    replicas: Sequence[str] = (),
+    key: str | None = None,
+    rg: str = "messaging",
+) -> str:
+    """An Event Hubs (``engine="eventhub"``) or Service Bus (``"servicebus"``) namespace, geo-replicated to
+    ``replicas`` (the primary is listed among the locations, as the real API lists it)."""
+    if engine == "eventhub":
+        from azure.mgmt.eventhub import models as m
+
+        rtype, make = "Microsoft.EventHub/namespaces", m.EHNamespace
+    else:
+        from azure.mgmt.servicebus import models as m  # type: ignore[no-redef]
+
+        rtype, make = "Microsoft.ServiceBus/namespaces", m.SBNamespace
+    geo = (
+        m.GeoDataReplicationProperties(
+            locations=[m.NamespaceReplicaLocation(location_name=location, role_type="Primary")]
+            + [m.NamespaceReplicaLocation(location_name=r, role_type="Secondary") for r in replicas]
+        )
+        if replicas
+        else None
+    )
+    encryption = (
+        m.Encryption(
+            key_source="Microsoft.KeyVault",
+            key_vault_properties=[m.KeyVaultProperties(key_name=key, key_vault_uri="https://kv.vault.azure.net")],
+        )
+        if key
+        else None
+    )
+    body = wire(make(location=location, geo_data_replication=geo, encryption=encryption))
+    return ep._put(sub, rg, rtype, name, body)
+
+
+def add_workspace(
+    ep: AzureEndpoint,
+    sub: str,
+    name: str,
+    location: str,
+    *,
+    replica: str | None = None,
+    cluster: str | None = None,
+    rg: str = "logs",
+) -> str:
+    """A Log Analytics workspace; ``replica``: its workspace-replication region; ``cluster``: a dedicated cluster id."""
+    from azure.mgmt.loganalytics import models as m
+
+    workspace = m.Workspace(
+        location=location,
+        replication=m.WorkspaceReplicationProperties(location=replica, enabled=True) if replica else None,
+        features=m.WorkspaceFeatures(cluster_resource_id=cluster) if cluster else None,
+    )
+    return ep._put(sub, rg, "Microsoft.OperationalInsights/workspaces", name, wire(workspace))

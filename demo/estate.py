@@ -223,9 +223,11 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     # a Premium registry replicated to Australia: its images are copied there
     add_registry(ep, a, "acmeimages", "westeurope", replicas=["australiaeast"], rg="lake")
     out.stores += 4
-    # found by Resource Graph, not read by any store: coverage shows the cache (data-bearing, not assessed yet),
-    # counts the network, and names a type the catalogue does not know
-    ep._put(a, "lake", "Microsoft.Cache/Redis", "acme-sessions", {"location": "westeurope", "properties": {}})
+    # found by Resource Graph, not read by any store: coverage shows the Application Insights component (logs:
+    # data-bearing, not assessed yet), counts the network, and names a type the catalogue does not know
+    ep._put(
+        a, "lake", "Microsoft.Insights/components", "acme-telemetry-ai", {"location": "westeurope", "properties": {}}
+    )
     ep._put(a, "lake", "Microsoft.Network/virtualNetworks", "acme-lake-net", {"location": "westeurope"})
     ep._put(a, "lake", "Microsoft.DigitalTwins/digitalTwinsInstances", "acme-twins", {"location": "westeurope"})
 
@@ -245,7 +247,7 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "Recovery Services vaults, geo-redundant by default: West Europe's copy in North Europe, Brazil's in Texas",
         "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
         "a container registry in West Europe replicated to Australia East",
-        "an Azure Cache for Redis no store reads yet: counted, shown, incomplete (never a pass)",
+        "an Application Insights component no store reads yet: counted, shown, incomplete (never a pass)",
     ]
     return out
 

@@ -35,6 +35,7 @@ SERVICES = {
         "eventhub-namespace",
         "servicebus-namespace",
         "log-analytics-workspace",
+        "redis-cache",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -37,6 +37,8 @@ from .servers.azure_vaults import (
     add_managed_instance,
     add_namespace,
     add_recovery_vault,
+    add_redis,
+    add_redis_link,
     add_registry,
     add_workspace,
 )
@@ -602,3 +604,53 @@ def test_plan_namespaces_and_workspaces_have_their_location() -> None:
     assert _places(found["azurerm_eventhub_namespace.eh"]) == [("westeurope", P)]
     assert found["azurerm_servicebus_namespace.sb"].key_control == "customer-managed"
     assert _places(found["azurerm_log_analytics_workspace.law"]) == [("eastus", P)]
+
+
+# --- Azure Cache for Redis ---------------------------------------------------------------------------------------
+
+
+@BOTH_PATHS
+def test_redis_geo_replication_links_on_both_sides_and_only_premium_costs_a_call(
+    azure: AzureEndpoint, path_args: list[str]
+) -> None:
+    azure.add_subscription(S1)
+    primary = add_redis(azure, S1, "cache-weu", "westeurope")
+    add_redis_link(azure, primary, add_redis(azure, S1, "cache-eus", "eastus", rg="dr"))
+    add_redis(azure, S1, "cache-std", "westeurope", sku="Standard")
+    code, report, _ = scan("--service", "redis-cache", *path_args)
+    assert code == 0
+    r = by_name(report)
+    assert r["cache-weu"]["type"] == "Microsoft.Cache/Redis" and r["cache-weu"]["service"] == "redis-cache"
+    assert places(r["cache-weu"]) == [("westeurope", "primary"), ("eastus", "replica")]
+    assert "this cache's role: Primary" in r["cache-weu"]["footprint"][1]["note"]
+    assert places(r["cache-eus"]) == [("eastus", "primary"), ("westeurope", "replica")]
+    assert places(r["cache-std"]) == [("westeurope", "primary")]
+    lists = {p for (_, p) in azure.counts if p.endswith("/linkedServers")}
+    assert sum(azure.counts[("GET", p)] for p in lists) == 2  # the two Premium caches, not the Standard one
+
+
+def test_unreadable_linked_servers_are_a_skip_and_an_unknown_copy(azure: AzureEndpoint) -> None:
+    azure.add_subscription(S1)
+    add_redis(azure, S1, "cache", "westeurope")
+    azure.add_fault("GET", "linkedServers", status=500, code="InternalServerError", message="boom")
+    code, report, _ = scan("--service", "redis-cache")
+    assert code == 3
+    assert places(by_name(report)["cache"]) == [("westeurope", "primary"), ("unknown", "replica")]
+    [skip] = report["skipped"]
+    assert skip["scope"].endswith("/Redis/cache/linkedServers") and "InternalServerError" in skip["reason"]
+
+
+def test_plan_redis_linked_server_gives_both_caches_the_other_region() -> None:
+    data = _load("azure")
+    _azure_add(data, "azurerm_redis_cache.primary", {"name": "c1", "location": "westeurope", "sku_name": "Premium"})
+    _azure_add(data, "azurerm_redis_cache.secondary", {"name": "c2", "location": "northeurope", "sku_name": "Premium"})
+    _azure_add(data, "azurerm_redis_linked_server.link",
+               {"redis_cache_name": "c1", "linked_redis_cache_location": "northeurope", "server_role": "Secondary"})  # fmt: skip
+    refs = {
+        "linked_redis_cache_id": {"references": ["azurerm_redis_cache.secondary.id", "azurerm_redis_cache.secondary"]}
+    }
+    data["configuration"]["root_module"]["resources"][-1]["expressions"] = refs
+    found, _ = read_plan(data, "azure.json")
+    by_id = {r.id: r for r in found}
+    assert _places(by_id["azurerm_redis_cache.primary"]) == [("westeurope", P), ("northeurope", R)]
+    assert _places(by_id["azurerm_redis_cache.secondary"]) == [("northeurope", P), ("westeurope", R)]

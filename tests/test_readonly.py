@@ -45,6 +45,8 @@ from .servers.azure_vaults import (
     add_managed_instance,
     add_namespace,
     add_recovery_vault,
+    add_redis,
+    add_redis_link,
     add_registry,
     add_workspace,
 )
@@ -187,6 +189,12 @@ AZURE_OPERATIONS = {
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.servicebus/namespaces"): (
         "Microsoft.ServiceBus/namespaces/read"
     ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.cache/redis"): "Microsoft.Cache/redis/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.cache/redis/{name}"
+        "/linkedservers",
+    ): "Microsoft.Cache/redis/linkedServers/read",
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.operationalinsights/workspaces"): (
         "Microsoft.OperationalInsights/workspaces/read"
     ),
@@ -341,6 +349,7 @@ def seed_azure(ep: AzureEndpoint) -> None:
     add_namespace(ep, "eventhub", S1, "events", "westeurope", replicas=["northeurope"])
     add_namespace(ep, "servicebus", S2, "queues", "westeurope")
     add_workspace(ep, S2, "logs", "westeurope", replica="northeurope")
+    add_redis_link(ep, add_redis(ep, S1, "cache", "westeurope"), add_redis(ep, S2, "cache-dr", "northeurope"))
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:

@@ -66,6 +66,7 @@ SERVICES = (
     "eventhub-namespace",
     "servicebus-namespace",
     "log-analytics-workspace",
+    "redis-cache",
 )
 
 _log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ KINDS = {
         Kind("eventhub-namespace", "Microsoft.EventHub/namespaces", "2026-01-01"),
         Kind("servicebus-namespace", "Microsoft.ServiceBus/namespaces", "2026-01-01"),
         Kind("log-analytics-workspace", "Microsoft.OperationalInsights/workspaces", "2025-07-01"),
+        Kind("redis-cache", "Microsoft.Cache/Redis", "2024-11-01"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}

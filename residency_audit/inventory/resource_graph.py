@@ -22,6 +22,7 @@ from ..clouds.azure import (
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
+from ..stores.azure.cache import cache, cache_needs_lookups, cache_task
 from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
 from ..stores.azure.disks import disk
@@ -195,6 +196,11 @@ def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> I
             yield _ONE_RECORD[kind.service](arm, sub, item)
         elif kind.service == "sql-managed-instance":
             yield managed_instance_task(arm, sub, item)
+        elif kind.service == "redis-cache":
+            if cache_needs_lookups(item):
+                yield cache_task(arm, sub, item)
+            else:
+                yield from cache(arm, sub, item)
         elif kind.service == "container-registry":
             # only Premium registries can have replications: the others need no further call
             yield (

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import dynamodb, rds, s3
-from ..stores.azure import cosmos, keyvault, managed_instance, messaging, registry, storage, vaults, workspaces
+from ..stores.azure import cache, cosmos, keyvault, managed_instance, messaging, registry, storage, vaults, workspaces
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
@@ -23,6 +23,7 @@ PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
         managed_instance,
         registry,
         messaging,
+        cache,
         workspaces,
         gcs,
         bigquery,

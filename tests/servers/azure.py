@@ -719,7 +719,7 @@ print(json.dumps({{
             return 200, self._page(
                 list(children.get((parent, "instanceFailoverGroups"), [])), raw_path, query, self.url
             )
-        for child_kind in ("failoverGroups", "replicationLinks", "replicas", "replications"):
+        for child_kind in ("failoverGroups", "replicationLinks", "replicas", "replications", "linkedServers"):
             if kind == child_kind.lower() and parent in resources:
                 return 200, self._page(list(children.get((parent, child_kind), [])), raw_path, query, self.url)
         raise KeyError(path)

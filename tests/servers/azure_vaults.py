@@ -266,3 +266,27 @@ def add_workspace(
         features=m.WorkspaceFeatures(cluster_resource_id=cluster) if cluster else None,
     )
     return ep._put(sub, rg, "Microsoft.OperationalInsights/workspaces", name, wire(workspace))
+
+
+def add_redis(ep: AzureEndpoint, sub: str, name: str, location: str, *, sku: str = "Premium", rg: str = "cache") -> str:
+    """An Azure Cache for Redis."""
+    from azure.mgmt.redis import models as m
+
+    family = "P" if sku == "Premium" else "C"
+    body = wire(m.RedisResource(location=location, sku=m.Sku(name=sku, family=family, capacity=1)))
+    return ep._put(sub, rg, "Microsoft.Cache/Redis", name, body)
+
+
+def add_redis_link(ep: AzureEndpoint, primary_id: str, secondary_id: str) -> None:
+    """A geo-replication link between two caches, listed by both (each with its own role), as the real API does."""
+    from azure.mgmt.redis import models as m
+
+    primary, secondary = ep._resources[primary_id.lower()], ep._resources[secondary_id.lower()]
+    for this, other, role in ((primary, secondary, "Primary"), (secondary, primary, "Secondary")):
+        link = m.RedisLinkedServerWithProperties(
+            linked_redis_cache_id=other["id"],
+            linked_redis_cache_location=_DISPLAY.get(other["location"], other["location"]),
+            server_role=role,
+        )
+        body = wire(link) | {"id": f"{this['id']}/linkedServers/{other['name']}", "name": other["name"]}
+        ep._child(this["id"], "linkedServers", body)

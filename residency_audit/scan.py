@@ -36,6 +36,7 @@ SERVICES = {
         "servicebus-namespace",
         "log-analytics-workspace",
         "redis-cache",
+        "gallery-image-version",
     ),
     "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
 }

@@ -31,6 +31,7 @@ from .conftest import by_name, places
 from .servers.azure import AzureEndpoint
 from .servers.azure_vaults import (
     add_backup_vault,
+    add_image_version,
     add_instance_failover_group,
     add_key_vault,
     add_managed_hsm,
@@ -654,3 +655,44 @@ def test_plan_redis_linked_server_gives_both_caches_the_other_region() -> None:
     by_id = {r.id: r for r in found}
     assert _places(by_id["azurerm_redis_cache.primary"]) == [("westeurope", P), ("northeurope", R)]
     assert _places(by_id["azurerm_redis_cache.secondary"]) == [("northeurope", P), ("westeurope", R)]
+
+
+# --- Compute Gallery image versions ------------------------------------------------------------------------------
+
+
+@BOTH_PATHS
+def test_gallery_image_versions_replicate_to_every_target_region(azure: AzureEndpoint, path_args: list[str]) -> None:
+    azure.add_subscription(S1)
+    add_image_version(azure, S1, "gal", "app", "1.0.0", "westeurope", ["westeurope", "eastus"])
+    add_image_version(azure, S1, "gal", "app", "1.1.0", "westeurope", ["westeurope"], encrypted=True)
+    add_image_version(azure, S1, "gal", "base", "2.0.0", "northeurope", ["northeurope", "japaneast"], encrypted=True)
+    code, report, _ = scan("--service", "gallery-image-version", *path_args)
+    assert code == 0, report.get("skipped")
+    r = {x["id"].rsplit("/images/", 1)[1]: x for x in report["resources"]}
+    assert set(r) == {"app/versions/1.0.0", "app/versions/1.1.0", "base/versions/2.0.0"}
+    v1 = r["app/versions/1.0.0"]
+    assert v1["type"] == "Microsoft.Compute/galleries/images/versions" and v1["service"] == "gallery-image-version"
+    assert places(v1) == [("westeurope", "primary"), ("eastus", "replica")]
+    assert v1["key_control"] == "provider-managed"
+    assert places(r["app/versions/1.1.0"]) == [("westeurope", "primary")]
+    assert r["app/versions/1.1.0"]["key_control"] == "customer-managed"
+    assert places(r["base/versions/2.0.0"]) == [("northeurope", "primary"), ("japaneast", "replica")]
+
+
+def test_unreadable_image_list_is_a_skip_naming_the_gallery(azure: AzureEndpoint) -> None:
+    azure.add_subscription(S1)
+    add_image_version(azure, S1, "gal", "app", "1.0.0", "westeurope", ["eastus"])
+    azure.add_fault("GET", "galleries/{name}/images", status=403, message="no images for you")
+    code, report, _ = scan("--no-resource-graph", "--service", "gallery-image-version")
+    assert code == 3 and report["resources"] == []
+    [skip] = report["skipped"]
+    assert skip["scope"].endswith("/galleries/gal/images") and "no images for you" in skip["reason"]
+
+
+def test_plan_shared_image_version_target_regions() -> None:
+    found = _plan(
+        azurerm_shared_image_version__v={"name": "1.0.0", "location": "westeurope",
+                                         "target_region": [{"name": "westeurope", "regional_replica_count": 1},
+                                                           {"name": "australiaeast", "regional_replica_count": 2}]},
+    )  # fmt: skip
+    assert _places(found["azurerm_shared_image_version.v"]) == [("westeurope", P), ("australiaeast", R)]

@@ -39,6 +39,7 @@ from .servers.aws import (
 from .servers.azure import AzureEndpoint
 from .servers.azure_vaults import (
     add_backup_vault,
+    add_image_version,
     add_instance_failover_group,
     add_key_vault,
     add_managed_hsm,
@@ -190,6 +191,20 @@ AZURE_OPERATIONS = {
         "Microsoft.ServiceBus/namespaces/read"
     ),
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.cache/redis"): "Microsoft.Cache/redis/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/providers/microsoft.compute/galleries",
+    ): "Microsoft.Compute/galleries/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.compute/galleries"
+        "/{name}/images",
+    ): "Microsoft.Compute/galleries/images/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.compute/galleries"
+        "/{name}/images/{name}/versions",
+    ): "Microsoft.Compute/galleries/images/versions/read",
     (
         "GET",
         "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.cache/redis/{name}"
@@ -350,6 +365,7 @@ def seed_azure(ep: AzureEndpoint) -> None:
     add_namespace(ep, "servicebus", S2, "queues", "westeurope")
     add_workspace(ep, S2, "logs", "westeurope", replica="northeurope")
     add_redis_link(ep, add_redis(ep, S1, "cache", "westeurope"), add_redis(ep, S2, "cache-dr", "northeurope"))
+    add_image_version(ep, S1, "gallery", "app", "1.0.0", "westeurope", ["westeurope", "eastus"])
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:

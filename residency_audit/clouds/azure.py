@@ -67,6 +67,7 @@ SERVICES = (
     "servicebus-namespace",
     "log-analytics-workspace",
     "redis-cache",
+    "gallery-image-version",
 )
 
 _log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ KINDS = {
         Kind("servicebus-namespace", "Microsoft.ServiceBus/namespaces", "2026-01-01"),
         Kind("log-analytics-workspace", "Microsoft.OperationalInsights/workspaces", "2025-07-01"),
         Kind("redis-cache", "Microsoft.Cache/Redis", "2024-11-01"),
+        # versions are children of images of galleries: Resource Manager lists galleries, then images, then versions
+        Kind("gallery-image-version", "Microsoft.Compute/galleries/images/versions", "2024-03-03"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}

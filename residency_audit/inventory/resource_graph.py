@@ -27,6 +27,7 @@ from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
 from ..stores.azure.disks import disk
 from ..stores.azure.flexible import flexible, flexible_needs_lookups
+from ..stores.azure.gallery import GALLERIES, arm_versions, image_version
 from ..stores.azure.keyvault import key_vault, managed_hsm
 from ..stores.azure.managed_instance import managed_instance_task
 from ..stores.azure.messaging import event_hubs, service_bus
@@ -49,6 +50,7 @@ _ONE_RECORD = {
     "eventhub-namespace": event_hubs,
     "servicebus-namespace": service_bus,
     "log-analytics-workspace": workspace,
+    "gallery-image-version": image_version,
 }
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def _arm_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> I
             )
         for service in services:
             kind = KINDS[service]
-            listed = SQL_SERVERS if service == "sql-database" else kind.type
+            listed = {"sql-database": SQL_SERVERS, "gallery-image-version": GALLERIES}.get(service, kind.type)
             yield Task(
                 Provider.AZURE,
                 f"subscription/{sub}/type/{listed}",
@@ -184,6 +186,9 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
     if kind.service == "sql-database":
         for server in arm.pages(f"/subscriptions/{sub}/providers/{SQL_SERVERS}", kind.api_version):
             yield sql_task(arm, sub, str(server["id"]), None)
+        return
+    if kind.service == "gallery-image-version":
+        yield from arm_versions(arm, sub)
         return
     items = list(arm.pages(f"/subscriptions/{sub}/providers/{kind.type}", kind.api_version))
     yield from _items(arm, kind, sub, items)

@@ -6,7 +6,18 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import dynamodb, rds, s3
-from ..stores.azure import cache, cosmos, keyvault, managed_instance, messaging, registry, storage, vaults, workspaces
+from ..stores.azure import (
+    cache,
+    cosmos,
+    gallery,
+    keyvault,
+    managed_instance,
+    messaging,
+    registry,
+    storage,
+    vaults,
+    workspaces,
+)
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
@@ -25,6 +36,7 @@ PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
         messaging,
         cache,
         workspaces,
+        gallery,
         gcs,
         bigquery,
     )

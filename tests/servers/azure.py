@@ -712,8 +712,9 @@ print(json.dumps({{
             if not found:
                 raise KeyError(path)
             return 200, found[0]
-        if kind == "databases" and parent in resources:
-            items = [r for k, r in resources.items() if k.startswith(parent + "/databases/")]
+        if kind in ("databases", "images", "versions") and parent in resources:  # child resources listed by id
+            depth = parent.count("/") + 2
+            items = [r for k, r in resources.items() if k.startswith(f"{parent}/{kind}/") and k.count("/") == depth]
             return 200, self._page(items, raw_path, query, self.url)
         if kind == "instancefailovergroups":  # listed per resource group and location, not under a resource
             return 200, self._page(

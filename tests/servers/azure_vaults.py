@@ -290,3 +290,49 @@ def add_redis_link(ep: AzureEndpoint, primary_id: str, secondary_id: str) -> Non
         )
         body = wire(link) | {"id": f"{this['id']}/linkedServers/{other['name']}", "name": other["name"]}
         ep._child(this["id"], "linkedServers", body)
+
+
+def add_image_version(
+    ep: AzureEndpoint,
+    sub: str,
+    gallery: str,
+    image: str,
+    version: str,
+    location: str,
+    targets: Sequence[str],
+    *,
+    encrypted: bool = False,
+    rg: str = "images",
+) -> str:
+    """A gallery (created on first use), an image definition and a version replicated to ``targets`` (regions)."""
+    from azure.mgmt.compute import models as m
+
+    gid = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}"
+    if gid.lower() not in ep._resources:
+        ep._put(sub, rg, "Microsoft.Compute/galleries", gallery, wire(m.Gallery(location=location)))
+    iid = f"{gid}/images/{image}"
+    if iid.lower() not in ep._resources:
+        definition = m.GalleryImage(
+            location=location,
+            os_type="Linux",
+            os_state="Generalized",
+            identifier=m.GalleryImageIdentifier(publisher="acme", offer="app", sku=image),
+        )
+        ep._put(sub, rg, "Microsoft.Compute/galleries/images", image, wire(definition), iid)
+    des = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/diskEncryptionSets/des"
+    regions = [
+        m.TargetRegion(
+            name=_DISPLAY.get(t, t),
+            regional_replica_count=1,
+            encryption=m.EncryptionImages(os_disk_image=m.OSDiskImageEncryption(disk_encryption_set_id=des))
+            if encrypted
+            else None,
+        )
+        for t in targets
+    ]
+    body = wire(
+        m.GalleryImageVersion(
+            location=location, publishing_profile=m.GalleryImageVersionPublishingProfile(target_regions=regions)
+        )
+    )
+    return ep._put(sub, rg, "Microsoft.Compute/galleries/images/versions", version, body, f"{iid}/versions/{version}")

@@ -18,8 +18,8 @@ from ...clouds.azure import KINDS, Arm, describe_error
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION
-from .common import dict_of, location_of, name_of, plan_location, properties_of, resource
+from ..common import UNKNOWN_LOCATION, dedupe_places
+from .common import azure_place, dict_of, location_of, name_of, plan_location, properties_of, resource
 
 _KEY = (KeyControl.PROVIDER_MANAGED, "Microsoft-managed keys")
 
@@ -87,7 +87,12 @@ def _plan_cache(ctx: Context, item: Item) -> Resource:
                 footprint.append(unknown_copy(CopyRole.REPLICA, f"{link.address}: its primary is not in the plan"))
     kind = KINDS["redis-cache"]
     return ctx.resource(
-        item, Provider.AZURE, (kind.service, kind.type, "name"), footprint, _KEY, plan_tags(item, "tags")
+        item,
+        Provider.AZURE,
+        (kind.service, kind.type, "name"),
+        dedupe_places(footprint, azure_place),
+        _KEY,
+        plan_tags(item, "tags"),
     )
 
 

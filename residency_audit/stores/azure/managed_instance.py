@@ -19,8 +19,18 @@ from ...clouds.azure import KINDS, Arm, describe_error
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION
-from .common import dict_of, list_of, location_of, name_of, paired_copy, plan_location, plan_paired, properties_of
+from ..common import UNKNOWN_LOCATION, dedupe_places
+from .common import (
+    azure_place,
+    dict_of,
+    list_of,
+    location_of,
+    name_of,
+    paired_copy,
+    plan_location,
+    plan_paired,
+    properties_of,
+)
 from .common import resource as make_resource
 from .sql import sql_key
 
@@ -112,7 +122,12 @@ def _plan_managed_instance(ctx: Context, item: Item) -> Resource:
     key = (KeyControl.PROVIDER_MANAGED, "TDE with a service-managed key (the default)")
     kind = KINDS["sql-managed-instance"]
     return ctx.resource(
-        item, Provider.AZURE, (kind.service, kind.type, "name"), footprint, key, plan_tags(item, "tags")
+        item,
+        Provider.AZURE,
+        (kind.service, kind.type, "name"),
+        dedupe_places(footprint, azure_place),
+        key,
+        plan_tags(item, "tags"),
     )
 
 

@@ -17,8 +17,8 @@ from ...clouds.azure import KINDS, Arm, describe_error
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION
-from .common import dict_of, location_of, plan_location, properties_of, resource
+from ..common import UNKNOWN_LOCATION, dedupe_places
+from .common import azure_place, dict_of, location_of, plan_location, properties_of, resource
 
 
 def registry_needs_lookups(item: dict[str, Any]) -> bool:
@@ -83,7 +83,12 @@ def _plan_registry(ctx: Context, item: Item) -> Resource:
         key = (KeyControl.PROVIDER_MANAGED, "Microsoft-managed keys (the registry's default)")
     kind = KINDS["container-registry"]
     return ctx.resource(
-        item, Provider.AZURE, (kind.service, kind.type, "name"), footprint, key, plan_tags(item, "tags")
+        item,
+        Provider.AZURE,
+        (kind.service, kind.type, "name"),
+        dedupe_places(footprint, azure_place),
+        key,
+        plan_tags(item, "tags"),
     )
 
 

@@ -208,9 +208,10 @@ def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> I
                 yield from cache(arm, sub, item)
         elif kind.service == "container-registry":
             # only Premium registries can have replications: the others need no further call
-            yield (
-                registry_task(arm, sub, item) if registry_needs_lookups(item) else next(iter(registry(arm, sub, item)))
-            )
+            if registry_needs_lookups(item):
+                yield registry_task(arm, sub, item)
+            else:
+                yield from registry(arm, sub, item)
         elif kind.service in ("disk", "snapshot"):
             yield disk(arm, kind, sub, item)
         elif flexible_needs_lookups(kind, item):

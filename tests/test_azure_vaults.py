@@ -278,6 +278,22 @@ def test_every_request_is_a_read(azure: AzureEndpoint) -> None:
     assert all(p == "/providers/Microsoft.ResourceGraph/resources" for (m, p) in azure.counts if m == "POST")
 
 
+def test_resource_manager_path_lists_only_the_store_types_a_subscription_holds(azure: AzureEndpoint) -> None:
+    azure.add_subscription(S1)
+    azure.add_subscription(S2)
+    add_recovery_vault(azure, S1, "rsv", "westeurope")
+    add_key_vault(azure, S1, "kv", "westeurope")
+    code, report, _ = scan("--no-resource-graph")
+    assert code == 0 and {r["name"] for r in report["resources"]} == {"rsv", "kv"}
+    by_sub: dict[str, set[str]] = {}
+    for rec in azure.requests:
+        if rec.subscription:
+            by_sub.setdefault(rec.subscription, set()).add(rec.pattern)
+    resources = "/subscriptions/{subscriptionId}/resources"
+    assert by_sub[S2] == {resources}  # an empty subscription: its census, and no store's list
+    assert by_sub[S1] == {resources, VAULTS, "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults"}
+
+
 # --- the plan reader ----------------------------------------------------------------------------------------------
 
 

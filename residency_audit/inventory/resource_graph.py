@@ -97,22 +97,30 @@ def start(options: AzureOptions) -> Iterator[Task | Skip]:
 
 def _arm_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> Iterator[Task]:
     for sub in subscriptions:
-        if not arm.options.services:  # every type, for coverage: one paged list per subscription
+        if not arm.options.services:  # every type, for coverage: one paged list per subscription, then the stores'
             yield Task(
                 Provider.AZURE,
                 f"subscription/{sub}/resources",
-                functools.partial(_arm_census, arm, sub),
+                functools.partial(_arm_census, arm, sub, services),
                 describe_error,
             )
-        for service in services:
-            kind = KINDS[service]
-            listed = {"sql-database": SQL_SERVERS, "gallery-image-version": GALLERIES}.get(service, kind.type)
-            yield Task(
-                Provider.AZURE,
-                f"subscription/{sub}/type/{listed}",
-                functools.partial(_arm_list, arm, sub, kind),
-                describe_error,
-            )
+        else:
+            yield from _type_lists(arm, sub, services)
+
+
+def _listed(service: str) -> str:
+    """The top-level type Resource Manager lists for a service (its parent's, for child resources)."""
+    return {"sql-database": SQL_SERVERS, "gallery-image-version": GALLERIES}.get(service, KINDS[service].type)
+
+
+def _type_lists(arm: Arm, sub: str, services: Iterable[str]) -> Iterator[Task]:
+    for service in services:
+        yield Task(
+            Provider.AZURE,
+            f"subscription/{sub}/type/{_listed(service)}",
+            functools.partial(_arm_list, arm, sub, KINDS[service]),
+            describe_error,
+        )
 
 
 def _graph_inventory(
@@ -147,11 +155,24 @@ def _graph_inventory(
         yield sql_task(arm, subscription_of(server_id), server_id, databases)
 
 
-def _arm_census(arm: Arm, sub: str) -> Iterator[Found]:
-    """Every resource of a subscription by type (Resource Manager's list; no properties): for coverage."""
-    yield from census(RESOURCE_MANAGER, arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
+def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Skip | Task]:
+    """Every resource of a subscription by type (Resource Manager's list; no properties), then the stores' lists.
+
+    The census is for coverage; after it, one list per store whose (top-level) type the subscription holds, so an
+    empty subscription costs one request, not one per store. Where the census fails, every store's list is read:
+    which types are there is then unknown.
+    """
+    try:
+        rows = list(arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
+    except Exception as exc:
+        yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+        yield from _type_lists(arm, sub, services)
+        return
+    yield from census(RESOURCE_MANAGER, rows)
     # an empty subscription still answered: say so, so the coverage section lists the scope
     yield Found(Provider.AZURE, RESOURCE_MANAGER, f"subscription/{sub}", "", 0)
+    present = {str(row.get("type") or "").lower() for row in rows}
+    yield from _type_lists(arm, sub, [s for s in services if _listed(s).lower() in present])
 
 
 def census(engine: str, rows: Iterable[dict[str, Any]]) -> Iterator[Found]:

@@ -265,6 +265,25 @@ def test_gallery_image_versions_replicate_to_every_target_region(azure: AzureEnd
     assert places(r["base/versions/2.0.0"]) == [("northeurope", "primary"), ("japaneast", "replica")]
 
 
+def test_gallery_keys_are_per_target_region_and_the_weakest_decides() -> None:
+    from types import SimpleNamespace
+
+    from residency_audit.clouds.azure import AzureOptions
+    from residency_audit.stores.azure.gallery import image_version
+
+    des = {"osDiskImage": {"diskEncryptionSetId": "/des"}}
+    item = {
+        "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/galleries/g/images/i/versions/1",
+        "location": "westeurope",
+        "properties": {
+            "publishingProfile": {"targetRegions": [{"name": "westeurope", "encryption": des}, {"name": "eastus"}]}
+        },
+    }
+    found = image_version(SimpleNamespace(options=AzureOptions()), "s", item)  # type: ignore[arg-type]
+    assert [(c.code, c.key_control) for c in found.footprint] == [("westeurope", None), ("eastus", "provider-managed")]
+    assert found.key_control == "provider-managed"  # one region without a customer key: the weakest copy decides
+
+
 def test_unreadable_image_list_is_a_skip_naming_the_gallery(azure: AzureEndpoint) -> None:
     azure.add_subscription(S1)
     add_image_version(azure, S1, "gal", "app", "1.0.0", "westeurope", ["eastus"])

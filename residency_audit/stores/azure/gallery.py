@@ -31,16 +31,17 @@ def image_version(arm: Arm, sub: str, item: dict[str, Any]) -> Resource:
     for region in regions:
         name = region.get("name")
         count = region.get("regionalReplicaCount")
+        # each target region names its own disk encryption set (or none): keys are per copy
+        own = bool(dict_of(dict_of(region.get("encryption")).get("osDiskImage")).get("diskEncryptionSetId"))
+        encrypted += own
         footprint.append(
             Copy(
                 name if isinstance(name, str) and name else UNKNOWN_LOCATION,
                 CopyRole.REPLICA,
                 note=f"target region ({count if count is not None else 'default'} replicas)",
+                key_control=KeyControl.CUSTOMER_MANAGED if own else KeyControl.PROVIDER_MANAGED,
             )
         )
-        images = dict_of(region.get("encryption"))
-        if dict_of(images.get("osDiskImage")).get("diskEncryptionSetId"):
-            encrypted += 1
     if regions and encrypted == len(regions):
         key = (KeyControl.CUSTOMER_MANAGED, "a disk encryption set in every target region")
     else:

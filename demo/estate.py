@@ -22,7 +22,7 @@ from tests.servers.aws import (
     seed_volume,
 )
 from tests.servers.azure import AzureEndpoint
-from tests.servers.azure_vaults import add_key_vault, add_recovery_vault, add_registry
+from tests.servers.azure_stores import add_key_vault, add_recovery_vault, add_registry
 from tests.servers.gcp import GcpEndpoint
 
 PERSONAL = {"data-classification": "personal"}

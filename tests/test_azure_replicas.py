@@ -9,7 +9,7 @@ from residency_audit.plan.reader import read_plan
 
 from .conftest import by_name, places
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import (
+from .servers.azure_stores import (
     add_image_version,
     add_instance_failover_group,
     add_managed_instance,

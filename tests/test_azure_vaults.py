@@ -29,7 +29,7 @@ from residency_audit.stores.azure.workspaces import workspace
 
 from .conftest import by_name, places
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import (
+from .servers.azure_stores import (
     add_backup_vault,
     add_key_vault,
     add_managed_hsm,

@@ -47,7 +47,7 @@ from residency_audit.cli import app
 from .conftest import BIN
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_table
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import add_key_vault, add_recovery_vault
+from .servers.azure_stores import add_key_vault, add_recovery_vault
 from .servers.gcp import GcpEndpoint
 
 TIMEOUT = 2  # --timeout for every scan here: a stalled call costs 2 s per attempt

@@ -37,7 +37,7 @@ from .servers.aws import (
     seed_volume,
 )
 from .servers.azure import AzureEndpoint
-from .servers.azure_vaults import (
+from .servers.azure_stores import (
     add_backup_vault,
     add_image_version,
     add_instance_failover_group,

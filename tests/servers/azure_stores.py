@@ -1,8 +1,10 @@
-"""Seeding helpers for the Resource Manager stand-in: Recovery Services vaults, backup vaults, Key Vaults, Managed HSMs.
+"""Seeding helpers for the Resource Manager stand-in: the stores of issue 13 (backup vaults, Key Vault, Managed HSM,
+SQL Managed Instances, registries, Event Hubs / Service Bus, Log Analytics, Redis, Compute Gallery image versions).
 
-Bodies are built with the SDKs' own models (azure-mgmt-recoveryservices, -dataprotection, -keyvault) and serialised
-with their wire names, so the field names and nesting are the real API's. Kept apart from servers/azure.py so that
-module stays about the wire protocol.
+Bodies are built with the SDKs' own models (azure-mgmt-recoveryservices, -dataprotection, -keyvault, -sql,
+-containerregistry, -eventhub, -servicebus, -loganalytics, -redis, -compute) and serialised with their wire names, so
+the field names and nesting are the real API's. Kept apart from servers/azure.py so that module stays about the wire
+protocol.
 """
 
 from __future__ import annotations

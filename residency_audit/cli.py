@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -37,6 +37,7 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Ordered(TyperGroup):
@@ -309,58 +310,76 @@ def _deliver(
     from . import report
     from .catalogue import load as load_catalogue
     from .coverage import compute
-    from .policy import counts, evaluate, verdict
-    from .render import render
+    from .policy import evaluate, verdict
+    from .render import render_result
 
     reverify = kb.due_for_review(view.at or date.today())
     # a data-bearing resource found but not assessed (nor accepted by the profile) is incomplete, like a skip
     coverage = compute(load_catalogue(), result.resources, result.found, prof.accept_unassessed if prof else ())
     meta = dataclasses.replace(meta, coverage=coverage, reverify=tuple(reverify))
     incomplete = bool(result.skipped) or coverage.incomplete
-    for line in reverify:
-        typer.echo(f"residency-audit: warning: {line}", err=True)
     gate = None
     if prof is not None:
         # waivers expire by the calendar, never by --as-of: a past date must not revive an expired waiver
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
-        decision, code = verdict(findings, incomplete, fail_on, allow_incomplete)
+        decision, _ = verdict(findings, incomplete, fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
+    run = render_result(fmt, result, view, meta, gate, plain=output is not None)
+    _emit(run, output, fail_on, allow_incomplete)
+
+
+def _emit(run: Any, output: Path | None, fail_on: Severity, allow_incomplete: bool) -> NoReturn:
+    """Write a finished render.Run to `output` (or stdout), say what happened on stderr, exit with the code."""
+    from .output import write_output
+    from .policy import verdict_of_counts
+
+    try:
+        write_output(output, run.write)
+    except OSError as exc:
+        _fail(f"--output {_shown(output)}: cannot write: {exc.strerror or exc}")
+    finally:
+        run.close()
+    for line in run.meta.reverify:  # knowledge-base facts past their review date
+        typer.echo(f"residency-audit: warning: {line}", err=True)
+    skipped = len(run.skipped)
+    coverage = run.meta.coverage
+    incomplete = bool(skipped) or (coverage is not None and coverage.incomplete)
+    if skipped:
+        typer.echo(
+            f"residency-audit: incomplete: {skipped} scope(s) could not be read (listed in the report)", err=True
+        )
+    if coverage is not None:
+        typer.echo(f"residency-audit: coverage: {coverage.line()}", err=True)
+        if coverage.incomplete:
+            missing = sum(t.missing for t in coverage.unassessed)
+            typer.echo(
+                f"residency-audit: incomplete: {missing} data-bearing resource(s) of {len(coverage.unassessed)} "
+                "type(s) found but not assessed (listed in the report; a profile may accept a type with "
+                "accept_unassessed)",
+                err=True,
+            )
+    c = run.tally.findings
+    if run.profile is not None:
+        decision, code = verdict_of_counts(c, incomplete, fail_on, allow_incomplete)
+        typer.echo(
+            f"residency-audit: {decision}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} "
+            f"note(s), {c['waived']} waived (profile {_shown(run.profile.name)}, --fail-on {fail_on})",
+            err=True,
+        )
     else:
         code = EXIT_INCOMPLETE if incomplete and not allow_incomplete else EXIT_OK
-    text = render(fmt, result, view, meta, gate, plain=output is not None)
-    if output is not None:
-        try:
-            report.write_atomic(output, text)
-        except OSError as exc:
-            _fail(f"--output {output}: cannot write: {exc.strerror or exc}")
-    else:
-        sys.stdout.writelines([text] if isinstance(text, str) else text)
-    if result.skipped:
-        typer.echo(
-            f"residency-audit: incomplete: {len(result.skipped)} scope(s) could not be read (listed in the report)",
-            err=True,
-        )
-    typer.echo(f"residency-audit: coverage: {coverage.line()}", err=True)
-    if coverage.incomplete:
-        missing = sum(t.missing for t in coverage.unassessed)
-        typer.echo(
-            f"residency-audit: incomplete: {missing} data-bearing resource(s) of {len(coverage.unassessed)} type(s) "
-            "found but not assessed (listed in the report; a profile may accept a type with accept_unassessed)",
-            err=True,
-        )
-    if gate is not None:
-        c = counts(gate.findings)
-        typer.echo(
-            f"residency-audit: {gate.verdict}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} "
-            f"note(s), {c['waived']} waived (profile {prof.name if prof else ''}, --fail-on {fail_on})",
-            err=True,
-        )
     raise typer.Exit(code)
+
+
+def _shown(value: object) -> str:
+    from .safe import visible
+
+    return visible(str(value))
 
 
 @app.command()
 def check(
-    report_file: Annotated[Path, typer.Argument(help="A JSON report saved by `scan --format json`.")],
+    report_file: Annotated[str, typer.Argument(help="A JSON report saved by `scan --format json`; `-` reads stdin.")],
     profile: ProfileOpt = None,
     home: HomeOpt = None,
     trust: TrustOpt = None,
@@ -379,35 +398,40 @@ def check(
 ) -> None:
     """Re-evaluate a saved JSON report offline (no credentials): scan once, gate many times.
 
-    Assessments are recomputed with this version's knowledge base and the profile. Skips in the report still make
-    the result incomplete. Exit codes as for scan.
+    Assessments are recomputed with this version's knowledge base and the profile. Skips in the report, and
+    data-bearing resources it found but did not assess, still make the result incomplete. The report is read one
+    resource at a time, in any JSON layout. Exit codes as for scan.
     """
-    from .pipeline import ScanResult, assess_all, locate
-    from .report import Meta
-    from .reportfile import ReportError, read, times
+    from datetime import datetime
+
+    from .recheck import check_report
+    from .reportfile import ReportError
 
     by_report = as_of is not None and as_of.strip().lower() == "report"
+    ready: tuple[KnowledgeBase, Viewpoint, Profile | None] | None = None
     if not by_report:  # a bad --profile or --as-of is reported before the report is read
         at = _as_of(as_of)
         kb, prof = _kb_and_profile(profile, at)
-    try:
-        resources, skips, data = read(report_file)
-        started, finished = times(data)
-    except (ReportError, KeyError, ValueError) as exc:
-        _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
-    if by_report:
-        at = started.date()
+        ready = (kb, _viewpoint(kb, prof, home, trust, at), prof)
+
+    def setup(started: datetime | None) -> tuple[KnowledgeBase, Viewpoint, Profile | None]:
+        if ready is not None:
+            return ready
+        at = started.date() if started is not None else None  # --as-of report: the law on the scan's date
         kb, prof = _kb_and_profile(profile, at)
-    view = _viewpoint(kb, prof, home, trust, at)
-    from .coverage import found_from_json
+        return kb, _viewpoint(kb, prof, home, trust, at), prof
 
     try:
-        found = found_from_json(data)
-    except ValueError as exc:
-        _fail(f"{report_file}: {exc}")
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), tuple(skips), tuple(found))
-    _deliver(kb, result, view, Meta("check", str(report_file), started, finished), prof, fmt, output, fail_on,
-             allow_incomplete)  # fmt: skip
+        run = check_report(report_file, fmt, setup, fail_on, allow_incomplete, plain=output is not None,
+                           started_first=by_report)  # fmt: skip
+    except ReportError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted: no report was written", code=EXIT_INTERRUPTED)
+    try:
+        _emit(run, output, fail_on, allow_incomplete)
+    except KeyboardInterrupt:  # --output is written atomically: whole or absent
+        _fail("interrupted: no report was written", code=EXIT_INTERRUPTED)
 
 
 @app.command()
@@ -500,26 +524,34 @@ def schema() -> None:
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The earlier JSON report.")],
-    new: Annotated[Path, typer.Argument(help="The later JSON report.")],
+    old: Annotated[str, typer.Argument(help="The earlier JSON report (`-`: stdin).")],
+    new: Annotated[str, typer.Argument(help="The later JSON report (`-`: stdin).")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
-    """Show drift between two JSON reports: new and removed resources, footprint and level changes, new findings."""
-    from . import diff as drift
-    from .reportfile import ReportError, load_json
+    """Show drift between two JSON reports: new and removed resources, footprint and level changes, new findings.
 
+    Neither report is held in memory: each is read one item at a time, in any JSON layout, and compared on disk.
+    """
+    from functools import partial
+
+    from .diff import Drift
+    from .output import write_output
+    from .reportfile import ReportError, opened, read
+
+    drift = Drift()
     try:
-        before, after = load_json(old), load_json(new)
+        heads = []
+        for side, arg in (("o", old), ("n", new)):
+            with opened(arg) as (path, shown):
+                heads.append(read(path, shown, partial(drift.resource, side), partial(drift.finding, side)))
+        drift.finish(*heads)
+        write_output(None, drift.write_json if fmt is Format.json else drift.write_text)
     except ReportError as exc:
         _fail(str(exc))
-    for path, data in ((old, before), (new, after)):
-        if not isinstance(data, dict) or "resources" not in data:
-            _fail(f"{path}: not a residency-audit JSON report")
-    changes = drift.diff(before, after)
-    if fmt is Format.json:
-        _print_json(changes)
-    else:
-        sys.stdout.write(drift.render_diff(changes))
+    except KeyboardInterrupt:
+        _fail("interrupted", code=EXIT_INTERRUPTED)
+    finally:
+        drift.close()
 
 
 class AzureCloud(StrEnum):
@@ -724,4 +756,11 @@ def main() -> None:
     # A scan or check builds 10^5-10^6 small acyclic objects; the default thresholds make the cyclic collector
     # walk the whole growing heap again and again (a third of `check`'s time at 100,000 resources).
     gc.set_threshold(100_000, 50, 100)
-    app()
+    from .output import Terminated
+
+    try:
+        app()
+    except Terminated:
+        # SIGTERM while a report was being written: its temporary file is gone, nothing half-written remains
+        sys.stderr.write("residency-audit: error: terminated: no report was written\n")
+        sys.exit(EXIT_TERMINATED)

@@ -289,3 +289,27 @@ def setup(environ: Mapping[str, str] | None = None) -> Callable[[], None]:
             logger.propagate = propagate
 
     return teardown
+
+
+_REASON_LIMIT = 300
+# a body an SDK pasted into its message: an XML document (a declaration, or a tag holding a tag) or a JSON object
+_BODY = re.compile(r"""(?is)(?:\bb?['"]?<\?xml|\bb?['"]?<[A-Za-z][\w:.-]*[^<>]*>\s*<|\bb?['"]?\{\s*").*""")
+_reasons: Redactor | None = None
+
+
+def redact_reason(text: str) -> str:
+    """An error as a report may say it: one line, no response body, no credential, at most 300 characters.
+
+    Every skip reason and note passes here (the connectors' `describe_error`, then the report's skips): the same
+    redaction `--debug` applies to logs, after cutting whatever looks like a body (XML or a JSON object) that an
+    SDK put into its message, such as botocore's "Unable to parse response …: b'<AssumeRoleResponse>…'".
+    """
+    global _reasons
+    if _reasons is None:
+        _reasons = Redactor(secrets_from_environment())
+    first = " ".join(text.split())
+    cut = _BODY.search(first)
+    if cut is not None:
+        first = first[: cut.start()].rstrip(" :,-") + " (response body not shown)"
+    first = _reasons(first)
+    return first if len(first) <= _REASON_LIMIT else first[: _REASON_LIMIT - 1] + "…"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -55,29 +55,49 @@ def profile_viewpoint(kb: KnowledgeBase, profile: Profile, at: date | None = Non
 
 def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase, today: date) -> list[Finding]:
     """Every finding the profile raises on the (located and assessed) resources, waivers applied."""
-    view = profile_viewpoint(kb, profile)
-    findings: list[Finding] = []
-    # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
-    # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on them.
-    # each entry holds its assessment, so the id in the key cannot be reused by another while the memo lives
-    memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
-    for r in resources:
-        key = (id(r.assessment), r.key_control, r.classification,
-               *((c.code, c.role, c.note, c.key_control) for c in r.footprint))  # fmt: skip
-        if key not in memo:
-            memo[key] = (r.assessment, list(_check(r, profile, kb, view)))
-        for template in memo[key][1]:
+    ev = Evaluator(profile, kb, today)
+    findings = [f for r in resources for f in ev.resource(r)]
+    return findings + ev.finish()
+
+
+class Evaluator:
+    """`evaluate` one resource at a time (a streamed report): `resource(r)` for each, then `finish()` once."""
+
+    def __init__(self, profile: Profile, kb: KnowledgeBase, today: date) -> None:
+        self.profile, self.kb, self.today = profile, kb, today
+        self.view = profile_viewpoint(kb, profile)
+        # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
+        # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on
+        # them. Each entry holds its assessment, so the id in the key cannot be reused by another while it lives.
+        self.memo: dict[tuple[object, ...], tuple[object, object, list[Finding]]] = {}
+        # an expired waiver is itself a violation, reported once (at the end), on the first finding it covered
+        self.first: dict[Waiver, Finding | None] = {w: None for w in profile.waivers if w.expires < today}
+
+    def resource(self, r: Resource) -> list[Finding]:
+        """The findings on one resource, in the order `evaluate` lists them."""
+        # footprints are shared tuples (see pipeline.locate): found by identity, the entry holding the tuple
+        key = (id(r.assessment), r.key_control, r.classification, id(r.footprint))
+        hit = self.memo.get(key)
+        if hit is None:
+            if len(self.memo) > 50_000:  # unique footprints (a note per resource): stay bounded
+                self.memo.clear()
+            hit = self.memo[key] = (r.assessment, r.footprint, list(_check(r, self.profile, self.kb, self.view)))
+        out = []
+        waivers = self.profile.waivers
+        for template in hit[2]:
             f = template.evolve(
                 provider=r.provider, account=r.account, service=r.service, resource_id=r.id, resource_name=r.name
             )
-            findings.append(_waive(f, profile.waivers, today) if profile.waivers else f)
-    # an expired waiver is itself a violation, reported once, on the first finding it covered
-    for waiver in profile.waivers:
-        if waiver.expires < today:
-            covered = next((f for f in findings if f.waiver == waiver), None)
-            if covered is not None:
-                findings.append(_expired(covered, waiver))
-    return findings
+            if waivers:
+                f = _waive(f, waivers, self.today)
+                if f.waiver in self.first and self.first[f.waiver] is None:
+                    self.first[f.waiver] = f
+            out.append(f)
+        return out
+
+    def finish(self) -> list[Finding]:
+        """The findings raised by expired waivers, after every resource's."""
+        return [_expired(f, w) for w, f in self.first.items() if f is not None]
 
 
 def _rule_for(r: Resource, profile: Profile) -> ClassificationRule | None:
@@ -205,8 +225,14 @@ def verdict(
     ("fail", 1) on an unwaived finding at or above `fail_on`; else ("incomplete", 3) if anything was skipped
     (unless allowed); else ("pass", 0).
     """
-    ranks = {str(s): s.rank for s in Severity}
-    if any(not f.waived and ranks[f.severity] >= fail_on.rank for f in findings):
+    return verdict_of_counts(counts(findings), incomplete, fail_on, allow_incomplete)
+
+
+def verdict_of_counts(
+    c: Mapping[str, int], incomplete: bool, fail_on: Severity = Severity.ERROR, allow_incomplete: bool = False
+) -> tuple[str, int]:
+    """`verdict` from the counts of unwaived findings per severity (what a streamed report keeps)."""
+    if any(c.get(str(s), 0) for s in Severity if s.rank >= fail_on.rank):
         return "fail", EXIT_VIOLATIONS
     if incomplete and not allow_incomplete:
         return "incomplete", EXIT_INCOMPLETE

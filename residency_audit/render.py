@@ -1,20 +1,120 @@
-"""One entry to every output format: pure, returns text (or JSON in chunks); the CLI writes it."""
+"""One entry to every output format, fed one resource at a time: memory stays flat at any number of resources.
+
+A `Run` takes each assessed resource with its findings (`add`), then writes the format once everything is in
+(`write`): the JSON report spools its arrays to temporary files and writes its head (the summary) first; CSV and
+JUnit sort on disk; the table, Markdown and SARIF keep only what they show (the most severe, the first that fit).
+"""
 
 from __future__ import annotations
 
+import codecs
 import importlib
-from collections.abc import Iterator
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
 
-from . import report
+from . import report, serialize
 from .formats import OutputFormat
-from .model import Viewpoint
+from .model import Finding, Resource, Skip, Viewpoint
 from .pipeline import ScanResult
+from .profiles import Profile
+from .reporters import Top
+from .rules import RULES, Severity
+from .safe import relative, visible
 
-# formats rendered from the report dict by a module of residency_audit.reporters
+# formats rendered from report dicts by a module of residency_audit.reporters
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
 
 
-def render(
+@dataclass
+class Tally:
+    """What every summary needs, counted as resources pass: levels, countries, findings, totals."""
+
+    resources: int = 0
+    levels: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+    findings: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in Severity} | {"waived": 0})
+    n_findings: int = 0
+    places: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = field(default_factory=dict)
+    types: Counter[tuple[object, str]] = field(default_factory=Counter)  # (provider, type): what coverage counts
+
+    def add(self, r: Resource, findings: Iterable[Finding]) -> None:
+        """Count one resource and its findings."""
+        self.resources += 1
+        self.types[(r.provider, r.type)] += 1
+        if r.assessment is not None:
+            self.levels[str(r.assessment.level)] += 1
+        hit = self.places.get(id(r.footprint))  # footprints are shared: each one's countries once
+        if hit is None:
+            hit = self.places[id(r.footprint)] = (r.footprint, r.countries)
+        self.countries.update(hit[1])
+        self.finding(findings)
+
+    def finding(self, findings: Iterable[Finding]) -> None:
+        """Count findings."""
+        for f in findings:
+            self.n_findings += 1
+            self.findings["waived" if f.waived else f.severity] += 1
+
+
+class Run:
+    """One report being made in one format: `add` every resource, `finish` with the skips, then `write`."""
+
+    def __init__(
+        self,
+        fmt: OutputFormat,
+        view: Viewpoint,
+        meta: report.Meta,
+        profile: Profile | None,
+        *,
+        plain: bool,
+        width: int | None = None,
+    ) -> None:
+        self.fmt, self.view, self.meta, self.profile = fmt, view, meta, profile
+        self.plain, self.width = plain, width
+        self.tally = Tally()
+        self.skipped: tuple[Skip, ...] = ()
+        self.verdict: str | None = None
+        self.sink: Any = _sink(fmt, self)
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        """One assessed resource and the findings on it."""
+        self.tally.add(r, findings)
+        self.sink.add(r, findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        """Findings raised after every resource (expired waivers)."""
+        self.tally.finding(findings)
+        self.sink.extra(findings)
+
+    def finish(self, skipped: Iterable[Skip], verdict: str | None) -> None:
+        """The skips and the gate's verdict, once every resource is in."""
+        from .logs import redact_reason
+
+        # the report boundary: no skip reason carries a response body or a credential, whoever made it
+        self.skipped = tuple(Skip(s.provider, s.scope, redact_reason(s.reason)) for s in skipped)
+        self.verdict = verdict
+
+    def head(self) -> dict[str, Any]:
+        """The report's head: everything but its arrays."""
+        return report.head(self.view, self.meta, self.profile, self.verdict, self.tally, len(self.skipped))
+
+    def write(self, out: IO[str]) -> None:
+        """The whole report in the format, to `out`."""
+        self.sink.write(out)
+
+    def close(self) -> None:
+        """Remove whatever the format spooled to disk."""
+        close = getattr(self.sink, "close", None)
+        if close is not None:
+            close()
+
+
+def render_result(
     fmt: OutputFormat,
     result: ScanResult,
     view: Viewpoint,
@@ -23,25 +123,244 @@ def render(
     *,
     plain: bool,
     width: int | None = None,
-) -> str | Iterator[str]:
-    """The report in `fmt`. `plain` drops terminal styling (for files)."""
-    if fmt is OutputFormat.json:
-        return report.iter_json(result, view, meta, gate)
-    if fmt is OutputFormat.table:
-        from .tables import render_text, scan_view
-
-        warnings = "".join(f"warning: {x}\n" for x in meta.reverify)
-        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width) + warnings
-    module = importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}")
-    text: str = module.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
-    return text
+) -> Run:
+    """A Run fed from a result already in memory (scan, plan): the same code path as a streamed check."""
+    run = Run(fmt, view, meta, gate.profile if gate else None, plain=plain, width=width)
+    for r in result.resources:
+        run.add(r, [])
+    run.extra(list(gate.findings) if gate else [])
+    run.finish(result.skipped, gate.verdict if gate else None)
+    return run
 
 
-def source_file(meta: report.Meta, gate: report.Gate | None) -> str | None:
+def source_file(meta: report.Meta, profile: Profile | None) -> str | None:
     """The file a SARIF result points at: the plan for `plan`, else the profile (a bundled one by its repo path)."""
     if meta.kind == "plan":
         return meta.path
-    if gate is None:
+    if profile is None:
         return None
-    src = gate.profile.source
+    src = relative(profile.source)
     return f"profiles/{src.split(':', 1)[1]}.toml" if src.startswith("bundled:") else src
+
+
+def _sink(fmt: OutputFormat, run: Run) -> Any:
+    if fmt is OutputFormat.json:
+        return _Json(run)
+    if fmt is OutputFormat.table:
+        return _Table(run)
+    if fmt is OutputFormat.html:
+        return _Whole(run)
+    return _Dicts(run, importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}").Writer())
+
+
+class _Json:
+    """The JSON report: arrays spooled to temporary files, then the head (with the summary) and the spools."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        # closed by close(), which every caller reaches (the CLI in a finally)
+        self.resources = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
+        self.findings = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
+        self.lines = report.Lines()
+        self.n_resources = self.n_findings = 0
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        self.resources.write((("," if self.n_resources else "") + "\n    " + self.lines.resource(r)).encode())
+        self.n_resources += 1
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.findings.write((("," if self.n_findings else "") + "\n    " + self.lines.finding(f)).encode())
+            self.n_findings += 1
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        out.write(report.head_text(run.head()))
+        for key, spool, n in (("resources", self.resources, self.n_resources), ("findings", self.findings,
+                                                                                self.n_findings)):  # fmt: skip
+            out.write(f"\n  {json.dumps(key)}: [")
+            spool.seek(0)
+            _copy(spool, out)
+            out.write("\n  ]," if n else "],")
+        skips = (report.line(serialize.skip(s)) for s in run.skipped)
+        out.write("".join(report.array("skipped", skips)) + ",")
+        out.write("".join(report.array("not_evaluated", (report.line(n) for n in run.meta.not_evaluated))))
+        out.write("\n}\n")
+
+    def close(self) -> None:
+        self.resources.close()
+        self.findings.close()
+
+
+def _copy(spool: IO[bytes], out: IO[str]) -> None:
+    """A spool's UTF-8 bytes onto a text stream: straight to its byte buffer when it has one."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+        shutil.copyfileobj(spool, buffer, 1 << 20)
+        buffer.flush()
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
+    while chunk := spool.read(1 << 20):
+        out.write(decoder.decode(chunk))
+    out.write(decoder.decode(b"", final=True))
+
+
+class _Table:
+    """The terminal table: the summary counts, the ROW_LIMIT most exposed resources and most severe findings."""
+
+    def __init__(self, run: Run) -> None:
+        from .tables import ROW_LIMIT
+
+        self.run = run
+        self.worst, self.first = Top(ROW_LIMIT), Top(ROW_LIMIT)
+        self.ranks = {str(s): s.rank for s in Severity}
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        # heapq.nsmallest's order, kept as the resources pass: the key, then arrival (a max-heap of the kept)
+        self.worst.add((-(r.assessment.level.rank if r.assessment else 99), r.provider, r.id), r)
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        for f in findings:
+            self.first.add((f.waived, -self.ranks[f.severity], f.rule, f.provider, f.resource_id), f)
+
+    def write(self, out: IO[str]) -> None:
+        from .tables import TableData, render_text, view_of
+
+        run = self.run
+        data = TableData(
+            levels=run.tally.levels, countries=run.tally.countries, total=run.tally.resources,
+            worst=self.worst.items(), skipped=run.skipped, findings_total=run.tally.n_findings,
+            first_findings=self.first.items(), counts=run.tally.findings,
+        )  # fmt: skip
+        gate = (run.profile, run.verdict) if run.profile is not None and run.verdict is not None else None
+        view = view_of(data, run.view.label, gate, run.meta.coverage)
+        out.write(render_text(view, plain=run.plain, width=run.width))
+        out.write("".join(f"warning: {visible(x)}\n" for x in run.meta.reverify))
+
+
+class _Dicts:
+    """A format of residency_audit.reporters, fed the report-format dicts its `Writer` takes.
+
+    Shared parts (footprints, assessments) are serialised once; a writer that names the finding fields it reads
+    (`finding_fields`) gets only those.
+    """
+
+    def __init__(self, run: Run, writer: Any) -> None:
+        self.run, self.writer = run, writer
+        self.parts: dict[int, tuple[object, Any]] = {}
+        self.fields: tuple[str, ...] | None = getattr(writer, "finding_fields", None)
+        self.light = bool(getattr(writer, "light_resources", False))
+
+    def _shared(self, obj: object, make: Any) -> Any:
+        hit = self.parts.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            if len(self.parts) > 50_000:
+                self.parts.clear()
+            hit = self.parts[id(obj)] = (obj, make(obj))
+        return hit[1]
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        assessment = self._shared(r.assessment, lambda a: serialize.assessment(a) if a else None)
+        if self.light:  # the writer reads only a resource's identity, places and assessment
+            countries = self._shared(r.footprint, lambda fp: list(r.countries))
+            data = {"provider": str(r.provider), "account": r.account, "service": r.service, "id": r.id,
+                    "countries": countries, "assessment": assessment}  # fmt: skip
+        else:
+            copies, countries = self._shared(
+                r.footprint, lambda fp: ([serialize.copy(c) for c in fp], list(r.countries))
+            )
+            data = {
+                "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
+                "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
+                "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
+                "assessment": assessment,
+            }  # fmt: skip
+        self.writer.resource(data)
+        self.extra(findings)
+
+    def extra(self, findings: list[Finding]) -> None:
+        fields = self.fields
+        lazy = getattr(self.writer, "lazy_findings", False)
+        for f in findings:
+            if lazy:
+                self.writer.finding(_Lazy(f))
+            elif fields is None or f.waiver is not None:
+                self.writer.finding(serialize.finding(f))
+            else:
+                self.writer.finding({k: _FINDING[k](f) for k in fields})
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        head = run.head() | {"skipped": [serialize.skip(s) for s in run.skipped]}
+        run_source = source_file(run.meta, run.profile)
+        self.writer.write(out, head, run_source) if _takes_source(self.writer) else self.writer.write(out, head)
+
+    def close(self) -> None:
+        close = getattr(self.writer, "close", None)
+        if close is not None:
+            close()
+
+
+_FINDING: dict[str, Any] = {
+    "rule": lambda f: f.rule,
+    "severity": lambda f: f.severity,
+    "provider": lambda f: str(f.provider),
+    "account": lambda f: f.account,
+    "service": lambda f: f.service,
+    "resource": lambda f: f.resource_id,
+    "name": lambda f: f.resource_name,
+    "message": lambda f: f.message,
+    "reasons": lambda f: list(f.reasons),
+    "title": lambda f: RULES[f.rule].title,
+    "waived": lambda f: f.waived,
+    "waiver": lambda f: None,  # findings with a waiver are serialised whole
+    "fingerprint": lambda f: f.fingerprint,
+}
+
+
+class _Lazy(dict):  # type: ignore[type-arg]
+    """A finding's ordering fields now, the whole serialised finding (`full()`) only when a format keeps it."""
+
+    __slots__ = ("finding",)
+
+    def __init__(self, f: Finding) -> None:
+        super().__init__(waived=f.waived, severity=f.severity, rule=f.rule, provider=str(f.provider),
+                         account=f.account, resource=f.resource_id)  # fmt: skip
+        self.finding = f
+
+    def full(self) -> dict[str, Any]:
+        """The finding as serialize.finding makes it."""
+        return serialize.finding(self.finding)
+
+
+def _takes_source(writer: Any) -> bool:
+    import inspect
+
+    return "source_file" in inspect.signature(writer.write).parameters
+
+
+class _Whole:
+    """A format that still renders from the whole report dict (HTML: ux makes it stream)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.resources: list[Resource] = []
+        self.findings: list[Finding] = []
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        self.resources.append(r)
+        self.findings += findings
+
+    def extra(self, findings: list[Finding]) -> None:
+        self.findings += findings
+
+    def write(self, out: IO[str]) -> None:
+        run = self.run
+        result = ScanResult(tuple(self.resources), run.skipped)
+        gate = report.Gate(run.profile, tuple(self.findings), run.verdict) if run.profile and run.verdict else None
+        module = importlib.import_module("residency_audit.reporters.html")
+        out.write(module.render(report.build(result, run.view, run.meta, gate),
+                                source_file=source_file(run.meta, run.profile)))  # fmt: skip

@@ -1,250 +1,420 @@
-"""Read a saved JSON report back into the model, so `check` can re-evaluate it offline with no credentials.
+"""Read a saved JSON report one resource at a time, in any JSON layout, validated against the published schema.
 
-Only the facts a scan observed are read (footprint, key control, tags); assessments and findings are recomputed
-with today's knowledge base and the given profile. Malformed input raises ReportError naming the file and field.
+`check` re-evaluates a report offline and `diff` compares two; neither holds a report in memory. This module is
+the interface (`opened`, `read`), the validation (the published schema; fast item checks that agree with it) and
+the way into the model; reportlayouts.py reads the two layouts. A malformed report raises ReportError naming the
+file and field, and the caller writes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .coverage import report_incomplete
 from .model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from .report import READABLE_VERSIONS, SCHEMA_VERSION
+from .safe import visible
+
+MAX_DEPTH = 64  # no report nests deeper than a dozen levels; a bomb nests a million
+_BIG = ("resources", "findings")  # the arrays streamed item by item, never held
+_LEVELS = ("none", "low", "medium", "high", "critical", "unknown")
+
+OnItem = Callable[[dict[str, Any]], None]
 
 
 class ReportError(ValueError):
     """A report file that cannot be read; the message names the file, the field and the fix."""
 
 
+@contextmanager
+def opened(arg: str | Path) -> Iterator[tuple[Path, str]]:
+    """A regular file holding the report `arg` names, and the name to show: `-`, pipes and FIFOs are copied once.
+
+    A report is read in more than one pass when its layout needs it, and a pipe can be read only once.
+    """
+    text = str(arg)
+    if text == "-":
+        source, shown = sys.stdin.buffer, "<stdin>"
+    else:
+        try:
+            mode = os.stat(text).st_mode
+        except OSError as exc:
+            raise ReportError(f"{visible(text)}: cannot read: {exc.strerror or exc}") from exc
+        if stat.S_ISDIR(mode):
+            raise ReportError(f"{visible(text)}: is a directory, not a report")
+        if stat.S_ISREG(mode):
+            yield Path(text), visible(text)
+            return
+        source, shown = None, visible(text)
+    fd, tmp = tempfile.mkstemp(prefix="residency-audit-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if source is None:
+                try:
+                    with open(text, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 20)
+                except OSError as exc:
+                    raise ReportError(f"{shown}: cannot read: {exc.strerror or exc}") from exc
+            else:
+                shutil.copyfileobj(source, out, 1 << 20)
+        yield Path(tmp), shown
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def load_json(path: Path) -> Any:
-    """Parse a JSON file, with a one-line error that says where it broke."""
+    """Parse a (small) JSON file whole, with a one-line error that says where it broke."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise ReportError(f"{visible(str(path))}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise ReportError(f"{path}: not UTF-8 text") from exc
-    return _parse(path, text)
-
-
-def _parse(path: Path, text: str) -> Any:
+        raise ReportError(f"{visible(str(path))}: not UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) - 1 else ""
-        raise ReportError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") from exc
-
-
-def read(path: Path) -> tuple[list[Resource], list[Skip], dict[str, Any]]:
-    """Resources, skips and the report's head (times, source) from a saved report.
-
-    A report in residency-audit's own layout (one resource per line, "assessment" last) is streamed a line at a
-    time without parsing the assessments, findings and reasons that `check` recomputes anyway: memory stays
-    flat at any size. Any other layout of valid JSON (re-indented by jq, say) is parsed whole.
-    """
-    try:
-        fast = _read_lines(path)
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{path}: not UTF-8 text") from exc
-    if fast is not None:
-        head, resources, skips = fast
-        _check_version(path, head)
-        return resources, skips, head
-    data = load_json(path)
-    if not isinstance(data, dict):
-        raise ReportError(f"{path}: not a residency-audit report (no schema_version); give the output of "
-                          "`residency-audit scan --format json`")  # fmt: skip
-    _check_version(path, data)
-    resources = [_resource(path, i, r) for i, r in enumerate(_list(path, data, "resources"))]
-    skips = [_skip(path, i, s) for i, s in enumerate(_list(path, data, "skipped"))]
-    return resources, skips, data
-
-
-def _check_version(path: Path, data: dict[str, Any]) -> None:
-    if "schema_version" not in data:
-        raise ReportError(f"{path}: not a residency-audit report (no schema_version); give the output of "
-                          "`residency-audit scan --format json`")  # fmt: skip
-    if data["schema_version"] not in READABLE_VERSIONS:
         raise ReportError(
-            f"{path}: schema_version {data['schema_version']!r} is not supported (this version reads "
+            f"{visible(str(path))}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
+        ) from exc
+    except RecursionError:
+        raise ReportError(f"{visible(str(path))}: JSON nested too deeply to be a report") from None
+
+
+def read(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None = None) -> dict[str, Any]:
+    """Stream a saved report: `on_resource` (then `on_finding`) for each validated item; returns the rest.
+
+    The returned head holds every top-level field but the two streamed arrays (`resources`, `findings`), with
+    `skipped` validated. Raises ReportError when the file is not a valid report or its counts disagree with its
+    summary; the callbacks may then have seen some items, so a caller writes nothing until this returns.
+    """
+    from .reportlayouts import NotNative, generic, native
+
+    try:
+        return native(path, shown, on_resource, on_finding)
+    except NotNative:
+        pass
+    return generic(path, shown, on_resource, on_finding)
+
+
+def started_at(path: Path, shown: str) -> datetime:
+    """When the saved scan started, read ahead of the resources (`check --as-of report` needs it first)."""
+    import ijson
+
+    value: Any = None
+    # a broken file: the whole read says what is wrong with it
+    with path.open("rb") as fh, contextlib.suppress(ijson.JSONError):
+        value = next(iter(ijson.items(fh, "started_at")), None)
+    if not isinstance(value, str):
+        raise ReportError(f"{shown}: started_at is missing or not a date-time: it is needed for --as-of report")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ReportError(f"{shown}: started_at is not an ISO 8601 date-time: {visible(value[:40])}") from None
+
+
+def times(head: dict[str, Any], shown: str) -> tuple[datetime, datetime]:
+    """When the saved scan started and finished."""
+    try:
+        return datetime.fromisoformat(head["started_at"]), datetime.fromisoformat(head["finished_at"])
+    except ValueError as exc:
+        raise ReportError(f"{shown}: started_at/finished_at is not an ISO 8601 date-time: {exc}") from None
+
+
+# --- the schema ---------------------------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> Any:
+    from importlib import resources
+
+    import jsonschema
+
+    name = f"report-v{SCHEMA_VERSION}.schema.json"
+    schema = json.loads(resources.files("residency_audit").joinpath("schema", name).read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_error(shown: str, instance: Any, where: str = "") -> None:
+    """Raise the first way `instance` (the head, or an item at `where`) breaks the published schema."""
+    validator = _validator()
+    if where:
+        name = where.split("[", 1)[0]
+        sub = {"resources": "resource", "findings": "finding", "assessment": "assessment"}[name.split(".")[-1]]
+        errors = validator.evolve(schema={"$ref": f"#/$defs/{sub}", "$defs": validator.schema["$defs"]})
+    else:
+        errors = validator
+    error = next(iter(sorted(errors.iter_errors(instance), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return
+    field = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    field = field.lstrip(".") or "the top level"
+    if error.validator == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        what = f"{field + '.' if field != 'the top level' else ''}{missing.group(1) if missing else '?'} is missing"
+        raise ReportError(f"{shown}: {visible(what)} (is this a report saved by `residency-audit scan --format json`?)")
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    raise ReportError(f"{shown}: field {visible(field)}: {visible(message)}")
+
+
+def _head_checks(shown: str, head: dict[str, Any], counted: dict[str, Any]) -> dict[str, Any]:
+    """The head valid against the schema, and its summary in agreement with what was counted."""
+    if "schema_version" not in head:
+        raise ReportError(f"{shown}: not a residency-audit report (no schema_version); give the output of "
+                          "`residency-audit scan --format json`")  # fmt: skip
+    if head["schema_version"] not in READABLE_VERSIONS:
+        raise ReportError(
+            f"{shown}: schema_version {visible(repr(head['schema_version']))} is not supported (this version reads "
             f"{SCHEMA_VERSION!r}); re-run the scan with this version"
         )
+    for key in _BIG:
+        if key in head:  # not an array: let the schema say so
+            _schema_error(shown, head)
+    # a report of an earlier readable version is checked as this version's (what it lacks is optional)
+    _schema_error(
+        shown, head | {key: [] for key in _BIG if key in counted["present"]} | {"schema_version": SCHEMA_VERSION}
+    )
+    _no_surrogates(shown, head, "the report's head")
+    summary = head["summary"]
+    checks = [
+        ("summary.resources", summary["resources"], counted["resources"]),
+        ("summary.skipped", summary["skipped"], len(head["skipped"])),
+        ("complete", head["complete"], not head["skipped"] and not report_incomplete(head)),
+    ]
+    checks += [(f"summary.by_level.{lv}", summary["by_level"][lv], counted["levels"].get(lv, 0)) for lv in _LEVELS]
+    for field, said, found in checks:
+        if said != found:
+            raise ReportError(
+                f"{shown}: field {field} says {json.dumps(said)} but the report holds {json.dumps(found)}: the "
+                "report was edited or cut short; use the report as the scan wrote it"
+            )
+    return head
 
 
-_ASSESSMENT = b', "assessment": '
-_ITEM = b"    {"  # items of the top-level arrays: one per line, indented four spaces
-
-
-def _read_lines(path: Path) -> tuple[dict[str, Any], list[Resource], list[Skip]] | None:
-    """Stream a report written by residency-audit; None (to parse it whole) if it is laid out otherwise.
-
-    Bytes, not text: most of each line is the assessment, which is cut off unread ("assessment" is the last key
-    of a resource line, and a JSON string cannot hold the unescaped quotes that mark it). The kept parts are
-    parsed in one call.
-    """
-    head_lines: list[bytes] = []
-    resource_texts: list[bytes] = []
-    skip_texts: list[bytes] = []
-    section: bytes | None = None
-    with path.open("rb") as fh:
-        for raw in fh:
-            line = raw.rstrip(b"\r\n")
-            if section is None:
-                if line.startswith(b'  "') and line.endswith(b": ["):
-                    section = line.strip()[1:].split(b'"', 1)[0]
-                elif not (line.startswith(b'  "') and line.rstrip(b",").endswith(b": []")):
-                    head_lines.append(line)  # an empty top-level array is skipped: it adds nothing
-                continue
-            if line.startswith(b"  ]"):
-                section = None
-                continue
-            if not line.startswith(_ITEM):
-                return None
-            text = line.strip().removesuffix(b",")
-            if section == b"resources":
-                cut = text.rfind(_ASSESSMENT)
-                resource_texts.append(text[:cut] + b"}" if cut > 0 else text)
-            elif section == b"skipped":
-                skip_texts.append(text)
-    if section is not None or not head_lines or head_lines[0] != b"{":
-        return None
+def _no_surrogates(shown: str, value: Any, where: str) -> None:
     try:
-        head = json.loads(b"\n".join(head_lines[:-1]).rstrip().removesuffix(b",") + b"\n}")
-        items = json.loads(b"[" + b",".join(resource_texts) + b"]")  # one parse, not 100,000
-        skipped = json.loads(b"[" + b",".join(skip_texts) + b"]")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    del resource_texts
-    if not isinstance(head, dict):
-        return None
-    shared: dict[tuple[Any, ...], tuple[Copy, ...]] = {}
-    resources = [_resource(path, i, item, shared) for i, item in enumerate(items)]
-    return head, resources, [_skip(path, i, s) for i, s in enumerate(skipped)]
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ReportError(
+            f"{shown}: {where} holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text"
+        ) from None
 
 
-def times(data: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When the saved scan started and finished."""
-    return datetime.fromisoformat(data["started_at"]), datetime.fromisoformat(data["finished_at"])
+# --- one item ---------------------------------------------------------------------------------------------------
+
+_TEXT = ("provider", "account", "service", "type", "id", "name")
+_PROVIDERS = {p.value for p in Provider}
+_KEYS = {k.value for k in KeyControl}
+_ROLES = {r.value for r in CopyRole}
 
 
-def _list(path: Path, data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    if not isinstance(value, list):
-        raise ReportError(f"{path}: field '{key}' must be a list")
-    return value
+def _valid_resource(r: Any) -> bool:
+    """Whether a resource matches the schema (without its assessment): the fast check, one pass, no messages."""
+    return (
+        type(r) is dict
+        and _valid_identity(r)
+        and _valid_footprint_part(r)
+        and _valid_keys_part(r)
+        and "assessment" in r
+    )
 
 
-def _field(path: Path, where: str, item: Any, key: str, kind: type, required: bool = True) -> Any:
-    if not isinstance(item, dict):
-        raise ReportError(f"{path}: {where} must be an object")
-    if key not in item or item[key] is None:
-        if required:
-            raise ReportError(f"{path}: {where}.{key} is missing")
-        return None
-    value = item[key]
-    if not isinstance(value, kind):
-        raise ReportError(f"{path}: {where}.{key} must be {kind.__name__}, got {value!r}")
-    return value
+def _valid_identity(r: dict[str, Any]) -> bool:
+    try:
+        return all(type(r[k]) is str for k in _TEXT)
+    except KeyError:
+        return False
 
+
+def _valid_footprint_part(r: dict[str, Any]) -> bool:
+    """The footprint and countries of a resource (or of a part of its line holding just them)."""
+    try:
+        if type(r["footprint"]) is not list or type(r["countries"]) is not list:
+            return False
+        "".join(r["countries"])
+        for c in r["footprint"]:
+            if type(c) is not dict or c["role"] not in _ROLES or type(c["location"]) is not str:
+                return False
+            if type(c["countries"]) is not list:
+                return False
+            "".join(c["countries"])
+            if type(c.get("reported_as", "")) is not str or type(c.get("known", True)) is not bool:
+                return False
+            if c.get("note") is not None and type(c["note"]) is not str:
+                return False
+            if "key_control" in c and c["key_control"] not in _KEYS:
+                return False
+        return True
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_keys_part(r: dict[str, Any]) -> bool:
+    """Key control, notes, classification and tags of a resource (or of the part of its line holding them)."""
+    try:
+        if r["key_control"] not in _KEYS:
+            return False
+        for k in ("key_note", "classification"):
+            if r.get(k) is not None and type(r[k]) is not str:
+                return False
+        tags = r.get("tags", {})
+        if type(tags) is not dict:
+            return False
+        "".join(tags.values())
+        return True
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_assessment(a: Any) -> bool:
+    if a is None:
+        return True
+    if type(a) is not dict:
+        return False
+    try:
+        if a["level"] not in _LEVELS:
+            return False
+        for k in ("foreign_reach", "countries", "reasons"):
+            if type(a[k]) is not list:
+                return False
+            "".join(a[k])
+        if type(a["reach"]) is not list:
+            return False
+        for x in a["reach"]:
+            if type(x) is not dict or x["basis"] not in ("territorial", "operator", "parent", "regime"):
+                return False
+            "".join((x["state"], x["via"]))
+            if type(x.get("instruments", [])) is not list:
+                return False
+            "".join(x.get("instruments", []))
+        return True
+    except (KeyError, TypeError):
+        return False
+
+
+def _valid_finding(f: Any) -> bool:
+    if type(f) is not dict:
+        return False
+    try:
+        "".join((f["rule"], f["provider"], f["account"], f["resource"], f["message"], f["fingerprint"]))
+        if f["severity"] not in ("error", "warning", "note") or type(f["waived"]) is not bool:
+            return False
+        if type(f["reasons"]) is not list:
+            return False
+        "".join(f["reasons"])
+        return bool(f["fingerprint"]) and bool(re.fullmatch(r"RA[0-9]{3}", f["rule"]))
+    except (KeyError, TypeError):
+        return False
+
+
+def _footprint_part_ok(part: dict[str, Any]) -> bool:
+    return part.keys() == {"footprint", "countries"} and _valid_footprint_part(part)
+
+
+def _keys_part_ok(part: dict[str, Any]) -> bool:
+    return part.keys() <= {"key_control", "key_note", "classification", "tags"} and _valid_keys_part(part)
+
+
+class _Items:
+    """What both readers share: validate each item, count what the summary is checked against."""
+
+    def __init__(self, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> None:
+        self.shown, self.on_resource, self.on_finding = shown, on_resource, on_finding
+        self.resources = 0
+        self.findings = 0
+        self.levels: dict[str, int] = {}
+        # parts of resource lines that many resources share, parsed and checked once (one cache per kind of part)
+        self.footprints: dict[bytes, tuple[Any, bool]] = {}
+        self.keys: dict[bytes, tuple[Any, bool]] = {}
+        self.assessments: dict[bytes, tuple[Any, bool]] = {}
+
+    def resource(self, r: Any, checked: bool = False) -> None:
+        provider = r.get("provider") if type(r) is dict else None
+        if provider not in _PROVIDERS and isinstance(provider, str):
+            raise ReportError(f"{self.shown}: resources[{self.resources}].provider is {visible(repr(provider))}, "
+                              "not one of aws, azure, gcp")  # fmt: skip
+        if not checked and not (_valid_resource(r) and _valid_assessment(r["assessment"])):
+            where = f"resources[{self.resources}]"
+            _schema_error(self.shown, r, where)
+            raise ReportError(f"{self.shown}: {where} does not match the report schema")  # pragma: no cover
+        a = r["assessment"]
+        if a is not None:
+            level = a["level"]
+            self.levels[level] = self.levels.get(level, 0) + 1
+        self.resources += 1
+        self.on_resource(r)
+
+    def finding(self, f: Any) -> None:
+        if self.on_finding is None:
+            self.findings += 1
+            return
+        if not _valid_finding(f):
+            _schema_error(self.shown, f, f"findings[{self.findings}]")
+        self.findings += 1
+        self.on_finding(f)
+
+    def counted(self, present: set[str]) -> dict[str, Any]:
+        return {"resources": self.resources, "levels": self.levels, "present": present}
+
+
+# --- into the model ---------------------------------------------------------------------------------------------
 
 _MEMBERS: dict[Any, dict[str, Any]] = {e: {m.value: m for m in e} for e in (Provider, CopyRole, KeyControl)}
 
 
-def _enum(path: Path, where: str, enum: Any, value: str) -> Any:
-    try:
-        return _MEMBERS[enum][value]  # a dict lookup: Enum(value) is slow when called 400,000 times
-    except KeyError:
-        allowed = ", ".join(m.value for m in enum)
-        raise ReportError(f"{path}: {where} is {value!r}, not one of {allowed}") from None
+def to_resource(r: dict[str, Any], shared: dict[Any, Any]) -> Resource:
+    """A validated resource dict as the model's Resource; identical footprints share one tuple (see `locate`).
 
-
-def _resource(path: Path, i: int, r: Any, shared: dict[tuple[Any, ...], tuple[Copy, ...]] | None = None) -> Resource:
-    try:
-        return _resource_fast(r, {} if shared is None else shared)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return _resource_checked(path, i, r)  # the careful path, to name the bad field
-
-
-def _resource_fast(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, ...]]) -> Resource:
-    """A well-formed resource, read without per-field checks (a million field checks cost a second at 100,000).
-
-    Identical footprints share one tuple, which the locations stage then resolves once.
+    Resources read from one line part share their footprint list: it is recognised by identity (the entry
+    holds the list, so its id is not reused while the entry lives), else by its content.
     """
-    roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
-    key = tuple(
-        (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note"), c.get("key_control"))
-        for c in r["footprint"]
-    )
-    footprint = shared.get(key)
-    if footprint is None:
-        footprint = shared[key] = tuple(
-            Copy.make(code, roles[role], None, note, None if ck is None else keys[ck]) for code, role, note, ck in key
+    listed = r["footprint"]
+    hit = shared.get(id(listed))
+    if hit is not None and hit[0] is listed:
+        footprint = hit[1]
+    else:
+        roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
+        key = tuple(
+            (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note"), c.get("key_control"))
+            for c in listed
         )
-    texts = (r["account"], r["service"], r["type"], r["id"], r["name"])
+        footprint = shared.get(key)
+        if footprint is None:
+            footprint = tuple(
+                Copy.make(code, roles[role], None, note, None if ck is None else keys[ck])
+                for code, role, note, ck in key
+            )
+            if len(shared) < 100_000:
+                shared[key] = footprint
+        if len(shared) < 100_000:
+            shared[id(listed)] = (listed, footprint)
     tags = r.get("tags") or {}
-    # str.join raises TypeError on anything that is not text: one C call checks a whole group
-    "".join(texts), "".join(c.code for c in footprint), "".join(tags), "".join(tags.values())
-    account, service, rtype, rid, name = texts
     return Resource.make(
-        provider=_MEMBERS[Provider][r["provider"]], account=account, service=service, type=rtype, id=rid, name=name,
-        footprint=footprint, key_control=keys[r["key_control"]], tags=dict(tags),
-        classification=r.get("classification"), key_note=r.get("key_note"),
+        provider=_MEMBERS[Provider][r["provider"]], account=r["account"], service=r["service"], type=r["type"],
+        id=r["id"], name=r["name"], footprint=footprint, key_control=_MEMBERS[KeyControl][r["key_control"]],
+        tags=tags, classification=r.get("classification"), key_note=r.get("key_note"),
     )  # fmt: skip
 
 
-def _resource_checked(path: Path, i: int, r: Any) -> Resource:
-    where = f"resources[{i}]"
-    # identity first, in reading order, so the first error names the first bad field
-    provider = _enum(path, f"{where}.provider", Provider, _field(path, where, r, "provider", str))
-    account = _field(path, where, r, "account", str)
-    service = _field(path, where, r, "service", str)
-    rtype = _field(path, where, r, "type", str)
-    rid = _field(path, where, r, "id", str)
-    name = _field(path, where, r, "name", str)
-    footprint = []
-    for j, c in enumerate(_field(path, where, r, "footprint", list)):
-        cw = f"{where}.footprint[{j}]"
-        code = c.get("reported_as") if isinstance(c, dict) and "reported_as" in c else None
-        if code is None:
-            code = _field(path, cw, c, "location", str)
-        footprint.append(
-            Copy(
-                str(code),
-                _enum(path, f"{cw}.role", CopyRole, _field(path, cw, c, "role", str)),
-                note=_field(path, cw, c, "note", str, required=False),
-                key_control=_copy_keys(path, cw, c),
-            )
-        )
-    tags = _field(path, where, r, "tags", dict, required=False) or {}
-    return Resource(
-        provider=provider,
-        account=account,
-        service=service,
-        type=rtype,
-        id=rid,
-        name=name,
-        footprint=tuple(footprint),
-        key_control=_enum(path, f"{where}.key_control", KeyControl, _field(path, where, r, "key_control", str)),
-        tags={str(k): str(v) for k, v in tags.items()},
-        classification=_field(path, where, r, "classification", str, required=False),
-        key_note=_field(path, where, r, "key_note", str, required=False),
-    )
+def to_skip(s: dict[str, Any]) -> Skip:
+    """A validated skip dict as the model's Skip."""
+    return Skip(_MEMBERS[Provider][s["provider"]], s["scope"], s["reason"])
 
 
-def _copy_keys(path: Path, where: str, c: Any) -> KeyControl | None:
-    value = _field(path, where, c, "key_control", str, required=False)
-    return None if value is None else _enum(path, f"{where}.key_control", KeyControl, value)
-
-
-def _skip(path: Path, i: int, s: Any) -> Skip:
-    where = f"skipped[{i}]"
-    return Skip(
-        _enum(path, f"{where}.provider", Provider, _field(path, where, s, "provider", str)),
-        _field(path, where, s, "scope", str),
-        _field(path, where, s, "reason", str),
-    )
+def check_provider(shown: str, where: str, value: str) -> None:
+    """A provider the model knows, or ReportError (the schema allows any string; `check` needs a known one)."""
+    if value not in _PROVIDERS:
+        raise ReportError(f"{shown}: {where}.provider is {visible(repr(value))}, not one of aws, azure, gcp")

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Any
 
 from .knowledge import Instrument
+from .logs import redact_reason
 from .model import Assessment, Copy, Finding, Location, Reach, Resource, Skip, Waiver
 from .profiles import Profile
 from .rules import RULES
+from .safe import relative
 
 
 def location(loc: Location) -> dict[str, Any]:
@@ -89,7 +91,8 @@ def resource(r: Resource, with_assessment: bool = True) -> dict[str, Any]:
 
 def skip(s: Skip) -> dict[str, Any]:
     """Something the scan could not read."""
-    return {"provider": str(s.provider), "scope": s.scope, "reason": s.reason}
+    # the report boundary: whatever made the skip, its reason carries no response body and no credential
+    return {"provider": str(s.provider), "scope": s.scope, "reason": redact_reason(s.reason)}
 
 
 def waiver(w: Waiver, today: date | None = None) -> dict[str, Any]:
@@ -130,7 +133,7 @@ def profile(p: Profile) -> dict[str, Any]:
     return {
         "name": p.name,
         "description": p.description,
-        "source": p.source,
+        "source": relative(p.source),
         "overrides": [
             {
                 "target": o.target,

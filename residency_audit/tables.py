@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import heapq
 import io
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .knowledge import Instrument, KnowledgeBase
-from .model import Assessment, Level, Location
-from .policy import counts
-from .rules import RULES, Severity
+from .model import Assessment, Finding, Level, Location, Resource, Skip
+from .rules import RULES
+from .safe import terminal, visible
 
 if TYPE_CHECKING:
     from .coverage import Coverage
-    from .pipeline import ScanResult
-    from .report import Gate
+    from .profiles import Profile
 
 LEVEL_STYLE = {
     Level.NONE: "green",
@@ -129,47 +128,45 @@ def render_text(renderable: object, plain: bool, width: int | None = None) -> st
     return captured.get()
 
 
-def scan_view(
-    result: ScanResult, viewpoint: str, gate: Gate | None = None, coverage: Coverage | None = None
+@dataclass
+class TableData:
+    """What the risk table shows, gathered in one pass: counts, and the few rows it lists."""
+
+    levels: Mapping[str, int]
+    countries: Mapping[str, int]
+    total: int
+    worst: list[Resource]  # the ROW_LIMIT most exposed, in order
+    skipped: Sequence[Skip]
+    findings_total: int
+    first_findings: list[Finding]  # the ROW_LIMIT most severe, in order
+    counts: Mapping[str, int]
+
+
+def view_of(
+    data: TableData, viewpoint: str, gate: tuple[Profile, str] | None, coverage: Coverage | None = None
 ) -> RenderableType:
     """The risk table: findings first, a summary by exposure and country, the resources worst first, every skip."""
-    resources, skipped = result.resources, result.skipped
     parts: list[RenderableType] = []
     if gate is not None:
-        parts.append(_findings_table(gate))
-    levels = Counter(r.assessment.level for r in resources if r.assessment)
-    summary = Table(title=f"exposure from {viewpoint}", show_header=True)
+        parts.append(_findings_table(data, gate[0]))
+    summary = Table(title=f"exposure from {visible(viewpoint)}", show_header=True)
     summary.add_column("level")
     summary.add_column("resources", justify="right")
     for level in reversed(Level):
-        if levels.get(level):
-            summary.add_row(level_text(level), str(levels[level]))
-
-    places: dict[int, tuple[str, ...]] = {}  # footprints are shared: compute each one's countries once
-    by_country: Counter[str] = Counter()
-    for r in resources:
-        key = id(r.footprint)
-        if key not in places:
-            places[key] = r.countries
-        by_country.update(places[key])
+        if data.levels.get(str(level)):
+            summary.add_row(level_text(level), str(data.levels[str(level)]))
     countries = Table(title="copies by country", show_header=True)
     countries.add_column("country")
     countries.add_column("resources", justify="right")
-    for country, n in sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0])):
-        countries.add_row(country, str(n))
+    for country, n in sorted(data.countries.items(), key=lambda kv: (-kv[1], kv[0])):
+        countries.add_row(terminal(country), str(n))
 
-    table = Table(title=f"{len(resources)} data stores", show_lines=False)
+    table = Table(title=f"{data.total} data stores", show_lines=False)
     for col in ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach"):
         table.add_column(col, overflow="fold")
-    # the worst ROW_LIMIT rows without sorting all of them
-    ordered = heapq.nsmallest(
-        ROW_LIMIT, resources, key=lambda r: (-(r.assessment.level.rank if r.assessment else 99), r.provider, r.id)
-    )
-    if len(resources) > ROW_LIMIT:
-        table.caption = (
-            f"the {ROW_LIMIT} most exposed of {len(resources)}: every resource is in --format json, csv or html"
-        )
-    for r in ordered:
+    if data.total > ROW_LIMIT:
+        table.caption = f"the {ROW_LIMIT} most exposed of {data.total}: every resource is in --format json, csv or html"
+    for r in data.worst:
         a = r.assessment
         footprint = ", ".join(
             (c.location.code if c.location else f"{c.code or '(empty)'}?")
@@ -179,22 +176,22 @@ def scan_view(
         table.add_row(
             level_text(a.level) if a else Text("-"),
             str(r.provider),
-            r.account,
-            r.service,
-            r.name,
-            footprint,
+            terminal(r.account),
+            terminal(r.service),
+            terminal(r.name),
+            terminal(footprint),
             ",".join(r.countries) or "unknown",
             str(r.key_control),
             ",".join(a.foreign_reach) if a else "",
         )
     parts += [Columns([summary, countries]), table]
-    if skipped:
-        skips = Table(title=f"{len(skipped)} skipped: the scan is incomplete", title_style="bold yellow")
+    if data.skipped:
+        skips = Table(title=f"{len(data.skipped)} skipped: the scan is incomplete", title_style="bold yellow")
         skips.add_column("provider")
         skips.add_column("scope", overflow="fold")
         skips.add_column("reason", overflow="fold")
-        for s in skipped:
-            skips.add_row(str(s.provider), s.scope, s.reason)
+        for s in data.skipped:
+            skips.add_row(str(s.provider), terminal(s.scope), terminal(s.reason))
         parts.append(skips)
     else:
         if coverage is not None and coverage.incomplete:
@@ -206,7 +203,7 @@ def scan_view(
     if coverage is not None:
         parts.append(_coverage_view(coverage))
     if gate is not None:
-        parts.append(_verdict_line(gate))
+        parts.append(_verdict_line(gate[1], data.counts))
     return Group(*parts)
 
 
@@ -239,34 +236,31 @@ ROW_LIMIT = 200
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 
-def _findings_table(gate: Gate) -> Table:
-    ranks = {str(s): s.rank for s in Severity}
-    findings = heapq.nsmallest(
-        ROW_LIMIT, gate.findings, key=lambda f: (f.waived, -ranks[f.severity], f.rule, f.provider, f.resource_id)
-    )
-    profile = gate.profile
-    table = Table(title=f"{len(gate.findings)} findings · profile {profile.name} ({profile.source})", show_lines=False)
+def _findings_table(data: TableData, profile: Profile) -> Table:
+    title = f"{data.findings_total} findings · profile {profile.name} ({profile.source})"
+    table = Table(title=escape(visible(title)), show_lines=False)
     for col in ("severity", "rule", "resource", "message"):
         table.add_column(col, overflow="fold")
-    if len(gate.findings) > ROW_LIMIT:
+    if data.findings_total > ROW_LIMIT:
         table.caption = (
-            f"the first {ROW_LIMIT} of {len(gate.findings)} findings: all are in --format json, sarif or html\n"
+            f"the first {ROW_LIMIT} of {data.findings_total} findings: all are in --format json, sarif or html\n"
         )
-    for f in findings:
+    for f in data.first_findings:
         severity = Text("waived", style="dim") if f.waived else Text(f.severity, style=_SEVERITY_STYLE[f.severity])
         rule = RULES[f.rule]
         extra = f" — waived until {f.waiver.expires}: {f.waiver.reason}" if f.waived and f.waiver else ""
-        table.add_row(severity, f"{f.rule} {rule.title}", f"{f.provider}:{f.resource_name}", f.message + extra)
+        table.add_row(severity, f"{f.rule} {rule.title}", terminal(f"{f.provider}:{f.resource_name}"),
+                      terminal(f.message + extra))  # fmt: skip
     for o in profile.overrides:
-        table.caption = (table.caption or "") + f"override {o.target}.{o.field} = {o.value!r}: {o.reason}\n"
+        caption = f"override {o.target}.{o.field} = {o.value!r}: {o.reason}"
+        table.caption = (table.caption or "") + escape(visible(caption)) + "\n"
     return table
 
 
-def _verdict_line(gate: Gate) -> Text:
-    style = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}[gate.verdict]
-    c = counts(gate.findings)
+def _verdict_line(verdict: str, c: Mapping[str, int]) -> Text:
+    style = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}[verdict]
     return Text(
-        f"verdict: {gate.verdict} — {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s), "
+        f"verdict: {verdict} — {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s), "
         f"{c['waived']} waived",
         style=style,
     )

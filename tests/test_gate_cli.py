@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_plan_per_cloud(plan: str, violations: set[str]) -> None:
     code, out, err = invoke("plan", str(PLANS / plan), "--profile", "eu-sovereign", "--format", "json")
     data = json.loads(out)
-    assert data["source"] == {"kind": "plan", "path": str(PLANS / plan)}
+    assert data["source"] == {"kind": "plan", "path": os.path.relpath(PLANS / plan)}  # no absolute paths
     assert {f["name"] for f in data["findings"] if f["rule"] == "RA001"} == violations
     assert code == (1 if data["findings"] else 0)
     assert data["resources"] and all(r["assessment"] for r in data["resources"])

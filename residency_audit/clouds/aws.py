@@ -52,7 +52,13 @@ def tasks(options: AwsOptions) -> Iterator[Task]:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, credential-free reason for a failed AWS call."""
+    """A one-line, credential-free reason for a failed AWS call: no response body, redacted as `--debug` logs are."""
+    from ..logs import redact_reason
+
+    return redact_reason(_describe_error(exc))
+
+
+def _describe_error(exc: BaseException) -> str:
     from botocore.exceptions import (
         ClientError,
         ConnectTimeoutError,

@@ -165,7 +165,13 @@ def tasks(options: AzureOptions) -> Iterator[Task]:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, credential-free reason for a failed Azure call."""
+    """A one-line, credential-free reason for a failed Azure call: no response body, redacted as `--debug` logs are."""
+    from ..logs import redact_reason
+
+    return redact_reason(_describe_error(exc))
+
+
+def _describe_error(exc: BaseException) -> str:
     from azure.core.exceptions import (
         ClientAuthenticationError,
         DecodeError,

@@ -100,7 +100,13 @@ class GcpApiError(GcpCallError):
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, credential-free reason for a failed Google Cloud call."""
+    """A one-line, credential-free reason for a failed Google Cloud call: no response body, redacted as logs are."""
+    from ..logs import redact_reason
+
+    return redact_reason(_describe_error(exc))
+
+
+def _describe_error(exc: BaseException) -> str:
     if isinstance(exc, GcpCallError):
         return one_line(str(exc))
     from google.api_core import exceptions as api

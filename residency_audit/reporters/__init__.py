@@ -48,19 +48,26 @@ def foreign_reach(resource: dict[str, Any]) -> list[str]:
     return list(assessment.get("foreign_reach", [])) if isinstance(assessment, dict) else []
 
 
-def sorted_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Findings as every format lists them: violations before waived ones, worst severity first, then stable keys."""
-    return sorted(
-        report.get("findings", []),
-        key=lambda f: (
-            bool(f.get("waived")),
-            -severity_rank(f.get("severity", "note")),
-            f.get("rule", ""),
-            f.get("provider", ""),
-            f.get("account", ""),
-            f.get("resource", ""),
-        ),
+def finding_order(f: dict[str, Any]) -> tuple[Any, ...]:
+    """How every format lists findings: violations before waived ones, worst severity first, then stable keys."""
+    return (
+        bool(f.get("waived")),
+        -severity_rank(f.get("severity", "note")),
+        f.get("rule", ""),
+        f.get("provider", ""),
+        f.get("account", ""),
+        f.get("resource", ""),
     )
+
+
+def sorted_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Findings in `finding_order` (a stable sort)."""
+    return sorted(report.get("findings", []), key=finding_order)
+
+
+def resource_order(r: dict[str, Any]) -> tuple[Any, ...]:
+    """Resources worst exposure first, then by provider, account and id (the terminal table's order)."""
+    return (-level_rank(resource_level(r)), r.get("provider", ""), r.get("account", ""), r.get("id", ""))
 
 
 def sorted_resources(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,3 +119,84 @@ def copies(resource: dict[str, Any], role: str) -> list[str]:
         for c in resource.get("footprint", [])
         if c.get("role") == role
     ]
+
+
+class Spool:
+    """A temporary on-disk table for the formats that sort every resource (CSV, JUnit): memory stays flat.
+
+    SQLite compares text as UTF-8 bytes, which orders like Python's str comparison (by code point).
+    """
+
+    def __init__(self, *tables: str) -> None:
+        import sqlite3
+
+        self.db = sqlite3.connect("", isolation_level=None)  # "": a private temporary file, deleted on close
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-16000")  # 16 MB of pages in memory, the rest on disk
+        self.db.execute("BEGIN")
+        self.pending: dict[str, list[tuple[Any, ...]]] = {}
+        self.sql: dict[str, str] = {}
+        for table in tables:
+            name, columns = table.split("(", 1)
+            self.db.execute(f"CREATE TABLE {table}")
+            names = columns.split(", PRIMARY KEY")[0].rstrip(")").split(",")
+            self.sql[name] = f"INSERT INTO {name} VALUES ({','.join('?' * len(names))})"
+            self.pending[name] = []
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        """Queue one row; rows are written in batches."""
+        rows = self.pending[table]
+        rows.append(row)
+        if len(rows) >= 5000:
+            self.db.executemany(self.sql[table], rows)
+            rows.clear()
+
+    def query(self, sql: str, *args: Any) -> Any:
+        """Run a query once every queued row is in."""
+        for table, rows in self.pending.items():
+            if rows:
+                self.db.executemany(self.sql[table], rows)
+                rows.clear()
+        return self.db.execute(sql, args)
+
+    def close(self) -> None:
+        """Drop the table and its file."""
+        self.db.close()
+
+
+class Top:
+    """The `limit` smallest items by key, in order, ties kept in arrival order: `sorted(...)[:limit]` of a stream.
+
+    Items gather in a buffer of twice the limit, which is sorted (in C) and cut back whenever it fills.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: list[tuple[Any, int, Any]] = []
+        self.seq = 0
+        self.cutoff: tuple[Any, ...] | None = None  # the worst key kept once the buffer was cut: worse never enter
+
+    def add(self, key: tuple[Any, ...], item: Any) -> None:
+        """Offer one item."""
+        if self.cutoff is not None and key >= self.cutoff:
+            return  # not better than the worst kept, and later: it would sort after it
+        self.kept.append((key, self.seq, item))
+        self.seq += 1
+        if len(self.kept) >= 2 * self.limit + 1000:
+            self._cut()
+
+    def _cut(self) -> None:
+        self.kept.sort(key=_order)
+        del self.kept[self.limit :]
+        if len(self.kept) == self.limit:
+            self.cutoff = self.kept[-1][0]
+
+    def items(self) -> list[Any]:
+        """The kept items, smallest key first."""
+        self._cut()
+        return [item for _, _, item in self.kept]
+
+
+def _order(entry: tuple[Any, int, Any]) -> tuple[Any, int]:
+    return entry[0], entry[1]

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from typing import Any
+from typing import Any, TextIO
 
-from . import copies, foreign_reach, resource_key, resource_level, reverify_lines, sorted_resources
+from ..safe import csv_cell
+from . import Spool, copies, foreign_reach, level_rank, resource_key, resource_level, reverify_lines
 
 # the column order is part of the format: append new columns at the end, never reorder
 COLUMNS: tuple[str, ...] = (
@@ -35,35 +35,85 @@ COLUMNS: tuple[str, ...] = (
 
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     """The report as CSV text with a header row; `source_file` is not used (CSV has nowhere to put it)."""
+    writer = Writer()
+    for r in report.get("resources", []):
+        writer.resource(r)
+    for f in report.get("findings", []):
+        writer.finding(f)
     buffer = io.StringIO()
-    # RFC 4180: CRLF line ends, fields quoted only when needed
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    active, waived = _rule_ids(report)
-    for r in sorted_resources(report):
-        key = resource_key(r)
-        writer.writerow(_resource_row(r, active.get(key, []), waived.get(key, [])))
-    for s in report.get("skipped", []):
-        writer.writerow(_skip_row(s))
-    from ..coverage import report_lines
-
-    for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
-        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line})
-    for x in reverify_lines(report):  # a knowledge-base fact past its review date, in the same shape
-        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "re-verify", "skipped_reason": x})
+    writer.write(buffer, report)
     return buffer.getvalue()
 
 
-def _rule_ids(
-    report: dict[str, Any],
-) -> tuple[dict[tuple[str, str, str], list[str]], dict[tuple[str, str, str], list[str]]]:
-    """Per resource, the sorted ids of its unwaived and of its waived findings."""
-    active: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    waived: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for f in report.get("findings", []):
+class Writer:
+    """CSV written from a stream: resources and findings in any order, then `write` once (sorted on disk)."""
+
+    finding_fields = ("provider", "account", "resource", "rule", "waived")  # what `finding` reads
+
+    def __init__(self) -> None:
+        columns = ", ".join(f"c{i}" for i in range(len(COLUMNS)))
+        self.spool = Spool(f"res(lv, p, a, id, seq, {columns})", "fnd(p, a, r, rule, waived)")
+        self.seq = 0
+
+    def close(self) -> None:
+        """Remove the on-disk table (also when the report is never written)."""
+        self.spool.close()
+
+    def resource(self, r: dict[str, Any]) -> None:
+        """Take one resource dict (docs/report-format.md)."""
+        p, a, rid = resource_key(r)
+        row = _resource_row(r, [], [])
+        self.spool.add("res", (-level_rank(resource_level(r)), p, a, rid, self.seq, *row.values()))
+        self.seq += 1
+
+    def finding(self, f: dict[str, Any]) -> None:
+        """Take one finding dict."""
         key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
-        (waived if f.get("waived") else active)[key].add(str(f.get("rule", "")))
-    return ({k: sorted(v) for k, v in active.items()}, {k: sorted(v) for k, v in waived.items()})
+        self.spool.add("fnd", (*key, str(f.get("rule", "")), 1 if f.get("waived") else 0))
+
+    def write(self, out: TextIO, report: dict[str, Any]) -> None:
+        """Write the table: resources worst first (as every format orders them), then one row per skip."""
+        # RFC 4180: CRLF line ends, fields quoted only when needed
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        self.spool.query("CREATE INDEX fk ON fnd(p, a, r)")
+        rules = (
+            "(SELECT group_concat(rule, char(31)) FROM (SELECT DISTINCT rule FROM fnd "
+            "WHERE fnd.p = res.p AND fnd.a = res.a AND fnd.r = res.id AND waived = {}))"
+        )
+        columns = ", ".join(f"c{i}" for i in range(len(COLUMNS)))
+        rows = self.spool.query(
+            f"SELECT {columns}, {rules.format(0)}, {rules.format(1)} FROM res ORDER BY lv, p, a, id, seq"
+        )
+        for *values, active, waived in rows:
+            values[13] = " ".join(sorted(active.split("\x1f"))) if active else ""
+            values[14] = " ".join(sorted(waived.split("\x1f"))) if waived else ""
+            for i in _HOSTILE_AT:
+                values[i] = _neutral(COLUMNS[i], values[i])
+            writer.writerow(values)
+        self.spool.close()
+        for s in report.get("skipped", []):
+            row = _skip_row(s)
+            writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
+        from ..coverage import report_lines
+
+        for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
+            row = dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line}
+            writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
+        for x in reverify_lines(report):  # a knowledge-base fact past its review date, in the same shape
+            row = dict.fromkeys(COLUMNS, "") | {"service": "re-verify", "skipped_reason": x}
+            writer.writerow([_neutral(c, row[c]) for c in COLUMNS])
+
+
+# columns whose text the resource's creator (or an API's error) chose: neutralised as formulas (README)
+_HOSTILE = {"account", "service", "type", "id", "name", "classification", "skipped_reason"}
+
+
+_HOSTILE_AT = [i for i, c in enumerate(COLUMNS) if c in _HOSTILE]
+
+
+def _neutral(column: str, value: str) -> str:
+    return csv_cell(value) if column in _HOSTILE and value != "-" else value
 
 
 def _resource_row(r: dict[str, Any], active: list[str], waived: list[str]) -> dict[str, str]:

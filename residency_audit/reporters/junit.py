@@ -6,62 +6,175 @@ skipped with the reasons; a `scan-completeness` case fails when anything could n
 
 from __future__ import annotations
 
+import io
+import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
-from typing import Any
+from typing import Any, TextIO
 
-from . import resource_key, reverify_lines, sorted_findings
+from ..safe import xml_text
+from . import Spool, resource_key, reverify_lines, severity_rank
 
 _FAILING = ("error", "warning")
 
 
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     """The report as a JUnit XML document (`<testsuites>`); `source_file` becomes each suite's `file` attribute."""
-    by_resource: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for f in sorted_findings(report):
-        by_resource[(str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))].append(f)
-    by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    writer = Writer()
     for r in report.get("resources", []):
-        by_provider[str(r.get("provider", ""))].append(r)
+        writer.resource(r)
+    for f in report.get("findings", []):
+        writer.finding(f)
+    buffer = io.StringIO()
+    writer.write(buffer, report, source_file)
+    return buffer.getvalue()
 
-    root = ET.Element("testsuites", name="residency-audit")
-    for provider in sorted(by_provider):
-        resources = sorted(
-            by_provider[provider], key=lambda r: (r.get("service", ""), r.get("account", ""), r.get("id", ""))
+
+class Writer:
+    """JUnit XML written from a stream: resources and findings in any order, then `write` once (sorted on disk)."""
+
+    finding_fields = (
+        "provider",
+        "account",
+        "resource",
+        "rule",
+        "title",
+        "severity",
+        "waived",
+        "message",
+        "reasons",
+        "waiver",
+    )  # what `finding` reads
+
+    light_resources = True  # reads only provider, account, service, id, countries and assessment of a resource
+
+    def __init__(self) -> None:
+        self.spool = Spool(
+            "res(p, s, a, id, seq)", "fnd(p, a, r, waived, sev, rule, seq, failing, title, severity, details)"
         )
-        suite = ET.SubElement(root, "testsuite", name=provider)
-        if source_file:
-            suite.set("file", source_file)
-        for r in resources:
-            _case(suite, r, by_resource.get(resource_key(r), []))
-        _totals(suite)
-    _completeness(root, report)
-    if reverify_lines(report):  # facts to re-verify: skipped cases, visible without failing the suite
-        kb_suite = ET.SubElement(root, "testsuite", name="knowledge-base")
-        for x in reverify_lines(report):
-            ET.SubElement(
-                ET.SubElement(kb_suite, "testcase", name="re-verify", classname="knowledge-base"), "skipped", message=x
-            )
-        _totals(kb_suite)
-    _totals(root)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        self.seq = 0
 
+    def close(self) -> None:
+        """Remove the on-disk table (also when the report is never written)."""
+        self.spool.close()
 
-def _case(suite: ET.Element, r: dict[str, Any], findings: list[dict[str, Any]]) -> None:
-    case = ET.SubElement(
-        suite, "testcase", classname=f"{r.get('provider', '')}.{r.get('service', '')}", name=str(r.get("id", ""))
-    )
-    failing = [f for f in findings if not f.get("waived") and f.get("severity") in _FAILING]
-    for f in failing:
-        failure = ET.SubElement(
-            case, "failure", message=f"{f.get('rule')} {f.get('title', '')}", type=str(f.get("severity"))
+    def resource(self, r: dict[str, Any]) -> None:
+        """Take one resource dict (docs/report-format.md)."""
+        p, a, rid = resource_key(r)
+        self.spool.add("res", (p, r.get("service", ""), a, rid, self.seq))
+        self.seq += 1
+
+    def finding(self, f: dict[str, Any]) -> None:
+        """Take one finding dict."""
+        key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
+        waived = bool(f.get("waived"))
+        failing = not waived and f.get("severity") in _FAILING
+        rank = -severity_rank(f.get("severity", "note"))
+        row = (waived, rank, str(f.get("rule", "")), self.seq, failing, str(f.get("title", "")), str(f.get("severity")))
+        self.spool.add("fnd", (*key, *row, _details(f)))
+        self.seq += 1
+
+    def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
+        """Write the document: one suite per provider, its cases by service, account and id."""
+        q = self.spool.query
+        q("CREATE INDEX fk ON fnd(p, a, r)")
+        match = "f.p = r.p AND f.a = r.a AND f.r = r.id"
+        suites = q(
+            f"SELECT p, count(*), sum(EXISTS(SELECT 1 FROM fnd f WHERE {match} AND failing)), "
+            f"sum(EXISTS(SELECT 1 FROM fnd f WHERE {match}) AND NOT EXISTS(SELECT 1 FROM fnd f WHERE {match} "
+            "AND failing)) FROM res r GROUP BY p ORDER BY p"
+        ).fetchall()
+        # the completeness suite (skips, coverage) is built first: the root's totals count its cases too
+        root = ET.Element("testsuites")
+        _completeness(root, report)
+        if reverify_lines(report):  # facts to re-verify: skipped cases, visible without failing the suite
+            kb_suite = ET.SubElement(root, "testsuite", name="knowledge-base")
+            for x in reverify_lines(report):
+                kb_case = ET.SubElement(kb_suite, "testcase", name="re-verify", classname="knowledge-base")
+                ET.SubElement(kb_case, "skipped", message=xml_text(x))
+            _totals(kb_suite)
+        ET.indent(root)
+        closing = ET.tostring(root, encoding="unicode").split("\n", 1)[1].rsplit("\n", 1)[0] + "\n"
+        cases = list(root.iter("testcase"))
+        tests = sum(s[1] for s in suites) + len(cases)
+        failures = sum(s[2] for s in suites) + sum(1 for c in cases if c.find("failure") is not None)
+        skips = sum(s[3] for s in suites) + sum(1 for c in cases if c.find("skipped") is not None)
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(f'<testsuites name="residency-audit" tests="{tests}" failures="{failures}" errors="0" '
+                  f'skipped="{skips}">\n')  # fmt: skip
+        rows = q(
+            f"SELECT r.seq, r.p, r.s, r.id, f.rule, f.title, f.severity, f.waived, f.details FROM res r "
+            f"LEFT JOIN fnd f ON {match} "
+            "ORDER BY r.p, r.s, r.a, r.id, r.seq, f.waived, f.sev, f.rule, f.seq"
         )
-        failure.text = _details(f)
+        suite_of = {s[0]: s for s in suites}
+        provider: str | None = None
+        case: list[Any] = []
+        for seq, p, service, rid, *finding in rows:
+            if case and case[0] != seq:
+                _write_case(out, case)
+                case = []
+            if p != provider:
+                if provider is not None:
+                    out.write("  </testsuite>\n")
+                provider = p
+                _, n, failed, skips = suite_of[p]
+                suite = ET.Element("testsuite", name=p)
+                if source_file:
+                    suite.set("file", source_file)
+                for k, v in (("tests", n), ("failures", failed), ("errors", 0), ("skipped", skips)):
+                    suite.set(k, str(v))
+                out.write("  " + ET.tostring(suite, encoding="unicode").removesuffix(" />") + ">\n")
+            if not case:
+                case = [seq, p, service, rid, []]
+            if finding[0] is not None:
+                case[4].append(finding)
+        if case:
+            _write_case(out, case)
+        if provider is not None:
+            out.write("  </testsuite>\n")
+        self.spool.close()
+        out.write(closing)
+        out.write("</testsuites>\n")
+
+
+def _write_case(out: TextIO, case: list[Any]) -> None:
+    """One `<testcase>`, written as ElementTree (indented by ET.indent) writes it, without building a tree."""
+    _, provider, service, rid, findings = case
+    head = f'    <testcase classname="{_attr(f"{provider}.{service}")}" name="{_attr(rid)}"'
+    failing = [f for f in findings if not f[3] and f[2] in _FAILING]
+    children = [
+        f'      <failure message="{_attr(f"{rule} {title}")}" type="{_attr(severity)}">{_text(details)}</failure>'
+        for rule, title, severity, _, details in failing
+    ]
     if not failing and findings:
-        # waived (or note-only) findings: visible, but not a failure
-        skipped = ET.SubElement(case, "skipped", message=_skip_message(findings))
-        skipped.text = "\n\n".join(_details(f) for f in findings)
+        waived = sorted({str(f[0]) for f in findings if f[3]})
+        notes = sorted({str(f[0]) for f in findings})
+        message = "waived: " + ", ".join(waived) if waived else "notes: " + ", ".join(notes)
+        text = _text("\n\n".join(f[4] for f in findings))
+        children.append(f'      <skipped message="{_attr(message)}">{text}</skipped>')
+    if not children:
+        out.write(head + " />\n")
+        return
+    out.write(head + ">\n" + "\n".join(children) + "\n    </testcase>\n")
+
+
+_PLAIN = re.compile(r"[^&<>\"\x00-\x1f\ud800-\udfff\ufffe\uffff]*")
+
+
+def _attr(value: str) -> str:
+    if _PLAIN.fullmatch(value):
+        return value
+    text = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+
+
+_PLAIN_TEXT = re.compile("[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]*")
+
+
+def _text(value: str) -> str:
+    if _PLAIN_TEXT.fullmatch(value):
+        return value
+    return xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _details(f: dict[str, Any]) -> str:
@@ -74,13 +187,6 @@ def _details(f: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _skip_message(findings: list[dict[str, Any]]) -> str:
-    waived = [f for f in findings if f.get("waived")]
-    if waived:
-        return "waived: " + ", ".join(sorted({str(f.get("rule")) for f in waived}))
-    return "notes: " + ", ".join(sorted({str(f.get("rule")) for f in findings}))
-
-
 def _completeness(root: ET.Element, report: dict[str, Any]) -> None:
     suite = ET.SubElement(root, "testsuite", name="residency-audit")
     case = ET.SubElement(suite, "testcase", classname="residency-audit", name="scan-completeness")
@@ -89,7 +195,7 @@ def _completeness(root: ET.Element, report: dict[str, Any]) -> None:
         failure = ET.SubElement(
             case, "failure", message=f"{len(skipped)} scope(s) could not be read", type="incomplete"
         )
-        failure.text = "\n".join(f"{s.get('provider')} {s.get('scope')}: {s.get('reason')}" for s in skipped)
+        failure.text = xml_text("\n".join(f"{s.get('provider')} {s.get('scope')}: {s.get('reason')}" for s in skipped))
     _coverage(suite, report)
     _totals(suite)
 

@@ -6,18 +6,21 @@ line, but the headline's counts (findings, skips, resources) are always whole.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from typing import Any
+from typing import Any, TextIO
 
+from ..safe import md_cell
 from . import (
     LEVELS,
+    Top,
     finding_counts,
+    finding_order,
     footprint_text,
     foreign_reach,
     resource_level,
+    resource_order,
     reverify_lines,
-    sorted_findings,
-    sorted_resources,
     verdict,
     worst_level,
 )
@@ -29,22 +32,112 @@ _RESERVE = 200  # room for the `… N more` lines and joins
 
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     """The report as a Markdown PR comment of at most LIMIT characters."""
-    head = [
-        _headline(report),
-        "\n".join(f"> ⚠️ {cell(x)}" for x in reverify_lines(report)),
-        _profile(report, source_file),
-        _summary(report),
-    ]
-    fixed = "\n\n".join(part for part in head if part)
-    budget = LIMIT - len(fixed) - _RESERVE
-    # skips and findings matter more than the resource list: they take their share first
-    skips = _skips(report, budget // 4)
-    budget -= len(skips)
-    findings = _findings(report, budget * 2 // 3)
-    budget -= len(findings)
-    resources = _resources(report, budget)
-    text = "\n\n".join(part for part in (head[0], findings, *head[1:], skips, resources) if part) + "\n"
-    return _clip(text)
+    writer = Writer()
+    for r in report.get("resources", []):
+        writer.resource(r)
+    for f in report.get("findings", []):
+        writer.finding(f)
+    buffer = io.StringIO()
+    writer.write(buffer, report, source_file)
+    return buffer.getvalue()
+
+
+# no row is shorter than these, so no more rows than this can fit in LIMIT characters: all a comment can show
+_MAX_FINDING_ROWS = LIMIT // len("|  |  | : |  |") + 1
+_MAX_RESOURCE_ROWS = LIMIT // len("|  |  |  |  |  |  |  |  |  |") + 1
+
+
+class Writer:
+    """Markdown written from a stream: counts, and only the rows a comment can hold."""
+
+    def __init__(self) -> None:
+        self.findings = Top(_MAX_FINDING_ROWS)
+        self.resources = Top(_MAX_RESOURCE_ROWS)
+        self.n_findings = self.n_resources = 0
+        self.levels: Counter[str | None] = Counter()
+        self.countries: Counter[str] = Counter()
+        self.worst: dict[str, str | None] = {}
+
+    def resource(self, r: dict[str, Any]) -> None:
+        """Take one resource dict (docs/report-format.md)."""
+        self.n_resources += 1
+        level = resource_level(r)
+        self.levels[level] += 1
+        for country in r.get("countries", []):
+            self.countries[country] += 1
+            self.worst[country] = worst_level((self.worst.get(country), level))
+        self.resources.add(resource_order(r), r)
+
+    def finding(self, f: dict[str, Any]) -> None:
+        """Take one finding dict."""
+        self.n_findings += 1
+        self.findings.add(finding_order(f), f)
+
+    def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
+        """Write the comment."""
+        head = [
+            _headline(report),
+            "\n".join(f"> ⚠️ {cell(x)}" for x in reverify_lines(report)),
+            _profile(report, source_file),
+            self._summary(),
+        ]
+        fixed = "\n\n".join(part for part in head if part)
+        budget = LIMIT - len(fixed) - _RESERVE
+        # skips and findings matter more than the resource list: they take their share first
+        skips = _skips(report, budget // 4)
+        budget -= len(skips)
+        findings = self._findings(report, budget * 2 // 3)
+        budget -= len(findings)
+        resources = self._resources(budget)
+        text = "\n\n".join(part for part in (head[0], findings, *head[1:], skips, resources) if part) + "\n"
+        out.write(_clip(text))
+
+    def _summary(self) -> str:
+        level_rows = [f"| {level} | {self.levels[level]} |" for level in reversed(LEVELS) if self.levels.get(level)]
+        country_rows = [
+            f"| {cell(c)} | {n} | {self.worst[c] or '-'} |"
+            for c, n in sorted(self.countries.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        parts = [
+            "#### Exposure",
+            "| level | data stores |\n|---|---:|\n" + "\n".join(level_rows) if level_rows else "none",
+        ]
+        if country_rows:
+            parts += [
+                "#### Copies by country",
+                "| country | data stores | worst level |\n|---|---:|---|\n" + "\n".join(country_rows),
+            ]
+        return "\n\n".join(parts)
+
+    def _findings(self, report: dict[str, Any], budget: int) -> str:
+        if not self.n_findings:
+            return "#### Findings\n\nnone" if report.get("profile") else ""
+        header = "| rule | severity | resource | message |\n|---|---|---|---|"
+        title = f"#### Findings ({self.n_findings})"
+        rows = [_finding_row(f) for f in self.findings.items()]
+        return _table(title, header, rows, budget, "finding(s)", self.n_findings)
+
+    def _resources(self, budget: int) -> str:
+        if not self.n_resources:
+            return "#### Data stores\n\nnone found"
+        header = (
+            "| level | provider | account | service | name | footprint | countries | keys | foreign reach |\n"
+            "|---|---|---|---|---|---|---|---|---|"
+        )
+        n = self.n_resources
+        rows = [_resource_row(r) for r in self.resources.items()]
+        body = _table(f"#### Data stores ({n})", header, rows, budget, "data store(s)", n)
+        # a long list folds away so the comment stays readable
+        return f"<details><summary>{n} data store(s), worst first</summary>\n\n{body}\n\n</details>" if n > 20 else body
+
+
+def _resource_row(r: dict[str, Any]) -> str:
+    return (
+        f"| {cell(resource_level(r) or '-')} | {cell(r.get('provider'))} | {cell(r.get('account'))} | "
+        f"{cell(r.get('service'))} | {cell(r.get('name'))} | {cell(footprint_text(r))} | "
+        f"{cell(' '.join(r.get('countries', [])) or 'unknown')} | {cell(r.get('key_control'))} | "
+        f"{cell(' '.join(foreign_reach(r)))} |"
+    )
 
 
 def _clip(text: str) -> str:
@@ -56,12 +149,7 @@ def _clip(text: str) -> str:
     return text[:cut] + note
 
 
-def cell(value: Any) -> str:
-    """Text made safe for one Markdown table cell: no pipe, newline, HTML or emphasis markup gets through."""
-    text = " ".join(str(value if value is not None else "").split())
-    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("*", "\\*"), ("`", "\\`"), ("[", "\\["), ("]", "\\]")):
-        text = text.replace(char, escaped)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+cell = md_cell  # text made literal in one table cell (residency_audit.safe)
 
 
 def _headline(report: dict[str, Any]) -> str:
@@ -109,43 +197,6 @@ def _profile(report: dict[str, Any], source_file: str | None) -> str:
     return "\n".join(lines)
 
 
-def _summary(report: dict[str, Any]) -> str:
-    resources = report.get("resources", [])
-    by_level = Counter(resource_level(r) for r in resources)
-    level_rows = [f"| {level} | {by_level[level]} |" for level in reversed(LEVELS) if by_level.get(level)]
-    countries: Counter[str] = Counter()
-    worst: dict[str, list[str | None]] = {}
-    for r in resources:
-        for country in r.get("countries", []):
-            countries[country] += 1
-            worst.setdefault(country, []).append(resource_level(r))
-    country_rows = [
-        f"| {cell(c)} | {n} | {worst_level(worst[c]) or '-'} |"
-        for c, n in sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    parts = ["#### Exposure", "| level | data stores |\n|---|---:|\n" + "\n".join(level_rows) if level_rows else "none"]
-    if country_rows:
-        parts += [
-            "#### Copies by country",
-            "| country | data stores | worst level |\n|---|---:|---|\n" + "\n".join(country_rows),
-        ]
-    return "\n\n".join(parts)
-
-
-def _findings(report: dict[str, Any], budget: int) -> str:
-    findings = sorted_findings(report)
-    if not findings:
-        return "#### Findings\n\nnone" if report.get("profile") else ""
-    rows = [_finding_row(f) for f in findings]
-    return _table(
-        f"#### Findings ({len(findings)})",
-        "| rule | severity | resource | message |\n|---|---|---|---|",
-        rows,
-        budget,
-        "finding(s)",
-    )
-
-
 def _finding_row(f: dict[str, Any]) -> str:
     severity = cell(f.get("severity"))
     message = cell(f.get("message"))
@@ -165,34 +216,10 @@ def _skips(report: dict[str, Any], budget: int) -> str:
         return "#### Skipped\n\nnothing skipped: the scan is complete"
     rows = [f"| {cell(s.get('provider'))} | {cell(s.get('scope'))} | {cell(s.get('reason'))} |" for s in skipped]
     title = f"#### ⚠️ Skipped ({len(skipped)}): the scan is incomplete"
-    return _table(title, "| provider | scope | reason |\n|---|---|---|", rows, budget, "skip(s)")
+    return _table(title, "| provider | scope | reason |\n|---|---|---|", rows, budget, "skip(s)", len(rows))
 
 
-def _resources(report: dict[str, Any], budget: int) -> str:
-    resources = sorted_resources(report)
-    if not resources:
-        return "#### Data stores\n\nnone found"
-    rows = [
-        f"| {cell(resource_level(r) or '-')} | {cell(r.get('provider'))} | {cell(r.get('account'))} | "
-        f"{cell(r.get('service'))} | {cell(r.get('name'))} | {cell(footprint_text(r))} | "
-        f"{cell(' '.join(r.get('countries', [])) or 'unknown')} | {cell(r.get('key_control'))} | "
-        f"{cell(' '.join(foreign_reach(r)))} |"
-        for r in resources
-    ]
-    header = (
-        "| level | provider | account | service | name | footprint | countries | keys | foreign reach |\n"
-        "|---|---|---|---|---|---|---|---|---|"
-    )
-    body = _table(f"#### Data stores ({len(resources)})", header, rows, budget, "data store(s)")
-    # a long list folds away so the comment stays readable
-    return (
-        f"<details><summary>{len(resources)} data store(s), worst first</summary>\n\n{body}\n\n</details>"
-        if len(rows) > 20
-        else body
-    )
-
-
-def _table(title: str, header: str, rows: list[str], budget: int, noun: str) -> str:
+def _table(title: str, header: str, rows: list[str], budget: int, noun: str, total: int) -> str:
     """A titled table with as many rows as fit in `budget` characters, then a `… N more` line for the rest."""
     out = [title, "", header]
     used = len(title) + len(header) + 2
@@ -203,6 +230,6 @@ def _table(title: str, header: str, rows: list[str], budget: int, noun: str) -> 
         out.append(row)
         used += len(row) + 1
         shown += 1
-    if shown < len(rows):
-        out += ["", f"… {len(rows) - shown} more {noun} (see the JSON or HTML report)"]
+    if shown < total:
+        out += ["", f"… {total - shown} more {noun} (see the JSON or HTML report)"]
     return "\n".join(out)

@@ -1,0 +1,109 @@
+"""`check`: a saved report re-evaluated one resource at a time, into a render.Run ready to write.
+
+Reading, locating, assessing, evaluating and the chosen format's sink are chained per resource, so nothing grows
+with the report but the counts. Raises ReportError for a report that cannot be read (the Run is then discarded,
+so nothing is written).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .formats import OutputFormat
+from .knowledge import KnowledgeBase
+from .model import Resource, Viewpoint
+from .profiles import Profile
+from .render import Run
+from .rules import Severity
+
+
+def check_report(
+    arg: str,
+    fmt: OutputFormat,
+    setup: Callable[[datetime | None], tuple[KnowledgeBase, Viewpoint, Profile | None]],
+    fail_on: Severity,
+    allow_incomplete: bool,
+    *,
+    plain: bool,
+    started_first: bool = False,
+) -> Run:
+    """The report `arg` names (a path, `-`, a pipe), re-evaluated with what `setup` gives.
+
+    `setup` returns the knowledge base, viewpoint and profile; it is given the scan's start when `started_first`
+    (`--as-of report`), else None.
+    """
+    from .pipeline import assess_all, locate
+    from .policy import Evaluator
+    from .report import Meta
+    from .reportfile import check_provider, opened, read, started_at, times, to_resource
+
+    with opened(arg) as (path, shown):
+        kb, view, prof = setup(started_at(path, shown) if started_first else None)
+        now = datetime.now(UTC)
+        run = Run(fmt, view, Meta("check", shown, now, now), prof, plain=plain)
+        try:
+            evaluator = Evaluator(prof, kb, date.today()) if prof is not None else None
+            pending: list[Resource] = []
+            pipe = assess_all(kb, locate(kb, _drain(pending)), view)
+            shared: dict[Any, Any] = {}
+
+            def on_resource(raw: dict[str, Any]) -> None:
+                pending.append(to_resource(raw, shared))
+                r = next(pipe)
+                run.add(r, evaluator.resource(r) if evaluator else [])
+
+            head = read(path, shown, on_resource)
+            for i, s in enumerate(head["skipped"]):
+                check_provider(shown, f"skipped[{i}]", s["provider"])
+            reverify = tuple(kb.due_for_review(view.at or date.today()))
+            run.meta = Meta("check", shown, *times(head, shown), reverify=reverify)
+            run.extra(evaluator.finish() if evaluator else [])
+            _finish(run, head, shown, prof, fail_on, allow_incomplete)
+        except BaseException:
+            run.close()
+            raise
+    return run
+
+
+def _finish(
+    run: Run, head: dict[str, Any], shown: str, prof: Profile | None, fail_on: Severity, allow_incomplete: bool
+) -> None:
+    """Coverage (from what the report found and what was assessed), skips and the verdict."""
+    from .catalogue import load as load_catalogue
+    from .coverage import compute, found_from_json
+    from .policy import verdict_of_counts
+    from .reportfile import ReportError, to_skip
+
+    try:
+        found = found_from_json(head)
+    except ValueError as exc:
+        raise ReportError(f"{shown}: {exc}") from None
+    # coverage counts resources per provider and type: the counts stand in for the resources
+    typed: Any = itertools.chain.from_iterable(
+        itertools.repeat(_Typed(p, t), n) for (p, t), n in run.tally.types.items()
+    )
+    coverage = compute(load_catalogue(), typed, found, prof.accept_unassessed if prof else ())
+    run.meta = dataclasses.replace(run.meta, coverage=coverage)
+    skips = [to_skip(s) for s in head["skipped"]]
+    incomplete = bool(skips) or coverage.incomplete
+    decision = verdict_of_counts(run.tally.findings, incomplete, fail_on, allow_incomplete)[0]
+    run.finish(skips, decision if prof is not None else None)
+
+
+class _Typed:
+    """What coverage reads of a resource: its provider and type."""
+
+    __slots__ = ("provider", "type")
+
+    def __init__(self, provider: Any, rtype: str) -> None:
+        self.provider, self.type = provider, rtype
+
+
+def _drain(pending: list[Resource]) -> Iterator[Resource]:
+    """An endless iterator over what is appended to `pending`: feeds a pull pipeline one item at a time."""
+    while True:
+        yield pending.pop()

@@ -1,0 +1,356 @@
+"""The two layouts a saved report is read in, one item at a time (reportfile.py validates and counts the items).
+
+residency-audit's own layout (docs/report-format.md: an indented head, then each array item on a line of its own)
+is read a line at a time, the parts many resources share parsed once; any other layout of the same JSON is read
+by a streaming parser (ijson). Whatever the first accepts, a JSON parser reads the same way; when in doubt it
+says NotNative and the second reads the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .reportfile import (
+    _BIG,
+    MAX_DEPTH,
+    OnItem,
+    ReportError,
+    _footprint_part_ok,
+    _head_checks,
+    _Items,
+    _keys_part_ok,
+    _no_surrogates,
+    _valid_assessment,
+)
+from .safe import visible
+
+
+def native(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+    """Read a report in residency-audit's own layout; NotNative (before or after some items) if it is not."""
+    return _Native(path, shown).run(on_resource, on_finding)
+
+
+def generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+    """Read a report in any JSON layout, in two passes (the head, then the arrays item by item)."""
+    return _generic(path, shown, on_resource, on_finding)
+
+
+class NotNative(Exception):
+    """The file is not in residency-audit's own layout: read it with the general parser instead."""
+
+
+_ASSESSMENT = b', "assessment": '
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_BATCH = 2000
+_MAX_HEAD = 4 << 20  # a head (viewpoint, profile with its waivers) is kilobytes; more means another layout
+_MAX_CACHED = 4096  # distinct assessment texts remembered (an estate has dozens; a hostile report, any number)
+
+
+class _Native:
+    """The layout `report.iter_json` writes: an indented head, then each array item on one line of its own.
+
+    Whatever it accepts, a JSON parser reads the same way: the skeleton (the head with every array emptied) is
+    parsed whole, every item line is parsed, commas are checked, and a resource line is split only at its last
+    `, "assessment": `, which in valid JSON can only start the last member.
+    """
+
+    def __init__(self, path: Path, shown: str) -> None:
+        self.path, self.shown = path, shown
+
+    def run(self, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+        items = _Items(self.shown, on_resource, on_finding)
+        skeleton: list[bytes] = []
+        arrays: dict[str, list[Any]] = {}
+        present: set[str] = set()
+        section: str | None = None
+        batch: list[bytes] = []
+        last_item = b""
+        size = 0
+        with self.path.open("rb") as fh:
+            first = fh.readline()
+            if first.rstrip(b"\r\n") != b"{":
+                raise NotNative
+            skeleton.append(b"{")
+            for raw in fh:
+                line = raw.rstrip(b"\n")
+                if section is not None:
+                    if line.startswith(b"    {"):
+                        if last_item and not last_item.endswith(b","):
+                            raise NotNative
+                        last_item = line
+                        batch.append(line.removesuffix(b","))
+                        if len(batch) >= _BATCH:
+                            self._flush(section, batch, items, arrays)
+                        continue
+                    if line in (b"  ]", b"  ],") and last_item and not last_item.endswith(b","):
+                        self._flush(section, batch, items, arrays)
+                        skeleton.append(b'  "' + section.encode() + b'": []' + line[3:])
+                        section = None
+                        continue
+                    raise NotNative
+                if line.startswith(b'  "') and line.endswith(b'": ['):
+                    key = line[3:-4]
+                    if b'"' in key or b"\\" in key:
+                        raise NotNative
+                    section, last_item = key.decode(), b""
+                    if section in present:
+                        raise ReportError(f"{self.shown}: field {visible(section)!r} appears twice")
+                    present.add(section)
+                    continue
+                skeleton.append(line)
+                size += len(line)
+                if size > _MAX_HEAD:
+                    raise NotNative  # not this layout (an indented whole report): never hold it
+        if section is not None or skeleton[-1] != b"}":
+            raise NotNative
+        try:
+            head = json.loads(b"\n".join(skeleton), object_pairs_hook=_no_duplicates)
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise NotNative from None
+        if not isinstance(head, dict):
+            raise NotNative
+        if any(head.get(k) not in (None, []) for k in _BIG):
+            raise NotNative  # an array laid out otherwise: streamed by the general reader
+        present |= {k for k in _BIG if k in head and head[k] == []}
+        for name in _BIG:
+            if head.get(name) == []:
+                del head[name]
+        for name, values in arrays.items():
+            head[name] = values
+        return _head_checks(self.shown, head, items.counted(present))
+
+    def _flush(self, section: str, batch: list[bytes], items: _Items, arrays: dict[str, list[Any]]) -> None:
+        if not batch:
+            return
+        try:
+            if section == "resources":
+                self._resources(batch, items)
+            elif section == "findings":
+                values = _loads_lines(batch)
+                for f in values:
+                    items.finding(f)
+            else:  # skipped, not_evaluated: small, kept for the head
+                arrays.setdefault(section, []).extend(_loads_lines(batch))
+        finally:
+            batch.clear()
+
+    def _resources(self, batch: list[bytes], items: _Items) -> None:
+        """Resource lines, split at their members' boundaries: the parts many resources share parsed once.
+
+        A line is `{identity, "footprint": …, "countries": …, "key_control": … "tags": …, "assessment": …}`.
+        Each part must parse on its own as an object (or, the assessment, a value), so a split can only fall
+        between members at the top of the line; merged in order, the parts are what a parser makes of the line.
+        """
+        idents, rests = [], []
+        for line in batch:
+            cut = line.rfind(_ASSESSMENT)
+            if cut < 0 or line[-1] != 125:  # `}`: every resource line ends with its assessment
+                raise NotNative
+            f = line.find(_FOOTPRINT, 0, cut)
+            k = line.find(_KEY_CONTROL, f, cut) if f > 0 else -1
+            if k > f > 0:
+                idents.append(line[:f] + b"}")
+                rests.append((line[f + 2 : k], line[k + 2 : cut], line[cut + _CUT : -1]))
+            else:
+                idents.append(line[:cut] + b"}")
+                rests.append((b"", b"", line[cut + _CUT : -1]))
+        footprints, keys, assessments = items.footprints, items.keys, items.assessments
+        resource = items.resource
+        for r, (fp_text, keys_text, tail) in zip(_loads_lines(idents), rests, strict=True):
+            if type(r) is not dict or not r:
+                raise NotNative  # `{` alone before a cut: not valid JSON whole
+            try:  # the identity: six strings (str.join checks them in one C call)
+                "".join((r["provider"], r["account"], r["service"], r["type"], r["id"], r["name"]))
+                checked = len(r) == 6
+            except (KeyError, TypeError):
+                checked = False
+            hit = footprints.get(fp_text)
+            if hit is None:
+                hit = _piece(footprints, fp_text, _footprint_part_ok)
+            r.update(hit[0])
+            known = keys.get(keys_text)
+            if known is None:
+                known = _piece(keys, keys_text, _keys_part_ok)
+            r.update(known[0])
+            assessment = assessments.get(tail)
+            if assessment is None:
+                try:
+                    a = json.loads(tail)
+                except (ValueError, RecursionError):
+                    raise NotNative from None
+                if _SURROGATE.search(tail):
+                    _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
+                assessment = (a, _valid_assessment(a))
+                if len(assessments) < _MAX_CACHED:
+                    assessments[tail] = assessment
+            r["assessment"] = assessment[0]
+            resource(r, checked and hit[1] and known[1] and assessment[1])
+
+
+_CUT = len(_ASSESSMENT)
+
+
+def _piece(cache: dict[bytes, tuple[Any, bool]], text: bytes, check: Callable[[dict[str, Any]], bool]) -> Any:
+    """A part of a resource line (members without their braces) parsed, and whether `check` finds it valid."""
+    part = _loads_part(b"{" + text + b"}") if text else {}
+    hit = (part, bool(part) and check(part))
+    if len(cache) < _MAX_CACHED:
+        cache[text] = hit
+    return hit
+
+
+def _loads_part(text: bytes) -> dict[str, Any]:
+    if _SURROGATE.search(text):
+        raise NotNative  # the general reader names the field
+    try:
+        part = json.loads(text)
+    except (ValueError, RecursionError):
+        raise NotNative from None
+    if not isinstance(part, dict):  # pragma: no cover - `{…}` parses to an object or not at all
+        raise NotNative
+    return part
+
+
+_FOOTPRINT = b', "footprint": '
+_KEY_CONTROL = b', "key_control": '
+
+
+def _loads_lines(lines: list[bytes]) -> list[Any]:
+    """Parse JSON lines in one call (one parse, not thousands); NotNative if any is not one JSON value."""
+    try:
+        values: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
+    except (ValueError, RecursionError):
+        raise NotNative from None
+    if len(values) != len(lines):  # a line holding two values joined by a comma
+        raise NotNative
+    if any(_SURROGATE.search(line) for line in lines):
+        for value in values:
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotNative from None  # the general reader names the field
+    return values
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Duplicate(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
+    return out
+
+
+class _Duplicate(ValueError):
+    """A JSON object with the same key twice: which value is meant is not defined."""
+
+
+# --- any other layout: a streaming parser -------------------------------------------------------------------------
+
+
+def _generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
+    import ijson
+
+    items = _Items(shown, on_resource, on_finding)
+    head, present = _generic_head(path, shown)
+    _lone_surrogates(path, shown)
+    counts: dict[str, int] = {}
+    for key in _BIG:
+        if key not in present or (key == "findings" and on_finding is None):
+            continue
+        with path.open("rb") as fh:
+            try:
+                for value in ijson.items(fh, f"{key}.item", use_float=True):
+                    (items.resource if key == "resources" else items.finding)(value)
+                    counts[key] = counts.get(key, 0) + 1
+            except ijson.JSONError as exc:  # pragma: no cover - the first pass already parsed the whole file
+                raise ReportError(f"{shown}: not valid JSON: {_first_line(exc)}") from None
+    return _head_checks(shown, head, items.counted(present))
+
+
+def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
+    """Every top-level field but the streamed arrays (whose presence is noted), checking syntax and depth."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    head: dict[str, Any] = {}
+    present: set[str] = set()
+    builder: ObjectBuilder | None = None
+    key: str | None = None
+    depth = 0
+    streaming = False
+    started = False
+    with path.open("rb") as fh:
+        try:
+            for prefix, event, value in ijson.parse(fh, use_float=True):
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ReportError(f"{shown}: JSON nested deeper than {MAX_DEPTH} levels: not a report")
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                if not started:
+                    started = True
+                    if event != "start_map":
+                        raise ReportError(
+                            f"{shown}: not a residency-audit report (the top level is not a JSON object); give "
+                            "the output of `residency-audit scan --format json`"
+                        )
+                    continue
+                if depth == 1 and event == "map_key":
+                    key = value
+                    if key in head or key in present:
+                        raise ReportError(f"{shown}: field {visible(str(key))!r} appears twice")
+                    builder, streaming = None, False
+                    continue
+                if depth == 0:
+                    continue  # the closing brace
+                if key in _BIG and prefix == key and event == "start_array" and depth == 2:
+                    present.add(key)
+                    streaming = True
+                    continue
+                if streaming:
+                    continue
+                if builder is None:
+                    builder = ObjectBuilder()
+                builder.event(event, value)
+                if depth == 1:  # the value is complete
+                    head[str(key)] = builder.value
+                    builder = None
+        except ijson.JSONError as exc:
+            raise ReportError(f"{shown}: not valid JSON: {_first_line(exc)}") from None
+        except UnicodeDecodeError:
+            raise ReportError(f"{shown}: not UTF-8 text") from None
+    if not started:
+        raise ReportError(f"{shown}: empty file, not a report")
+    return head, present
+
+
+# a \\uXXXX escape of a surrogate, paired or not; `\\.` first consumes every other escape (so `\\\\ud800` is text)
+_ESCAPES = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\."
+)
+
+
+def _lone_surrogates(path: Path, shown: str) -> None:
+    """Refuse a lone surrogate escape (backslash-u D800 to DFFF, unpaired): ijson would read it as `?`."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data.find(b"\\u") < 0:
+            return
+        for match in _ESCAPES.finditer(data):
+            if match.group(1):
+                raise ReportError(
+                    f"{shown}: a lone UTF-16 surrogate escape ({match.group(1).decode()}) at byte {match.start()} "
+                    "is not text: give the report as the scan wrote it"
+                )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return visible(text[0][:200]) if text else type(exc).__name__

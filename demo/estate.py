@@ -28,6 +28,7 @@ from tests.servers.aws import (
     seed_volume,
 )
 from tests.servers.azure import AzureEndpoint
+from tests.servers.azure_stores import add_key_vault, add_recovery_vault, add_registry
 from tests.servers.gcp import GcpEndpoint
 
 PERSONAL = {"data-classification": "personal"}
@@ -238,11 +239,19 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     ep.add_disk(a, "acme-vm-os", "westeurope", rg="lake")
     ep.add_disk(a, "acme-nightly", "eastus", rg="lake", snapshot=True, customer_key=True)
     out.stores += 5
-    # found by Resource Graph, not read by any store: coverage shows them (a Key Vault keeps a copy in the paired
-    # region, a Recovery Services vault is geo-redundant by default), counts the network, and names a type the
-    # catalogue does not know
-    ep._put(a, "lake", "Microsoft.KeyVault/vaults", "acme-lake-kv", {"location": "westeurope", "properties": {}})
-    ep._put(a, "lake", "Microsoft.RecoveryServices/vaults", "acme-backup", {"location": "eastus", "properties": {}})
+    # the copies that hide: Recovery Services vaults are geo-redundant by default (West Europe's copy in North
+    # Europe, Brazil South's in Texas), and Key Vault copies a vault to the paired region by itself
+    add_recovery_vault(ep, a, "acme-backup-weu", "westeurope", rg="lake", cross_region_restore=True)
+    add_recovery_vault(ep, a, "acme-backup-br", "brazilsouth", rg="lake")
+    add_key_vault(ep, a, "acme-lake-kv", "westeurope", rg="lake")
+    # a Premium registry replicated to Australia: its images are copied there
+    add_registry(ep, a, "acmeimages", "westeurope", replicas=["australiaeast"], rg="lake")
+    out.stores += 4
+    # found by Resource Graph, not read by any store: coverage shows the Application Insights component (logs:
+    # data-bearing, not assessed yet), counts the network, and names a type the catalogue does not know
+    ep._put(
+        a, "lake", "Microsoft.Insights/components", "acme-telemetry-ai", {"location": "westeurope", "properties": {}}
+    )
     ep._put(a, "lake", "Microsoft.Network/virtualNetworks", "acme-lake-net", {"location": "westeurope"})
     ep._put(a, "lake", "Microsoft.DigitalTwins/digitalTwinsInstances", "acme-twins", {"location": "westeurope"})
 
@@ -259,7 +268,10 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
         "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
         "a subscription the scanner may not read (403): a skip, not a clean bill of health",
-        "a Key Vault and a Recovery Services vault no store reads yet: counted, shown, incomplete (never a pass)",
+        "Recovery Services vaults, geo-redundant by default: West Europe's copy in North Europe, Brazil's in Texas",
+        "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
+        "a container registry in West Europe replicated to Australia East",
+        "an Application Insights component no store reads yet: counted, shown, incomplete (never a pass)",
     ]
     return out
 

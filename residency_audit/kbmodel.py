@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from .model import Location, Operator, Provider, Source
@@ -94,6 +94,20 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class ServiceCopies:
+    """A copy a service keeps by itself and shows in no field (Key Vault's paired-region replica), as documented."""
+
+    id: str
+    provider: Provider
+    resource_type: str  # the ARM type the fact is about
+    rule: str  # "paired-region": a copy in the location's paired region (the knowledge base's pair, per cloud)
+    except_locations: tuple[str, ...]  # location codes the service documents as not replicated
+    note: str
+    sources: tuple[str, ...]
+    as_of: date
+
+
+@dataclass(frozen=True)
 class Alias:
     """Another spelling an API returns for a location (S3's legacy "EU", for example)."""
 
@@ -120,6 +134,18 @@ class KnowledgeBase:
     instruments: Mapping[str, Instrument]
     # citations found in the files: (file, entry, source id), kept for the integrity check
     citations: tuple[tuple[str, str, str], ...] = ()
+    service_copies: Mapping[str, ServiceCopies] = field(default_factory=dict)
+
+    def service_copy(self, provider: Provider, resource_type: str) -> ServiceCopies | None:
+        """The documented implicit copy of a resource type (ARM type, any case), if the knowledge base has one."""
+        return next(
+            (
+                s
+                for s in self.service_copies.values()
+                if s.provider == provider and s.resource_type.lower() == resource_type.lower()
+            ),
+            None,
+        )
 
     @functools.cached_property
     def _index(self) -> dict[tuple[Provider, str], Location]:

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 # the facts and the indexed knowledge base live in kbmodel; importers keep using this module's names
-from .kbmodel import WEIGHTS, Adequacy, Agreement, Alias, Bloc, Instrument, KnowledgeBase, _norm
+from .kbmodel import WEIGHTS, Adequacy, Agreement, Alias, Bloc, Instrument, KnowledgeBase, ServiceCopies, _norm
 from .model import Location, LocationKind, LocationStatus, Operator, Provider, Source
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Instrument",
     "KnowledgeBase",
     "KnowledgeError",
+    "ServiceCopies",
     "_norm",
     "load",
     "load_from",
@@ -128,6 +129,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
     adequacy: list[Adequacy] = []
     agreements: list[Agreement] = []
     instruments: dict[str, Instrument] = {}
+    service_copies: dict[str, ServiceCopies] = {}
 
     known_top = {
         "meta",
@@ -140,6 +142,7 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         "adequacy",
         "cloud_act_agreements",
         "instruments",
+        "service_copies",
     }
     for file, doc in docs.items():
         extra = set(doc) - known_top
@@ -246,6 +249,8 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 services_in=e.text("services_in", required=False),
             )
             e.done()
+        for sid, data in _table(file, doc, "service_copies", dict).items():
+            service_copies[sid] = _service_copies(file, sid, data, citations)
 
     if adequacy:
         # a bloc derived from the sourced decisions, so profiles can say "EU-ADEQUACY" and never drift from them
@@ -278,7 +283,30 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         agreements=tuple(agreements),
         instruments=instruments,
         citations=tuple(citations),
+        service_copies=service_copies,
     )
+
+
+_SERVICE_COPY_RULES = ("paired-region",)
+
+
+def _service_copies(file: str, sid: str, data: Any, citations: list[tuple[str, str, str]]) -> ServiceCopies:
+    e = _Entry(file, f"service_copies.{sid}", data, citations)
+    rule = e.text("rule")
+    if rule not in _SERVICE_COPY_RULES:
+        raise e._fail(f"field 'rule' must be one of {', '.join(_SERVICE_COPY_RULES)}, got {rule!r}")
+    fact = ServiceCopies(
+        id=sid,
+        provider=_provider_of(file, e),
+        resource_type=e.text("resource_type"),
+        rule=rule,
+        except_locations=e.texts("except_locations", required=False),
+        note=e.text("note"),
+        sources=e.sources(),
+        as_of=e.day("as_of"),
+    )
+    e.done()
+    return fact
 
 
 def _provider_of(file: str, e: _Entry) -> Provider:

@@ -287,7 +287,8 @@ def test_forbidden_subscription_is_skipped_and_the_other_scanned(azure: AzureEnd
     scopes = {s["scope"] for s in report["skipped"]}
     assert f"subscription/{S2}/type/Microsoft.Storage/storageAccounts" in scopes
     assert all(s.startswith(f"subscription/{S2}/") for s in scopes)  # its types, and its census for coverage
-    assert len(scopes) == 8  # every type of the forbidden subscription, named, and its census (coverage)
+    # every type of the forbidden subscription (one list per --service), named, and its census (coverage)
+    assert len(scopes) == 19
     assert {s["reason"] for s in report["skipped"]} == {"AuthorizationFailed (HTTP 403 on GET): no access to this one"}
     assert "incomplete" in err
     assert azure.token not in json.dumps(report) + err  # reasons never carry the credential
@@ -401,6 +402,17 @@ def test_clouds_select_authority_endpoint_and_audience() -> None:
         "mysql-flexible",
         "disk",
         "snapshot",
+        "recovery-services-vault",
+        "backup-vault",
+        "key-vault",
+        "managed-hsm",
+        "sql-managed-instance",
+        "container-registry",
+        "eventhub-namespace",
+        "servicebus-namespace",
+        "log-analytics-workspace",
+        "redis-cache",
+        "gallery-image-version",
     )
 
 

@@ -138,3 +138,10 @@ def test_the_bundled_files_parse_as_toml_with_only_types() -> None:
         text = resources.files("residency_audit.catalogue").joinpath(f"{provider.value}.toml").read_text()
         assert set(tomllib.loads(text)) == {"types"}
     assert isinstance(load(), Catalogue)
+
+
+def test_every_store_modules_plan_readers_are_registered() -> None:
+    for name in sorted(_store_modules()):
+        module = importlib.import_module(f"residency_audit.stores.{name}")
+        for rtype, reader in getattr(module, "PLAN", {}).items():
+            assert PLAN_READERS.get(rtype) is reader, f"{name}: {rtype} is not in plan/stores.py"

@@ -46,7 +46,7 @@ def azure(endpoint: AzureEndpoint, monkeypatch: pytest.MonkeyPatch) -> AzureEndp
 def _estate(ep: AzureEndpoint) -> None:
     ep.add_subscription(S1, "production")
     ep.add_storage_account(S1, "euonly", "germanywestcentral", "Standard_LRS")
-    ep._put(S1, "sec", "Microsoft.KeyVault/vaults", "kv-west", {"location": "westus", "properties": {}})
+    ep._put(S1, "obs", "Microsoft.Insights/components", "appi-west", {"location": "westus", "properties": {}})
     ep._put(S1, "net", "Microsoft.Network/virtualNetworks", "vnet", {"location": "westus", "properties": {}})
     ep._put(S1, "odd", "Microsoft.Contoso/widgets", "w1", {"location": "westus", "properties": {}})
 
@@ -61,7 +61,7 @@ def _types(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @BOTH_PATHS
-def test_azure_counts_every_type_and_a_key_vault_makes_it_incomplete(
+def test_azure_counts_every_type_and_an_unread_log_component_makes_it_incomplete(
     azure: AzureEndpoint, path_args: list[str]
 ) -> None:
     _estate(azure)
@@ -71,11 +71,11 @@ def test_azure_counts_every_type_and_a_key_vault_makes_it_incomplete(
     types = _types(report)
     storage = types["Microsoft.Storage/storageAccounts"]
     assert (storage["found"], storage["assessed"], storage["category"]) == (1, 1, "data-store")
-    vault = types["Microsoft.KeyVault/vaults"]
-    assert (vault["found"], vault["assessed"], vault["category"], vault["locations"]) == (
+    insights = types["Microsoft.Insights/components"]
+    assert (insights["found"], insights["assessed"], insights["category"], insights["locations"]) == (
         1,
         0,
-        "key-or-secret",
+        "log",
         ["westus"],
     )
     assert types["Microsoft.Network/virtualNetworks"]["category"] == "not-data"
@@ -88,7 +88,7 @@ def test_azure_counts_every_type_and_a_key_vault_makes_it_incomplete(
     assert {(e["engine"], tuple(e["scopes"])) for e in report["coverage"]["engines"]} == {
         (engine, (f"subscription/{S1}",))
     }
-    assert "1 data-bearing types not assessed: Microsoft.KeyVault/vaults (1)" in err
+    assert "1 data-bearing types not assessed: Microsoft.Insights/components (1)" in err
 
 
 def test_graph_without_type_filter_costs_no_extra_request(azure: AzureEndpoint) -> None:
@@ -122,31 +122,41 @@ def _profile(tmp_path: Path, accept: list[str]) -> Path:
 def test_plan_whose_only_data_stores_are_unevaluated_is_incomplete_in_every_format(fmt: str) -> None:
     code, out, err = invoke("plan", str(WESTUS), "--profile", "eu-sovereign", "--format", fmt)
     assert code == 3, err
-    for name in ("Microsoft.Cache/Redis", "Microsoft.KeyVault/vaults", "Microsoft.Sql/servers/databases"):
+    for name in (
+        "Microsoft.DBforPostgreSQL/servers",
+        "Microsoft.Insights/components",
+        "Microsoft.Sql/servers/databases",
+    ):
         assert name in out, (fmt, name)
     assert "westus" in out
     if fmt == "json":
         report = json.loads(out)
         assert report["complete"] is False and report["summary"]["verdict"] == "incomplete"
         by_address = {n["address"]: n for n in report["not_evaluated"]}
-        assert by_address["azurerm_key_vault.vault"]["location"] == "westus"
+        assert by_address["azurerm_application_insights.insights"]["location"] == "westus"
         assert by_address["azurerm_virtual_network.net"]["category"] == "not-data"
 
 
 def test_profile_accepting_the_types_passes_and_records_it(tmp_path: Path) -> None:
-    profile = _profile(tmp_path, ["azurerm_redis_cache", "Microsoft.KeyVault/vaults", "azurerm_mssql_database"])
+    profile = _profile(
+        tmp_path, ["azurerm_postgresql_server", "Microsoft.Insights/components", "azurerm_mssql_database"]
+    )
     code, report, err = invoke_json(["plan", str(WESTUS), "--profile", str(profile), "--format", "json"])
     assert code == 0, err
     assert report["complete"] is True and report["summary"]["verdict"] == "pass"
     assert report["profile"]["accept_unassessed"] == [
-        "azurerm_redis_cache",
-        "Microsoft.KeyVault/vaults",
+        "azurerm_postgresql_server",
+        "Microsoft.Insights/components",
         "azurerm_mssql_database",
     ]
     accepted = {t["type"] for t in report["coverage"]["types"] if t["accepted"]}
-    assert accepted == {"Microsoft.Cache/Redis", "Microsoft.KeyVault/vaults", "Microsoft.Sql/servers/databases"}
+    assert accepted == {
+        "Microsoft.DBforPostgreSQL/servers",
+        "Microsoft.Insights/components",
+        "Microsoft.Sql/servers/databases",
+    }
     # accepting two of three still leaves the third incomplete
-    partial = _profile(tmp_path, ["azurerm_redis_cache", "azurerm_key_vault"])
+    partial = _profile(tmp_path, ["azurerm_postgresql_server", "azurerm_application_insights"])
     code, _, err = invoke("plan", str(WESTUS), "--profile", str(partial))
     assert code == 3 and "Microsoft.Sql/servers/databases (1)" in err
 

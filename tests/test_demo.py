@@ -65,6 +65,11 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert report["profile"]["name"] == "eu-sovereign" and report["summary"]["verdict"] == "fail"
     by_name = {r["name"]: r for r in report["resources"]}
     assert [c["location"] for c in by_name["acmebrgrs"]["footprint"]] == ["brazilsouth", "southcentralus"]
+    # the copies that hide (issue 13): geo-redundant backup vaults and Key Vault's paired-region copy
+    assert [c["location"] for c in by_name["acme-backup-weu"]["footprint"]] == ["westeurope", "northeurope"]
+    assert [c["location"] for c in by_name["acme-backup-br"]["footprint"]] == ["brazilsouth", "southcentralus"]
+    assert [c["location"] for c in by_name["acme-lake-kv"]["footprint"]] == ["westeurope", "northeurope"]
+    assert [c["location"] for c in by_name["acmeimages"]["footprint"]] == ["westeurope", "australiaeast"]
     assert by_name["acme-sovereign-vault"]["key_control"] == "external"
     assert {"DE", "CH"} <= set(by_name["acme-data-de-ch"]["countries"])
     for name in ("report.json", "report.html", "report.sarif", "report.md", "report-eusc.json"):

@@ -17,9 +17,10 @@ subscription / project.
 
 Where the faults land (a representative subset, not every call of every service: each client stack once):
 AWS, DynamoDB `ListTables` of one region per kind (JSON protocol), plus S3 `SlowDown` on `GetBucketReplication` (XML,
-REST); Azure, each subscription's storage-account list through Resource Manager (`--no-resource-graph`; Graph's own
-retry and fallback are in test_azure_scan.py); Google Cloud, every request naming one project, so both the storage
-client (`buckets.list`) and the REST session (`instances.list`) meet it.
+REST); Azure, each subscription's storage-account, Recovery Services vault and Key Vault lists through Resource
+Manager (`--no-resource-graph`; Graph's own retry and fallback are in test_azure_scan.py); Google Cloud, every
+request naming one project, so both the storage client (`buckets.list`) and the REST session (`instances.list`)
+meet it.
 
 Also: `--scan-timeout` against a slow server, and Ctrl-C on the installed command (exit 130, nothing written).
 """
@@ -46,6 +47,7 @@ from residency_audit.cli import app
 from .conftest import BIN
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_bucket, seed_table
 from .servers.azure import AzureEndpoint
+from .servers.azure_stores import add_key_vault, add_recovery_vault
 from .servers.gcp import GcpEndpoint
 
 TIMEOUT = 2  # --timeout for every scan here: a stalled call costs 2 s per attempt
@@ -190,6 +192,11 @@ def _aws_cloud(ep: AwsEndpoint) -> Cloud:
 # Azure: each subscription's storage accounts are a scope (Resource Manager lists; Resource Graph in transient runs).
 AZ_SUBS = {kind: f"{i + 1:08d}-0000-4000-8000-{i + 1:012d}" for i, kind in enumerate(KINDS)}
 AZ_CLEAN = "00000000-0000-4000-8000-000000000000"
+_AZ_TYPES = {
+    "storage-account": "Microsoft.Storage/storageAccounts",
+    "recovery-services-vault": "Microsoft.RecoveryServices/vaults",
+    "key-vault": "Microsoft.KeyVault/vaults",
+}
 
 
 def _azure_cloud(ep: AzureEndpoint) -> Cloud:
@@ -200,6 +207,9 @@ def _azure_cloud(ep: AzureEndpoint) -> Cloud:
             sub, f"sa{kind}", "westeurope", "Standard_GRS", secondary_location="northeurope"
         )
         ep.add_storage_account(sub, f"sa{kind}2", "germanywestcentral")
+        # the copies that hide (issue 13): a geo-redundant backup vault and a Key Vault, listed per subscription
+        add_recovery_vault(ep, sub, f"rsv-{kind}", "westeurope")
+        add_key_vault(ep, sub, f"kv-{kind}", "westeurope")
     faults: dict[str, dict[str, Any]] = {
         "500": {"status": 500, "code": "InternalServerError", "message": "internal error"},
         "503": {"status": 503, "code": "ServiceUnavailable", "message": "unavailable"},
@@ -214,7 +224,7 @@ def _azure_cloud(ep: AzureEndpoint) -> Cloud:
     def inject(kind: str, times: int | None) -> None:
         ep.add_fault(subscription=AZ_SUBS[kind], times=times, **faults[kind])
 
-    scopes = {k: {f"subscription/{s}/type/Microsoft.Storage/storageAccounts"} for k, s in AZ_SUBS.items()}
+    scopes = {k: {f"subscription/{s}/type/{t}" for t in _AZ_TYPES.values()} for k, s in AZ_SUBS.items()}
     lost = {k: {i for i in _azure_ids(ep, s)} for k, s in AZ_SUBS.items()}
     causes = {
         "500": r"InternalServerError \(HTTP 500 on GET\)",
@@ -226,8 +236,8 @@ def _azure_cloud(ep: AzureEndpoint) -> Cloud:
         "malformed": r"malformed response body \(not JSON\)",
         "403": r"AuthorizationFailed \(HTTP 403 on GET\)",
     }
-    return Cloud("azure", ep.env(_base_env()), ("--provider", "azure", "--no-resource-graph", "--service", "storage-account"), inject,
-                 ep.clear_faults, scopes, lost, causes)  # fmt: skip
+    args = ("--provider", "azure", "--no-resource-graph", *(a for s in _AZ_TYPES for a in ("--service", s)))
+    return Cloud("azure", ep.env(_base_env()), args, inject, ep.clear_faults, scopes, lost, causes)
 
 
 def _azure_ids(ep: AzureEndpoint, sub: str) -> set[str]:

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from residency_audit.cli import app
+from residency_audit.scan import SERVICES
 
 from .servers.aws import (
     AwsEndpoint,
@@ -44,6 +45,20 @@ from .servers.aws import (
     seed_volume,
 )
 from .servers.azure import AzureEndpoint
+from .servers.azure_stores import (
+    add_backup_vault,
+    add_image_version,
+    add_instance_failover_group,
+    add_key_vault,
+    add_managed_hsm,
+    add_managed_instance,
+    add_namespace,
+    add_recovery_vault,
+    add_redis,
+    add_redis_link,
+    add_registry,
+    add_workspace,
+)
 from .servers.gcp import GcpEndpoint
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "us-west-2")
@@ -168,6 +183,66 @@ AZURE_OPERATIONS = {
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/disks"): "Microsoft.Compute/disks/read",
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.compute/snapshots"): (
         "Microsoft.Compute/snapshots/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.recoveryservices/vaults"): (
+        "Microsoft.RecoveryServices/vaults/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.dataprotection/backupvaults"): (
+        "Microsoft.DataProtection/backupVaults/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.keyvault/vaults"): "Microsoft.KeyVault/vaults/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.keyvault/managedhsms"): (
+        "Microsoft.KeyVault/managedHSMs/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.sql/managedinstances"): (
+        "Microsoft.Sql/managedInstances/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql/locations/{name}"
+        "/instancefailovergroups",
+    ): "Microsoft.Sql/locations/instanceFailoverGroups/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.sql"
+        "/managedinstances/{name}/encryptionprotector/current",
+    ): "Microsoft.Sql/managedInstances/encryptionProtector/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.containerregistry/registries"): (
+        "Microsoft.ContainerRegistry/registries/read"
+    ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.containerregistry"
+        "/registries/{name}/replications",
+    ): "Microsoft.ContainerRegistry/registries/replications/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.eventhub/namespaces"): (
+        "Microsoft.EventHub/namespaces/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.servicebus/namespaces"): (
+        "Microsoft.ServiceBus/namespaces/read"
+    ),
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.cache/redis"): "Microsoft.Cache/redis/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/providers/microsoft.compute/galleries",
+    ): "Microsoft.Compute/galleries/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.compute/galleries"
+        "/{name}/images",
+    ): "Microsoft.Compute/galleries/images/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.compute/galleries"
+        "/{name}/images/{name}/versions",
+    ): "Microsoft.Compute/galleries/images/versions/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.cache/redis/{name}"
+        "/linkedservers",
+    ): "Microsoft.Cache/redis/linkedServers/read",
+    ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.operationalinsights/workspaces"): (
+        "Microsoft.OperationalInsights/workspaces/read"
     ),
 }
 
@@ -327,6 +402,18 @@ def seed_azure(ep: AzureEndpoint) -> None:
     ep.add_flexible_server("mysql", S2, "mysql-replica", "westeurope", source=mysql)
     ep.add_disk(S2, "vm-os-disk", "westeurope")
     ep.add_disk(S2, "nightly", "eastus", snapshot=True, customer_key=True)
+    add_recovery_vault(ep, S1, "rsv", "westeurope")
+    add_backup_vault(ep, S2, "bv", "francecentral")
+    add_key_vault(ep, S1, "kv", "westeurope")
+    add_managed_hsm(ep, S2, "hsm", "northeurope", extended=["westeurope"])
+    primary = add_managed_instance(ep, S1, "mi", "westeurope")
+    add_instance_failover_group(ep, "mi-fog", primary, add_managed_instance(ep, S2, "mi-dr", "northeurope"))
+    add_registry(ep, S1, "acr", "westeurope", replicas=["australiaeast"])
+    add_namespace(ep, "eventhub", S1, "events", "westeurope", replicas=["northeurope"])
+    add_namespace(ep, "servicebus", S2, "queues", "westeurope")
+    add_workspace(ep, S2, "logs", "westeurope", replica="northeurope")
+    add_redis_link(ep, add_redis(ep, S1, "cache", "westeurope"), add_redis(ep, S2, "cache-dr", "northeurope"))
+    add_image_version(ep, S1, "gallery", "app", "1.0.0", "westeurope", ["westeurope", "eastus"])
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:
@@ -406,28 +493,8 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         # the estate really was read: every service of every cloud, the member account included
         assert {"data-eu", "orders", "pg", "aurora-eu", "member-data", "brgrs", "app", "pg-replica"} <= names, names
         assert {"mysql-replica", "nightly", "vm-os-disk", "frankfurt-cmek", "events", "marts", "de-ch"} <= names, names
-        assert {r["service"] for r in report["resources"]} == {
-            "s3",
-            "dynamodb",
-            "rds",
-            "ebs-snapshot",
-            "backup-vault",
-            "kms-key",
-            "secret",
-            "ecr-repository",
-            "redshift",
-            "efs",
-            "storage-account",
-            "cosmosdb",
-            "sql-database",
-            "postgresql-flexible",
-            "mysql-flexible",
-            "disk",
-            "snapshot",
-            "gcs",
-            "bigquery-dataset",
-            "cloudsql-instance",
-        }
+        # every --service of every cloud (scan.SERVICES) was read in this estate
+        assert {r["service"] for r in report["resources"]} == {s for names in SERVICES.values() for s in names}
         assert json.loads((tmp / "b.json").read_text())["complete"] is True
         yield estate
 

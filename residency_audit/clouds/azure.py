@@ -1,4 +1,4 @@
-"""Azure connector: storage accounts, Cosmos DB, SQL databases, PostgreSQL/MySQL flexible servers, disks, snapshots.
+"""Azure connector: storage, Cosmos DB, SQL (databases, managed instances), flexible servers, disks, vaults, Key Vault.
 
 Every subscription the credential can see (or those named), in the public, China (21Vianet) or US Government cloud.
 
@@ -22,7 +22,8 @@ rows a page, subscriptions in batches of 1,000) returns every data store of ever
 retries, unavailable) the scan falls back by itself to Resource Manager lists, one per subscription and type
 (`--no-resource-graph` asks for that path), and logs why. What Graph does not hold is read per parent, the same way
 on both paths, and memoised: an Azure SQL server's failover groups, replication links (one list per server, not per
-database) and TDE protector; a flexible server's replicas (only for servers whose role says they have some) and a
+database) and TDE protector; a managed instance's failover groups (one list per resource group and location) and
+TDE protector; a flexible server's replicas (only for servers whose role says they have some) and a
 replica's source server.
 
 **Footprints.** Paired regions (geo-redundant storage without a reported secondary, SQL geo-redundant backups,
@@ -48,7 +49,26 @@ if TYPE_CHECKING:
     from ..stores.azure.sql import SqlServer
 from ..stores.common import Memo
 
-SERVICES = ("storage-account", "cosmosdb", "sql-database", "postgresql-flexible", "mysql-flexible", "disk", "snapshot")
+SERVICES = (
+    "storage-account",
+    "cosmosdb",
+    "sql-database",
+    "postgresql-flexible",
+    "mysql-flexible",
+    "disk",
+    "snapshot",
+    "recovery-services-vault",
+    "backup-vault",
+    "key-vault",
+    "managed-hsm",
+    "sql-managed-instance",
+    "container-registry",
+    "eventhub-namespace",
+    "servicebus-namespace",
+    "log-analytics-workspace",
+    "redis-cache",
+    "gallery-image-version",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -95,6 +115,20 @@ KINDS = {
         Kind("mysql-flexible", "Microsoft.DBforMySQL/flexibleServers", "2023-12-30"),
         Kind("disk", "Microsoft.Compute/disks", "2024-03-02"),
         Kind("snapshot", "Microsoft.Compute/snapshots", "2024-03-02"),
+        # the azure-mgmt-recoveryservices / -dataprotection / -keyvault models' versions (stores/azure/vaults.py,
+        # keyvault.py): their fields are read as those models define them
+        Kind("recovery-services-vault", "Microsoft.RecoveryServices/vaults", "2026-11-01"),
+        Kind("backup-vault", "Microsoft.DataProtection/backupVaults", "2026-06-01"),
+        Kind("key-vault", "Microsoft.KeyVault/vaults", "2026-05-15"),
+        Kind("managed-hsm", "Microsoft.KeyVault/managedHSMs", "2026-05-15"),
+        Kind("sql-managed-instance", "Microsoft.Sql/managedInstances", "2021-11-01"),  # as Azure SQL databases
+        Kind("container-registry", "Microsoft.ContainerRegistry/registries", "2025-11-01"),
+        Kind("eventhub-namespace", "Microsoft.EventHub/namespaces", "2026-01-01"),
+        Kind("servicebus-namespace", "Microsoft.ServiceBus/namespaces", "2026-01-01"),
+        Kind("log-analytics-workspace", "Microsoft.OperationalInsights/workspaces", "2025-07-01"),
+        Kind("redis-cache", "Microsoft.Cache/Redis", "2024-11-01"),
+        # versions are children of images of galleries: Resource Manager lists galleries, then images, then versions
+        Kind("gallery-image-version", "Microsoft.Compute/galleries/images/versions", "2024-03-03"),
     )
 }
 BY_TYPE = {k.type.lower(): k for k in KINDS.values()}
@@ -277,6 +311,8 @@ class Arm:
         self.sql_server = Memo(self._sql_server)
         self.server_location = Memo(self._server_location)
         self.replicas = Memo(self._replicas)
+        # any child list several resources share (a resource group's instance failover groups): (path, api-version)
+        self.lists = Memo(lambda arg: list(self.pages(*arg)))
 
     def _send(self, method: str, url: str, params: dict[str, str], body: Any = None) -> dict[str, Any]:
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError

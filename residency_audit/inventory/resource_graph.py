@@ -22,15 +22,36 @@ from ..clouds.azure import (
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
+from ..stores.azure.cache import cache, cache_needs_lookups, cache_task
 from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
 from ..stores.azure.disks import disk
 from ..stores.azure.flexible import flexible, flexible_needs_lookups
+from ..stores.azure.gallery import GALLERIES, arm_versions, image_version
+from ..stores.azure.keyvault import key_vault, managed_hsm
+from ..stores.azure.managed_instance import managed_instance_task
+from ..stores.azure.messaging import event_hubs, service_bus
+from ..stores.azure.registry import registry, registry_needs_lookups, registry_task
 from ..stores.azure.sql import sql_task
 from ..stores.azure.storage import storage_account
+from ..stores.azure.vaults import backup_vault, recovery_vault
+from ..stores.azure.workspaces import workspace
 
 _log = logging.getLogger(__name__)
 RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
+# stores whose every copy is in the inventory record (and the knowledge base): one call, no further reading
+_ONE_RECORD = {
+    "storage-account": storage_account,
+    "cosmosdb": cosmosdb,
+    "recovery-services-vault": recovery_vault,
+    "backup-vault": backup_vault,
+    "key-vault": key_vault,
+    "managed-hsm": managed_hsm,
+    "eventhub-namespace": event_hubs,
+    "servicebus-namespace": service_bus,
+    "log-analytics-workspace": workspace,
+    "gallery-image-version": image_version,
+}
 
 # --- subscriptions and inventory ---------------------------------------------------------------------------------
 
@@ -76,22 +97,30 @@ def start(options: AzureOptions) -> Iterator[Task | Skip]:
 
 def _arm_inventory(arm: Arm, subscriptions: list[str], services: list[str]) -> Iterator[Task]:
     for sub in subscriptions:
-        if not arm.options.services:  # every type, for coverage: one paged list per subscription
+        if not arm.options.services:  # every type, for coverage: one paged list per subscription, then the stores'
             yield Task(
                 Provider.AZURE,
                 f"subscription/{sub}/resources",
-                functools.partial(_arm_census, arm, sub),
+                functools.partial(_arm_census, arm, sub, services),
                 describe_error,
             )
-        for service in services:
-            kind = KINDS[service]
-            listed = SQL_SERVERS if service == "sql-database" else kind.type
-            yield Task(
-                Provider.AZURE,
-                f"subscription/{sub}/type/{listed}",
-                functools.partial(_arm_list, arm, sub, kind),
-                describe_error,
-            )
+        else:
+            yield from _type_lists(arm, sub, services)
+
+
+def _listed(service: str) -> str:
+    """The top-level type Resource Manager lists for a service (its parent's, for child resources)."""
+    return {"sql-database": SQL_SERVERS, "gallery-image-version": GALLERIES}.get(service, KINDS[service].type)
+
+
+def _type_lists(arm: Arm, sub: str, services: Iterable[str]) -> Iterator[Task]:
+    for service in services:
+        yield Task(
+            Provider.AZURE,
+            f"subscription/{sub}/type/{_listed(service)}",
+            functools.partial(_arm_list, arm, sub, KINDS[service]),
+            describe_error,
+        )
 
 
 def _graph_inventory(
@@ -126,11 +155,24 @@ def _graph_inventory(
         yield sql_task(arm, subscription_of(server_id), server_id, databases)
 
 
-def _arm_census(arm: Arm, sub: str) -> Iterator[Found]:
-    """Every resource of a subscription by type (Resource Manager's list; no properties): for coverage."""
-    yield from census(RESOURCE_MANAGER, arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
+def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Skip | Task]:
+    """Every resource of a subscription by type (Resource Manager's list; no properties), then the stores' lists.
+
+    The census is for coverage; after it, one list per store whose (top-level) type the subscription holds, so an
+    empty subscription costs one request, not one per store. Where the census fails, every store's list is read:
+    which types are there is then unknown.
+    """
+    try:
+        rows = list(arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
+    except Exception as exc:
+        yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+        yield from _type_lists(arm, sub, services)
+        return
+    yield from census(RESOURCE_MANAGER, rows)
     # an empty subscription still answered: say so, so the coverage section lists the scope
     yield Found(Provider.AZURE, RESOURCE_MANAGER, f"subscription/{sub}", "", 0)
+    present = {str(row.get("type") or "").lower() for row in rows}
+    yield from _type_lists(arm, sub, [s for s in services if _listed(s).lower() in present])
 
 
 def census(engine: str, rows: Iterable[dict[str, Any]]) -> Iterator[Found]:
@@ -166,6 +208,9 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
         for server in arm.pages(f"/subscriptions/{sub}/providers/{SQL_SERVERS}", kind.api_version):
             yield sql_task(arm, sub, str(server["id"]), None)
         return
+    if kind.service == "gallery-image-version":
+        yield from arm_versions(arm, sub)
+        return
     items = list(arm.pages(f"/subscriptions/{sub}/providers/{kind.type}", kind.api_version))
     yield from _items(arm, kind, sub, items)
 
@@ -173,10 +218,21 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
 def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> Iterator[Resource | Skip | Task]:
     """Resources from listed items; items that need more reading become tasks of their own."""
     for item in items:
-        if kind.service == "storage-account":
-            yield storage_account(arm, sub, item)
-        elif kind.service == "cosmosdb":
-            yield cosmosdb(arm, sub, item)
+        if kind.service in _ONE_RECORD:
+            yield _ONE_RECORD[kind.service](arm, sub, item)
+        elif kind.service == "sql-managed-instance":
+            yield managed_instance_task(arm, sub, item)
+        elif kind.service == "redis-cache":
+            if cache_needs_lookups(item):
+                yield cache_task(arm, sub, item)
+            else:
+                yield from cache(arm, sub, item)
+        elif kind.service == "container-registry":
+            # only Premium registries can have replications: the others need no further call
+            if registry_needs_lookups(item):
+                yield registry_task(arm, sub, item)
+            else:
+                yield from registry(arm, sub, item)
         elif kind.service in ("disk", "snapshot"):
             yield disk(arm, kind, sub, item)
         elif flexible_needs_lookups(kind, item):

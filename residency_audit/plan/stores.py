@@ -6,11 +6,26 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import backup, dynamodb, ecr, efs, kms, rds, redshift, s3, secrets
-from ..stores.azure import cosmos, storage
+from ..stores.azure import (
+    cache,
+    cosmos,
+    gallery,
+    keyvault,
+    managed_instance,
+    messaging,
+    registry,
+    storage,
+    vaults,
+    workspaces,
+)
 from ..stores.gcp import bigquery, gcs
 from .context import Context, Item
 
-_MODULES = (s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, storage, cosmos, gcs, bigquery)
+_MODULES = (
+    *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs),
+    *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
+    *(gcs, bigquery),
+)
 PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
     t: fn for module in _MODULES for t, fn in module.PLAN.items()
 }

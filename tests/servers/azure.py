@@ -712,10 +712,15 @@ print(json.dumps({{
             if not found:
                 raise KeyError(path)
             return 200, found[0]
-        if kind == "databases" and parent in resources:
-            items = [r for k, r in resources.items() if k.startswith(parent + "/databases/")]
+        if kind in ("databases", "images", "versions") and parent in resources:  # child resources listed by id
+            depth = parent.count("/") + 2
+            items = [r for k, r in resources.items() if k.startswith(f"{parent}/{kind}/") and k.count("/") == depth]
             return 200, self._page(items, raw_path, query, self.url)
-        for child_kind in ("failoverGroups", "replicationLinks", "replicas"):
+        if kind == "instancefailovergroups":  # listed per resource group and location, not under a resource
+            return 200, self._page(
+                list(children.get((parent, "instanceFailoverGroups"), [])), raw_path, query, self.url
+            )
+        for child_kind in ("failoverGroups", "replicationLinks", "replicas", "replications", "linkedServers"):
             if kind == child_kind.lower() and parent in resources:
                 return 200, self._page(list(children.get((parent, child_kind), [])), raw_path, query, self.url)
         raise KeyError(path)

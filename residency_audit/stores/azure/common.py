@@ -65,6 +65,22 @@ def paired_copy(location: str, what: str) -> Copy:
     )
 
 
+def location_of(item: dict[str, Any]) -> str:
+    """An ARM record's `location`, or unknown when absent or not a string."""
+    value = item.get("location")
+    return value if isinstance(value, str) and value.strip() else UNKNOWN_LOCATION
+
+
+def list_of(value: Any) -> list[Any]:
+    """A field that should be a JSON array: itself, or [] when absent or not an array."""
+    return value if isinstance(value, list) else []
+
+
+def dict_of(value: Any) -> dict[str, Any]:
+    """A field that should be a JSON object: itself, or {} when absent or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def tags_of(item: dict[str, Any]) -> dict[str, str]:
     """An ARM record's tags as strings."""
     tags = item.get("tags")

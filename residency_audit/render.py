@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -198,13 +199,35 @@ def _copy(spool: IO[bytes], out: IO[str]) -> None:
     buffer = getattr(out, "buffer", None)
     if buffer is not None:
         out.flush()
-        shutil.copyfileobj(spool, buffer, 1 << 20)
         buffer.flush()
+        if not _kernel_copy(spool, buffer):
+            shutil.copyfileobj(spool, buffer, 1 << 20)
+            buffer.flush()
         return
     decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
     while chunk := spool.read(1 << 20):
         out.write(decoder.decode(chunk))
     out.write(decoder.decode(b"", final=True))
+
+
+def _kernel_copy(spool: IO[bytes], buffer: Any) -> bool:
+    """Copy the rest of `spool` to `buffer`'s file in the kernel (hundreds of MB never pass through Python).
+
+    False where it could not copy everything (no file descriptors, a system that cannot): the spool is then left
+    where the kernel stopped, for the caller to copy the rest.
+    """
+    try:
+        src, dst = spool.fileno(), buffer.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    offset, end = spool.tell(), os.fstat(src).st_size
+    try:
+        while offset < end and (sent := os.sendfile(dst, src, offset, end - offset)):
+            offset += sent
+    except OSError:
+        pass
+    spool.seek(offset)
+    return offset == end
 
 
 class _Table:

@@ -66,9 +66,10 @@ class Evaluator:
     def __init__(self, profile: Profile, kb: KnowledgeBase, today: date) -> None:
         self.profile, self.kb, self.today = profile, kb, today
         self.view = profile_viewpoint(kb, profile)
-        # Resources with the same assessment, keys (and key note), classification and copies raise the same findings: derive them
-        # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on
-        # them. Each entry holds its assessment, so the id in the key cannot be reused by another while it lives.
+        # Resources with the same assessment, keys (and key note), classification and copies raise the same
+        # findings: derive them once (an estate of 100,000 buckets has a few dozen such groups), then stamp each
+        # resource's identity on them. Each entry holds its assessment, so the id in the key cannot be reused by
+        # another while it lives.
         self.memo: dict[tuple[object, ...], tuple[object, object, list[Finding]]] = {}
         # an expired waiver is itself a violation, reported once (at the end), on the first finding it covered
         self.first: dict[Waiver, Finding | None] = {w: None for w in profile.waivers if w.expires < today}

@@ -190,8 +190,10 @@ class _Native:
                 assessment = seen[1]
             else:
                 tail = line[start:-1]
-                assessment = assessments.get(tail)
-                if assessment is None:
+                cached = assessments.get(tail)
+                if cached is not None:
+                    assessment = cached
+                else:
                     try:
                         a = json.loads(tail)
                     except (ValueError, RecursionError):

@@ -298,7 +298,8 @@ class _Dicts:
             data = {
                 "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
                 "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
-                "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
+                "key_note": r.key_note, "classification": r.classification,
+                "tags": self._shared(r.tags, lambda tags: dict(sorted(tags.items()))) if r.tags else {},
                 "assessment": assessment,
             }  # fmt: skip
         self.writer.resource(data)

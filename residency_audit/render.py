@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import report, serialize
@@ -31,35 +30,67 @@ from .safe import relative, visible
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
 
 
-@dataclass
 class Tally:
     """What every summary needs, counted as resources pass: levels, countries, findings, totals."""
 
-    resources: int = 0
-    levels: Counter[str] = field(default_factory=Counter)
-    countries: Counter[str] = field(default_factory=Counter)
-    findings: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in Severity} | {"waived": 0})
-    n_findings: int = 0
-    places: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = field(default_factory=dict)
-    types: Counter[tuple[object, str]] = field(default_factory=Counter)  # (provider, type): what coverage counts
+    def __init__(self) -> None:
+        self.resources = 0
+        self.findings: dict[str, int] = {str(s): 0 for s in Severity} | {"waived": 0}
+        self.n_findings = 0
+        self._levels: Counter[str] = Counter()
+        self._countries: Counter[str] = Counter()
+        self._types: Counter[tuple[object, str]] = Counter()  # (provider, type): what coverage counts
+        # resources share footprints and assessments: counted per (provider, type, assessment, footprint), the
+        # levels and countries of each group added once (folded in when read, or when there are many groups)
+        self._groups: dict[tuple[object, ...], list[Any]] = {}
 
     def add(self, r: Resource, findings: Iterable[Finding]) -> None:
         """Count one resource and its findings."""
         self.resources += 1
-        self.types[(r.provider, r.type)] += 1
-        if r.assessment is not None:
-            self.levels[str(r.assessment.level)] += 1
-        hit = self.places.get(id(r.footprint))  # footprints are shared: each one's countries once
-        if hit is None:
-            hit = self.places[id(r.footprint)] = (r.footprint, r.countries)
-        self.countries.update(hit[1])
-        self.finding(findings)
+        key = (r.provider, r.type, id(r.assessment), id(r.footprint))
+        group = self._groups.get(key)
+        # each group holds its assessment and footprint, so their ids are not reused while it lives
+        if group is None or group[1] is not r.assessment or group[2] is not r.footprint:
+            if len(self._groups) >= 10_000:
+                self._fold()
+            group = self._groups[key] = [(r.provider, r.type), r.assessment, r.footprint, r.countries, 0]
+        group[4] += 1
+        if findings:
+            self.finding(findings)
+
+    def _fold(self) -> None:
+        for kind, assessment, _, countries, n in self._groups.values():
+            self._types[kind] += n
+            if assessment is not None:
+                self._levels[str(assessment.level)] += n
+            for country in countries:
+                self._countries[country] += n
+        self._groups.clear()
+
+    @property
+    def levels(self) -> Counter[str]:
+        """Resources per exposure level."""
+        self._fold()
+        return self._levels
+
+    @property
+    def countries(self) -> Counter[str]:
+        """Resources with a copy in each country."""
+        self._fold()
+        return self._countries
+
+    @property
+    def types(self) -> Counter[tuple[object, str]]:
+        """Resources per (provider, type), in the order they were first seen."""
+        self._fold()
+        return self._types
 
     def finding(self, findings: Iterable[Finding]) -> None:
         """Count findings."""
+        counts = self.findings
         for f in findings:
             self.n_findings += 1
-            self.findings["waived" if f.waived else f.severity] += 1
+            counts["waived" if f.waiver is not None and not f.expired_waiver else f.severity] += 1
 
 
 class Run:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint kb-check bench demo clean
+.PHONY: install test lint kb-check bench demo screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,12 @@ bench: $(STAMP)
 # Local AWS, Azure and Google Cloud stand-ins, a seeded estate, the real CLI, reports in demo-out/ (RESIDENCY_AUDIT_DEMO_OUT)
 demo: $(STAMP)
 	$(BIN)/python -m demo
+
+# The README's screenshots of the demo report (light and dark), taken by the browser test in Debian's Chromium
+screenshots: $(STAMP)
+	RESIDENCY_AUDIT_DEMO_OUT=demo-out $(BIN)/python -m demo >/dev/null
+	mkdir -p docs/screenshots
+	SCREENSHOT_REPORT=demo-out/report.html SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/test_browser.py -k screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -692,6 +692,16 @@ def scan(
     try:
         result = _run_with_progress(lambda on_progress: scanning.run(request, kb, view, on_progress))
         meta = Meta("scan", None, started, datetime.now(UTC))
+        from .firstrun import missing_credentials, nothing_readable
+
+        for hint in missing_credentials(result.skipped).values():
+            typer.echo(f"residency-audit: {hint}", err=True)
+        if nothing_readable(request.providers, result.skipped) is not None:
+            # no cloud could be read at all: no empty tables, and no --allow-incomplete pass
+            if fmt is OutputFormat.table and output is None:
+                typer.echo("residency-audit: incomplete: nothing was scanned (no credentials for any cloud)", err=True)
+                raise typer.Exit(EXIT_INCOMPLETE)
+            allow_incomplete = False
         _deliver(kb, result, view, meta, prof, fmt, output, fail_on, allow_incomplete)
     except KeyboardInterrupt:
         # calls in flight are abandoned (daemon threads); --output is written atomically, so it is whole or absent
@@ -699,33 +709,35 @@ def scan(
 
 
 def _run_with_progress(run: Callable[[Callable[[Progress], None]], ScanResult]) -> ScanResult:
-    """Run a scan with a live progress line on stderr (only when stderr is a terminal)."""
+    """Run a scan with one live line on stderr: scopes done/total, resources found, the scope being read.
+
+    Only when stderr is a terminal; the line is erased when the scan ends (or is interrupted).
+    """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     console = Console(stderr=True)
     if not console.is_terminal:
         return run(lambda p: None)
     with Bar(
         SpinnerColumn(),
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[found]}"),
+        TextColumn("{task.fields[line]}", markup=False),  # a scope name is printed literally: no markup
         console=console,
         transient=True,
     ) as bar:
-        task_id = bar.add_task("scan", total=None, found="")
+        task_id = bar.add_task("scan", total=None, line="scanning")
 
         def update(p: Progress) -> None:
-            bar.update(
-                task_id,
-                completed=p.tasks_done,
-                total=p.tasks_total,
-                found=f"{p.resources} resources, {p.skips} skipped · {p.current[-60:]}",
-            )
+            skipped = f", {p.skips} skipped" if p.skips else ""
+            line = Text(f"scanning {p.tasks_done}/{p.tasks_total} scopes · {p.resources} resources found{skipped}")
+            if p.current:
+                line.append(f" · {p.current}")
+            # one line, never wrapped: the scope is cut at the terminal's edge (read each time: it may be resized)
+            line.truncate(max(console.width - 12, 20), overflow="ellipsis")
+            bar.update(task_id, line=line.plain)
 
         return run(update)
 

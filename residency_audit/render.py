@@ -181,7 +181,10 @@ def _sink(fmt: OutputFormat, run: Run) -> Any:
     if fmt is OutputFormat.table:
         return _Table(run)
     if fmt is OutputFormat.html:
-        return _Whole(run)
+        from .reporters import html
+
+        # rows spool as they arrive; the page (map and totals first) is written at the end
+        return _Dicts(run, html.Writer(run.view.home, run.view.trusted))
     return _Dicts(run, importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}").Writer())
 
 
@@ -393,27 +396,3 @@ def _takes_source(writer: Any) -> bool:
     import inspect
 
     return "source_file" in inspect.signature(writer.write).parameters
-
-
-class _Whole:
-    """A format that still renders from the whole report dict (HTML: ux makes it stream)."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        self.resources: list[Resource] = []
-        self.findings: list[Finding] = []
-
-    def add(self, r: Resource, findings: list[Finding]) -> None:
-        self.resources.append(r)
-        self.findings += findings
-
-    def extra(self, findings: list[Finding]) -> None:
-        self.findings += findings
-
-    def write(self, out: IO[str]) -> None:
-        run = self.run
-        result = ScanResult(tuple(self.resources), run.skipped)
-        gate = report.Gate(run.profile, tuple(self.findings), run.verdict) if run.profile and run.verdict else None
-        module = importlib.import_module("residency_audit.reporters.html")
-        out.write(module.render(report.build(result, run.view, run.meta, gate),
-                                source_file=source_file(run.meta, run.profile)))  # fmt: skip

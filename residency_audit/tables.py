@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .fitted import FittedTable, Step
 from .knowledge import Instrument, KnowledgeBase
 from .model import Assessment, Finding, Level, Location, Resource, Skip
 from .rules import RULES
@@ -161,11 +162,10 @@ def view_of(
     for country, n in sorted(data.countries.items(), key=lambda kv: (-kv[1], kv[0])):
         countries.add_row(terminal(country), str(n))
 
-    table = Table(title=f"{data.total} data stores", show_lines=False)
-    for col in ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach"):
-        table.add_column(col, overflow="fold")
+    caption = None
     if data.total > ROW_LIMIT:
-        table.caption = f"the {ROW_LIMIT} most exposed of {data.total}: every resource is in --format json, csv or html"
+        caption = f"the {ROW_LIMIT} most exposed of {data.total}: every resource is in --format json, csv or html"
+    rows: list[dict[str, str | Text]] = []
     for r in data.worst:
         a = r.assessment
         footprint = ", ".join(
@@ -173,17 +173,22 @@ def view_of(
             + ("" if c.role == "primary" else " (replica)")
             for c in r.footprint
         )
-        table.add_row(
-            level_text(a.level) if a else Text("-"),
-            str(r.provider),
-            terminal(r.account),
-            terminal(r.service),
-            terminal(r.name),
-            terminal(footprint),
-            ",".join(r.countries) or "unknown",
-            str(r.key_control),
-            ",".join(a.foreign_reach) if a else "",
+        rows.append(
+            {
+                "level": level_text(a.level) if a else Text("-"),
+                "provider": str(r.provider),
+                "account": terminal(r.account),
+                "service": terminal(r.service),
+                "name": terminal(r.name),
+                "footprint": terminal(footprint),
+                # ", " lets a long list (the 27 countries of GCS's EU) wrap between codes, never inside one
+                "countries": ", ".join(r.countries) or "unknown",
+                "keys": str(r.key_control),
+                "foreign reach": ", ".join(a.foreign_reach) if a else "",
+            }
         )
+    table = FittedTable(f"{data.total} data stores", _COLUMNS, rows, _NARROWING, caps={"name": NAME_CAP},
+                        caption=caption)  # fmt: skip
     parts += [Columns([summary, countries]), table]
     if data.skipped:
         skips = Table(title=f"{len(data.skipped)} skipped: the scan is incomplete", title_style="bold yellow")
@@ -213,21 +218,38 @@ def _coverage_view(coverage: Coverage) -> RenderableType:
     rows = [*coverage.unassessed, *coverage.accepted, *coverage.unknown]
     if not rows:
         return line
-    table = Table(title="not assessed", title_style="bold yellow")
-    for col in ("provider", "type", "category", "found", "not assessed", "where", "why"):
-        table.add_column(col, overflow="fold")
-    for t in rows:
-        cells = (
-            str(t.provider),
-            t.type + (f" ({t.name})" if t.name else ""),
-            t.category,
-            str(t.found),
-            str(t.found - t.assessed),
-            ", ".join(t.locations) or "-",
-            t.reason or "-",
-        )
-        table.add_row(*(Text(c) for c in cells))  # Text: never read as markup
+    cells = [
+        {
+            "provider": str(t.provider),
+            "type": t.type + (f" ({t.name})" if t.name else ""),
+            "category": t.category,
+            "found": str(t.found),
+            "not assessed": str(t.found - t.assessed),
+            "where": ", ".join(t.locations) or "-",
+            "why": t.reason or "-",
+        }
+        for t in rows
+    ]
+    table = FittedTable("not assessed", _COVERAGE_COLUMNS, cells, _COVERAGE_NARROWING, caps={"type": 34},
+                        title_style="bold yellow")  # fmt: skip
     return Group(line, table)
+
+
+# The data-store table narrows in this order: account under the name, service after the provider, then keys,
+# footprint, provider (with its service) and foreign reach are left out; a name longer than NAME_CAP still folds.
+_COLUMNS = ("level", "provider", "account", "service", "name", "footprint", "countries", "keys", "foreign reach")
+_NARROWING = (
+    Step("account", "name"),
+    Step("service", "provider", below=False),
+    Step("keys"),
+    Step("footprint"),
+    Step("provider"),
+    Step("foreign reach"),
+)
+NAME_CAP = 28
+# the coverage table: the type's name (capped: Microsoft.RecoveryServices/vaults is one word) and why matter most
+_COVERAGE_COLUMNS = ("provider", "type", "category", "found", "not assessed", "where", "why")
+_COVERAGE_NARROWING = (Step("category"), Step("found"), Step("provider", "type"), Step("where"))
 
 
 # A terminal table of 100,000 rows helps nobody and takes minutes to lay out; the file formats carry everything.

@@ -5,6 +5,7 @@ Set UPDATE_GOLDEN=1 to rewrite tests/golden/* after an intended change (then rea
 
 from __future__ import annotations
 
+import base64
 import copy
 import csv
 import hashlib
@@ -637,26 +638,47 @@ _EXTERNAL = re.compile(
 
 def test_html_is_self_contained() -> None:
     text = render("html", make_report())
-    assert not _EXTERNAL.search(text)
+    # two inline scripts (ours: a class for the page's CSS, then sorting and filtering), allowed by hash in a CSP
+    # that forbids every fetch
+    assert text.count("<script>") == 2 and text.count("</script>") == 2
+    assert not _EXTERNAL.search(text.replace("<script>", ""))
     # the only URL is the SVG namespace, which is a name, not a fetch
     assert set(re.findall(r"https?://[^\s\"'<>]+", text)) == {"http://www.w3.org/2000/svg"}
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)
+    assert csp and "default-src 'none'" in csp.group(1)
+    for script in re.findall(r"<script>(.*?)</script>", text, re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp.group(1)
 
 
-def test_html_map_colours_countries_by_worst_level() -> None:
+def _map_class(text: str, code: str) -> str | None:
+    m = re.search(rf'<path class="([a-z]+)" d="[^"]*"><title>{code} — ', text)
+    return m.group(1) if m else None
+
+
+def test_html_map_shows_where_copies_sit_and_which_are_foreign() -> None:
     text = render("html", make_report())
     assert "<svg" in text and text.count("<path") > 200
-    colours = html.COLOURS
-
-    def fill(code: str) -> str | None:
-        m = re.search(rf'<path fill="(#[0-9a-f]+)" d="[^"]*"><title>{code} — ', text)
-        return m.group(1) if m else None
-
-    assert fill("US") == colours["critical"] and fill("DE") == colours["critical"]
-    assert fill("IE") == colours["high"]  # sessions (high) beats old-logs (medium)
-    assert fill("FI") == colours["medium"] and fill("BR") == colours["critical"]
-    assert fill("FR") is None  # no copy in France: plain land
-    assert re.search(r'<circle cx="\d+" cy="\d+" r="14" fill="#e53935"><title>SG — ', text)  # too small for a shape
+    # Germany holds a copy and is home: not coloured by the US replica of the same bucket
+    assert _map_class(text, "DE") == "home" and _map_class(text, "US") == "foreign"
+    assert _map_class(text, "IE") == "home" and _map_class(text, "FI") == "home" and _map_class(text, "BR") == "foreign"
+    assert _map_class(text, "AT") == "homeland"  # home, no copy
+    assert _map_class(text, "FR") == "land"  # neither home nor holding a copy
+    assert re.search(r'<circle class="foreign" cx="\d+" cy="\d+" r="14"><title>SG — ', text)  # too small for a shape
     assert "unknown location xx-test-9" in text
+    # the country table: copies per country and the viewpoint's reading of each; the worst level sits in the rows
+    assert '<tr><td>US</td><td>United States of America</td><td>foreign</td><td class="num">3</td>' in text
+    row = re.search(r'<tr data-level="critical"[^>]*>.*?customer-data.*?</tr>', text)
+    assert row and 'data-country="DE US"' in row.group(0) and '<b class="fx">US</b>' in row.group(0)
+
+
+def test_html_streams_each_part_once() -> None:
+    rep = make_report()
+    expected = html.render(copy.deepcopy(rep), source_file=SOURCE_FILE)
+    streamed = dict(rep)
+    for key in ("resources", "findings", "skipped"):
+        streamed[key] = iter(rep[key])  # a second pass would find nothing
+    assert "".join(html.stream(streamed, source_file=SOURCE_FILE)) == expected
 
 
 def test_html_lists_countries_missing_from_the_map() -> None:
@@ -669,12 +691,13 @@ def test_html_lists_countries_missing_from_the_map() -> None:
 def test_html_escapes_every_report_value() -> None:
     rep = make_report()
     rep["resources"][0]["name"] = "<script>alert(1)</script>"
+    rep["resources"][0]["provider"] = 'aws" onmouseover="alert(1)'
     rep["findings"][0]["name"] = "<script>alert(1)</script>"
     rep["findings"][0]["message"] = "a & b <b>bold</b>"
     rep["skipped"][0]["reason"] = "<img src=x>"
     text = render("html", rep)
-    assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    assert "<b>bold</b>" not in text and "<img" not in text
+    assert text.count("<script") == 2 and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<b>bold</b>" not in text and "<img" not in text and '" onmouseover="' not in text
 
 
 def test_world_map_data_is_small_and_sourced() -> None:

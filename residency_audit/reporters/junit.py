@@ -184,9 +184,22 @@ _PLAIN_TEXT = re.compile("[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uff
 
 
 def _text(value: str) -> str:
-    if _PLAIN_TEXT.fullmatch(value):
-        return value
-    return xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # a finding's details are the same few (kilobyte) strings again and again, the very objects the Writer keeps:
+    # their hash is cached, so the look-up costs less than scanning them
+    text = _TEXTS.get(value)
+    if text is None:
+        if _PLAIN_TEXT.fullmatch(value):
+            text = value
+        else:
+            text = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if len(_TEXTS) >= 4096:
+            _TEXTS.clear()
+        if len(value) <= 1 << 16:  # bounded: at most 4096 texts of at most 64 KB
+            _TEXTS[value] = text
+    return text
+
+
+_TEXTS: dict[str, str] = {}
 
 
 def _details(f: dict[str, Any]) -> str:

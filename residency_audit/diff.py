@@ -61,6 +61,21 @@ class Drift:
                f.get("account"), f.get("name"), f.get("message"))  # fmt: skip
         self.spool.add("f" + side, row)
 
+    def read_reports(self, old: str, new: str) -> None:
+        """Feed the two saved reports `old` and `new` (paths, or `-` for stdin) in, one item at a time, then finish.
+
+        Raises ReportError for a report that cannot be read.
+        """
+        from functools import partial
+
+        from .reportfile import opened, read
+
+        heads = []
+        for side, arg in (("o", old), ("n", new)):
+            with opened(arg) as (path, shown):
+                heads.append(read(path, shown, partial(self.resource, side), partial(self.finding, side)))
+        self.finish(*heads)
+
     def finish(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """The heads of both reports (their `skipped` included), once every item is in; then compare."""
         self.heads = {"o": old, "n": new}

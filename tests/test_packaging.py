@@ -41,7 +41,7 @@ def test_wheel_and_sdist_build_install_and_run(tmp_path: Path) -> None:
     assert 'dynamic = ["version"]' in pyproject and __version__ not in pyproject
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    data = {"kb/aws.toml", "profiles/eu-gdpr.toml", "schema/report-v1.schema.json", "reporters/world.json",
+    data = {"kb/aws.toml", "profiles/eu-gdpr.toml", "schema/report-v2.schema.json", "reporters/world.json",
             "reporters/report.js", "reporters/report.css", "permissions/aws-iam-policy.json", "py.typed"}  # fmt: skip
     assert {f"residency_audit/{d}" for d in data} <= names
     assert not any(n.startswith(("tests/", "bench/", "demo/")) for n in names)

@@ -19,7 +19,7 @@ import pyte
 
 CHILD = r"""
 import sys, time
-from residency_audit.cli import _run_with_progress
+from residency_audit.cli.scan import run_with_progress
 from residency_audit.pipeline import Progress, ScanResult
 
 def scan(on_progress):
@@ -29,7 +29,7 @@ def scan(on_progress):
         time.sleep(0.4)  # rich redraws every 0.1 s: each step is drawn several times
     return ScanResult((), ())
 
-_run_with_progress(scan)
+run_with_progress(scan)
 print("scan finished", file=sys.stderr, flush=True)
 """
 

@@ -49,7 +49,7 @@ def _atomic(path: Path, write: Callable[[IO[str]], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
             write(fh)
         os.replace(tmp, path)
     except BaseException:

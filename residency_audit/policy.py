@@ -66,9 +66,10 @@ class Evaluator:
     def __init__(self, profile: Profile, kb: KnowledgeBase, today: date) -> None:
         self.profile, self.kb, self.today = profile, kb, today
         self.view = profile_viewpoint(kb, profile)
-        # Resources with the same assessment, keys, classification and copies raise the same findings: derive them
-        # once (an estate of 100,000 buckets has a few dozen such groups), then stamp each resource's identity on
-        # them. Each entry holds its assessment, so the id in the key cannot be reused by another while it lives.
+        # Resources with the same assessment, keys (and key note), classification and copies raise the same
+        # findings: derive them once (an estate of 100,000 buckets has a few dozen such groups), then stamp each
+        # resource's identity on them. Each entry holds its assessment, so the id in the key cannot be reused by
+        # another while it lives.
         self.memo: dict[tuple[object, ...], tuple[object, object, list[Finding]]] = {}
         # an expired waiver is itself a violation, reported once (at the end), on the first finding it covered
         self.first: dict[Waiver, Finding | None] = {w: None for w in profile.waivers if w.expires < today}
@@ -76,7 +77,7 @@ class Evaluator:
     def resource(self, r: Resource) -> list[Finding]:
         """The findings on one resource, in the order `evaluate` lists them."""
         # footprints are shared tuples (see pipeline.locate): found by identity, the entry holding the tuple
-        key = (id(r.assessment), r.key_control, r.classification, id(r.footprint))
+        key = (id(r.assessment), r.key_control, r.classification, r.key_note, id(r.footprint))
         hit = self.memo.get(key)
         if hit is None:
             if len(self.memo) > 50_000:  # unique footprints (a note per resource): stay bounded

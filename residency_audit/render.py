@@ -10,11 +10,11 @@ from __future__ import annotations
 import codecs
 import importlib
 import json
+import os
 import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import report, serialize
@@ -30,35 +30,67 @@ from .safe import relative, visible
 _REPORTERS = {"sarif": "sarif", "csv": "csv_report", "markdown": "markdown", "junit": "junit", "html": "html"}
 
 
-@dataclass
 class Tally:
     """What every summary needs, counted as resources pass: levels, countries, findings, totals."""
 
-    resources: int = 0
-    levels: Counter[str] = field(default_factory=Counter)
-    countries: Counter[str] = field(default_factory=Counter)
-    findings: dict[str, int] = field(default_factory=lambda: {str(s): 0 for s in Severity} | {"waived": 0})
-    n_findings: int = 0
-    places: dict[int, tuple[tuple[object, ...], tuple[str, ...]]] = field(default_factory=dict)
-    types: Counter[tuple[object, str]] = field(default_factory=Counter)  # (provider, type): what coverage counts
+    def __init__(self) -> None:
+        self.resources = 0
+        self.findings: dict[str, int] = {str(s): 0 for s in Severity} | {"waived": 0}
+        self.n_findings = 0
+        self._levels: Counter[str] = Counter()
+        self._countries: Counter[str] = Counter()
+        self._types: Counter[tuple[object, str]] = Counter()  # (provider, type): what coverage counts
+        # resources share footprints and assessments: counted per (provider, type, assessment, footprint), the
+        # levels and countries of each group added once (folded in when read, or when there are many groups)
+        self._groups: dict[tuple[object, ...], list[Any]] = {}
 
     def add(self, r: Resource, findings: Iterable[Finding]) -> None:
         """Count one resource and its findings."""
         self.resources += 1
-        self.types[(r.provider, r.type)] += 1
-        if r.assessment is not None:
-            self.levels[str(r.assessment.level)] += 1
-        hit = self.places.get(id(r.footprint))  # footprints are shared: each one's countries once
-        if hit is None:
-            hit = self.places[id(r.footprint)] = (r.footprint, r.countries)
-        self.countries.update(hit[1])
-        self.finding(findings)
+        key = (r.provider, r.type, id(r.assessment), id(r.footprint))
+        group = self._groups.get(key)
+        # each group holds its assessment and footprint, so their ids are not reused while it lives
+        if group is None or group[1] is not r.assessment or group[2] is not r.footprint:
+            if len(self._groups) >= 10_000:
+                self._fold()
+            group = self._groups[key] = [(r.provider, r.type), r.assessment, r.footprint, r.countries, 0]
+        group[4] += 1
+        if findings:
+            self.finding(findings)
+
+    def _fold(self) -> None:
+        for kind, assessment, _, countries, n in self._groups.values():
+            self._types[kind] += n
+            if assessment is not None:
+                self._levels[str(assessment.level)] += n
+            for country in countries:
+                self._countries[country] += n
+        self._groups.clear()
+
+    @property
+    def levels(self) -> Counter[str]:
+        """Resources per exposure level."""
+        self._fold()
+        return self._levels
+
+    @property
+    def countries(self) -> Counter[str]:
+        """Resources with a copy in each country."""
+        self._fold()
+        return self._countries
+
+    @property
+    def types(self) -> Counter[tuple[object, str]]:
+        """Resources per (provider, type), in the order they were first seen."""
+        self._fold()
+        return self._types
 
     def finding(self, findings: Iterable[Finding]) -> None:
         """Count findings."""
+        counts = self.findings
         for f in findings:
             self.n_findings += 1
-            self.findings["waived" if f.waived else f.severity] += 1
+            counts["waived" if f.waiver is not None and not f.expired_waiver else f.severity] += 1
 
 
 class Run:
@@ -201,13 +233,35 @@ def _copy(spool: IO[bytes], out: IO[str]) -> None:
     buffer = getattr(out, "buffer", None)
     if buffer is not None:
         out.flush()
-        shutil.copyfileobj(spool, buffer, 1 << 20)
         buffer.flush()
+        if not _kernel_copy(spool, buffer):
+            shutil.copyfileobj(spool, buffer, 1 << 20)
+            buffer.flush()
         return
     decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
     while chunk := spool.read(1 << 20):
         out.write(decoder.decode(chunk))
     out.write(decoder.decode(b"", final=True))
+
+
+def _kernel_copy(spool: IO[bytes], buffer: Any) -> bool:
+    """Copy the rest of `spool` to `buffer`'s file in the kernel (hundreds of MB never pass through Python).
+
+    False where it could not copy everything (no file descriptors, a system that cannot): the spool is then left
+    where the kernel stopped, for the caller to copy the rest.
+    """
+    try:
+        src, dst = spool.fileno(), buffer.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    offset, end = spool.tell(), os.fstat(src).st_size
+    try:
+        while offset < end and (sent := os.sendfile(dst, src, offset, end - offset)):
+            offset += sent
+    except OSError:
+        pass
+    spool.seek(offset)
+    return offset == end
 
 
 class _Table:
@@ -248,7 +302,7 @@ class _Dicts:
     """A format of residency_audit.reporters, fed the report-format dicts its `Writer` takes.
 
     Shared parts (footprints, assessments) are serialised once; a writer that names the finding fields it reads
-    (`finding_fields`) gets only those.
+    (`finding_fields`) gets an unwaived finding without the costly fields it does not read.
     """
 
     def __init__(self, run: Run, writer: Any) -> None:
@@ -278,7 +332,8 @@ class _Dicts:
             data = {
                 "provider": str(r.provider), "account": r.account, "service": r.service, "type": r.type, "id": r.id,
                 "name": r.name, "footprint": copies, "countries": countries, "key_control": str(r.key_control),
-                "key_note": r.key_note, "classification": r.classification, "tags": dict(sorted(r.tags.items())),
+                "key_note": r.key_note, "classification": r.classification,
+                "tags": self._shared(r.tags, lambda tags: dict(sorted(tags.items()))) if r.tags else {},
                 "assessment": assessment,
             }  # fmt: skip
         self.writer.resource(data)
@@ -293,7 +348,7 @@ class _Dicts:
             elif fields is None or f.waiver is not None:
                 self.writer.finding(serialize.finding(f))
             else:
-                self.writer.finding({k: _FINDING[k](f) for k in fields})
+                self.writer.finding(_unwaived(f, "fingerprint" in fields))
 
     def write(self, out: IO[str]) -> None:
         run = self.run
@@ -307,21 +362,19 @@ class _Dicts:
             close()
 
 
-_FINDING: dict[str, Any] = {
-    "rule": lambda f: f.rule,
-    "severity": lambda f: f.severity,
-    "provider": lambda f: str(f.provider),
-    "account": lambda f: f.account,
-    "service": lambda f: f.service,
-    "resource": lambda f: f.resource_id,
-    "name": lambda f: f.resource_name,
-    "message": lambda f: f.message,
-    "reasons": lambda f: list(f.reasons),
-    "title": lambda f: RULES[f.rule].title,
-    "waived": lambda f: f.waived,
-    "waiver": lambda f: None,  # findings with a waiver are serialised whole
-    "fingerprint": lambda f: f.fingerprint,
-}
+def _unwaived(f: Finding, fingerprint: bool) -> dict[str, Any]:
+    """An unwaived finding's fields as serialize.finding names them, in one dict display (no call per field).
+
+    The fingerprint (a hash) only when the writer reads it; the remediation, never (no such writer reads it).
+    """
+    data = {
+        "rule": f.rule, "severity": f.severity, "provider": str(f.provider), "account": f.account,
+        "service": f.service, "resource": f.resource_id, "name": f.resource_name, "message": f.message,
+        "reasons": list(f.reasons), "title": RULES[f.rule].title, "waived": False, "waiver": None,
+    }  # fmt: skip
+    if fingerprint:
+        data["fingerprint"] = f.fingerprint
+    return data
 
 
 class _Lazy(dict):  # type: ignore[type-arg]

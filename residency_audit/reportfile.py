@@ -340,6 +340,7 @@ class _Items:
         self.footprints: dict[bytes, tuple[Any, bool]] = {}
         self.keys: dict[bytes, tuple[Any, bool]] = {}
         self.assessments: dict[bytes, tuple[Any, bool]] = {}
+        self.last: dict[tuple[bytes, bytes], tuple[bytes, tuple[Any, bool]]] = {}  # by footprint and keys parts
 
     def resource(self, r: Any, checked: bool = False) -> None:
         provider = r.get("provider") if type(r) is dict else None

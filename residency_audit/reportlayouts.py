@@ -70,7 +70,8 @@ class _Native:
         batch: list[bytes] = []
         last_item = b""
         size = 0
-        with self.path.open("rb") as fh:
+        # lines are kilobytes (an assessment's reasons): a large buffer reads the file in few calls
+        with self.path.open("rb", buffering=1 << 20) as fh:
             first = fh.readline()
             if first.rstrip(b"\r\n") != b"{":
                 raise NotNative
@@ -147,20 +148,25 @@ class _Native:
         """
         idents, rests = [], []
         for line in batch:
-            cut = line.rfind(_ASSESSMENT)
-            if cut < 0 or line[-1] != 125:  # `}`: every resource line ends with its assessment
+            if line[-1] != 125:  # `}`: every resource line ends with its assessment
                 raise NotNative
-            f = line.find(_FOOTPRINT, 0, cut)
-            k = line.find(_KEY_CONTROL, f, cut) if f > 0 else -1
-            if k > f > 0:
+            f = line.find(_FOOTPRINT)
+            k = line.find(_KEY_CONTROL, f) if f > 0 else -1
+            # the assessment is the line's last member and kilobytes long: look for its start from the short
+            # members before it (a split at an earlier `, "assessment": `, inside tags, leaves parts that do not
+            # parse, so the general reader takes the file)
+            cut = line.find(_ASSESSMENT, k) if k > f > 0 else line.rfind(_ASSESSMENT)
+            if cut < 0:
+                raise NotNative
+            if k > f > 0 and k < cut:
                 idents.append(line[:f] + b"}")
-                rests.append((line[f + 2 : k], line[k + 2 : cut], line[cut + _CUT : -1]))
+                rests.append((line[f + 2 : k], line[k + 2 : cut], line, cut + _CUT))
             else:
                 idents.append(line[:cut] + b"}")
-                rests.append((b"", b"", line[cut + _CUT : -1]))
-        footprints, keys, assessments = items.footprints, items.keys, items.assessments
+                rests.append((b"", b"", line, cut + _CUT))
+        footprints, keys, assessments, last = items.footprints, items.keys, items.assessments, items.last
         resource = items.resource
-        for r, (fp_text, keys_text, tail) in zip(_loads_lines(idents), rests, strict=True):
+        for r, (fp_text, keys_text, line, start) in zip(_loads_lines(idents), rests, strict=True):
             if type(r) is not dict or not r:
                 raise NotNative  # `{` alone before a cut: not valid JSON whole
             try:  # the identity: six strings (str.join checks them in one C call)
@@ -176,17 +182,29 @@ class _Native:
             if known is None:
                 known = _piece(keys, keys_text, _keys_part_ok)
             r.update(known[0])
-            assessment = assessments.get(tail)
-            if assessment is None:
-                try:
-                    a = json.loads(tail)
-                except (ValueError, RecursionError):
-                    raise NotNative from None
-                if _SURROGATE.search(tail):
-                    _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
-                assessment = (a, _valid_assessment(a))
-                if len(assessments) < _MAX_CACHED:
-                    assessments[tail] = assessment
+            # resources with the same places and keys mostly carry the same assessment text: compared in place
+            # (memcmp) with the last one seen beside them, it is neither cut out nor hashed
+            parts = (fp_text, keys_text)
+            seen = last.get(parts)
+            if seen is not None and len(line) - 1 - start == len(seen[0]) and line.startswith(seen[0], start):
+                assessment = seen[1]
+            else:
+                tail = line[start:-1]
+                cached = assessments.get(tail)
+                if cached is not None:
+                    assessment = cached
+                else:
+                    try:
+                        a = json.loads(tail)
+                    except (ValueError, RecursionError):
+                        raise NotNative from None
+                    if _SURROGATE.search(tail):
+                        _no_surrogates(items.shown, a, f"resources[{items.resources}].assessment")
+                    assessment = (a, _valid_assessment(a))
+                    if len(assessments) < _MAX_CACHED:
+                        assessments[tail] = assessment
+                if len(last) < _MAX_CACHED:
+                    last[parts] = (tail, assessment)
             r["assessment"] = assessment[0]
             resource(r, checked and hit[1] and known[1] and assessment[1])
 

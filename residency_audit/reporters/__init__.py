@@ -187,7 +187,8 @@ class Top:
             self._cut()
 
     def _cut(self) -> None:
-        self.kept.sort(key=_order)
+        # (key, seq, item) compared as tuples, in C: seq is unique, so the item itself is never compared
+        self.kept.sort()
         del self.kept[self.limit :]
         if len(self.kept) == self.limit:
             self.cutoff = self.kept[-1][0]
@@ -196,7 +197,3 @@ class Top:
         """The kept items, smallest key first."""
         self._cut()
         return [item for _, _, item in self.kept]
-
-
-def _order(entry: tuple[Any, int, Any]) -> tuple[Any, int]:
-    return entry[0], entry[1]

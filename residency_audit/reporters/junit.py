@@ -15,6 +15,7 @@ from ..safe import xml_text
 from . import Spool, resource_key, reverify_lines, severity_rank
 
 _FAILING = ("error", "warning")
+_MAX_TEXTS = 20_000  # distinct finding details held in memory (an estate has dozens); the rest go to disk
 
 
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
@@ -52,6 +53,10 @@ class Writer:
             "res(p, s, a, id, seq)", "fnd(p, a, r, waived, sev, rule, seq, failing, title, severity, details)"
         )
         self.seq = 0
+        # a finding's details (message and reasons, a kilobyte) repeat across the resources of one kind: each
+        # distinct text is kept once and the table holds its number, so what SQLite stores and sorts stays small
+        self.texts: dict[str, int] = {}
+        self.by_number: list[str] = []
 
     def close(self) -> None:
         """Remove the on-disk table (also when the report is never written)."""
@@ -70,7 +75,12 @@ class Writer:
         failing = not waived and f.get("severity") in _FAILING
         rank = -severity_rank(f.get("severity", "note"))
         row = (waived, rank, str(f.get("rule", "")), self.seq, failing, str(f.get("title", "")), str(f.get("severity")))
-        self.spool.add("fnd", (*key, *row, _details(f)))
+        details = _details(f)
+        number = self.texts.get(details)
+        if number is None and len(self.by_number) < _MAX_TEXTS:
+            number = self.texts[details] = len(self.by_number)
+            self.by_number.append(details)
+        self.spool.add("fnd", (*key, *row, details if number is None else number))
         self.seq += 1
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
@@ -127,6 +137,8 @@ class Writer:
             if not case:
                 case = [seq, p, service, rid, []]
             if finding[0] is not None:
+                if type(finding[-1]) is int:
+                    finding[-1] = self.by_number[finding[-1]]
                 case[4].append(finding)
         if case:
             _write_case(out, case)
@@ -172,9 +184,22 @@ _PLAIN_TEXT = re.compile("[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uff
 
 
 def _text(value: str) -> str:
-    if _PLAIN_TEXT.fullmatch(value):
-        return value
-    return xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # a finding's details are the same few (kilobyte) strings again and again, the very objects the Writer keeps:
+    # their hash is cached, so the look-up costs less than scanning them
+    text = _TEXTS.get(value)
+    if text is None:
+        if _PLAIN_TEXT.fullmatch(value):
+            text = value
+        else:
+            text = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if len(_TEXTS) >= 4096:
+            _TEXTS.clear()
+        if len(value) <= 1 << 16:  # bounded: at most 4096 texts of at most 64 KB
+            _TEXTS[value] = text
+    return text
+
+
+_TEXTS: dict[str, str] = {}
 
 
 def _details(f: dict[str, Any]) -> str:

@@ -50,6 +50,8 @@ _MAX_RESOURCE_ROWS = LIMIT // len("|  |  |  |  |  |  |  |  |  |") + 1
 class Writer:
     """Markdown written from a stream: counts, and only the rows a comment can hold."""
 
+    lazy_findings = True  # a finding may come with only its ordering fields and `full()` for the rest
+
     def __init__(self) -> None:
         self.findings = Top(_MAX_FINDING_ROWS)
         self.resources = Top(_MAX_RESOURCE_ROWS)
@@ -57,16 +59,29 @@ class Writer:
         self.levels: Counter[str | None] = Counter()
         self.countries: Counter[str] = Counter()
         self.worst: dict[str, str | None] = {}
+        self.groups: dict[tuple[int, str | None], list[Any]] = {}  # each holds its list: the id is not reused
 
     def resource(self, r: dict[str, Any]) -> None:
         """Take one resource dict (docs/report-format.md)."""
         self.n_resources += 1
         level = resource_level(r)
         self.levels[level] += 1
-        for country in r.get("countries", []):
-            self.countries[country] += 1
-            self.worst[country] = worst_level((self.worst.get(country), level))
+        # resources share their countries list (one per footprint): counted per list and level, folded in later
+        countries = r.get("countries", [])
+        group = self.groups.get((id(countries), level))
+        if group is None or group[0] is not countries:
+            if len(self.groups) >= 10_000:
+                self._fold()
+            group = self.groups[(id(countries), level)] = [countries, level, 0]
+        group[2] += 1
         self.resources.add(resource_order(r), r)
+
+    def _fold(self) -> None:
+        for countries, level, n in self.groups.values():
+            for country in countries:
+                self.countries[country] += n
+                self.worst[country] = worst_level((self.worst.get(country), level))
+        self.groups.clear()
 
     def finding(self, f: dict[str, Any]) -> None:
         """Take one finding dict."""
@@ -75,6 +90,7 @@ class Writer:
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
         """Write the comment."""
+        self._fold()
         head = [
             _headline(report),
             "\n".join(f"> ⚠️ {cell(x)}" for x in reverify_lines(report)),
@@ -114,7 +130,7 @@ class Writer:
             return "#### Findings\n\nnone" if report.get("profile") else ""
         header = "| rule | severity | resource | message |\n|---|---|---|---|"
         title = f"#### Findings ({self.n_findings})"
-        rows = [_finding_row(f) for f in self.findings.items()]
+        rows = [_finding_row(f.full() if hasattr(f, "full") else f) for f in self.findings.items()]
         return _table(title, header, rows, budget, "finding(s)", self.n_findings)
 
     def _resources(self, budget: int) -> str:

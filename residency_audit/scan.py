@@ -27,7 +27,18 @@ SERVICES = {
         "disk",
         "snapshot",
     ),
-    "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
+    "gcp": (
+        "gcs",
+        "bigquery-dataset",
+        "cloudsql-instance",
+        "compute-snapshot",
+        "compute-image",
+        "compute-machine-image",
+        "secret-manager",
+        "logging-bucket",
+        "pubsub-topic",
+        "spanner-instance",
+    ),
 }
 
 

@@ -52,7 +52,31 @@ from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_LABEL, Memo, declared_key_control, dedupe_places
 
-SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
+SERVICES = (
+    "gcs",
+    "bigquery-dataset",
+    "cloudsql-instance",
+    "compute-snapshot",
+    "compute-image",
+    "compute-machine-image",
+    "secret-manager",
+    "logging-bucket",
+    "pubsub-topic",
+    "spanner-instance",
+)
+# service → (store module, its lister): each module under stores/gcp/ holds its live reader and its plan reader
+WALKERS = {
+    "gcs": ("gcs", "gcs_list"),
+    "bigquery-dataset": ("bigquery", "bigquery_list"),
+    "cloudsql-instance": ("cloudsql", "sql_list"),
+    "compute-snapshot": ("compute", "snapshot_list"),
+    "compute-image": ("compute", "image_list"),
+    "compute-machine-image": ("compute", "machine_image_list"),
+    "secret-manager": ("secrets", "secret_list"),
+    "logging-bucket": ("logging", "log_bucket_list"),
+    "pubsub-topic": ("pubsub", "topic_list"),
+    "spanner-instance": ("spanner", "spanner_list"),
+}
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ENDPOINT_VARS = {
@@ -60,6 +84,11 @@ ENDPOINT_VARS = {
     "bigquery": ("RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT", "https://bigquery.googleapis.com"),
     "sqladmin": ("RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT", "https://sqladmin.googleapis.com"),
     "kms": ("RESIDENCY_AUDIT_GCP_KMS_ENDPOINT", "https://cloudkms.googleapis.com"),
+    "compute": ("RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT", "https://compute.googleapis.com"),
+    "secretmanager": ("RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT", "https://secretmanager.googleapis.com"),
+    "logging": ("RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT", "https://logging.googleapis.com"),
+    "pubsub": ("RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT", "https://pubsub.googleapis.com"),
+    "spanner": ("RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT", "https://spanner.googleapis.com"),
 }
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 5
@@ -153,6 +182,7 @@ class Gcp:
         self._storage: Any = None
         self._projects_seen: set[str] = set()
         self.keys = Memo(self._describe_key)
+        self._memos: dict[str, Memo] = {}
         self.endpoints = {
             api: os.environ.get(var, default).rstrip("/") for api, (var, default) in ENDPOINT_VARS.items()
         }
@@ -210,6 +240,11 @@ class Gcp:
             .with_timeout(2 * self.options.timeout)
             .with_delay(initial=0.2, maximum=2.0)
         )
+
+    def memo(self, name: str, fn: Any) -> Memo:
+        """A scan-wide once-per-key cache named `name` (e.g. Spanner instance configurations, shared by projects)."""
+        with self._lock:
+            return self._memos.setdefault(name, Memo(fn))
 
     def claim(self, project: str) -> bool:
         """True the first time a project is met (from --project, a search or a folder), so it is scanned once."""
@@ -316,11 +351,23 @@ def _api_error(operation: str, resp: Any) -> GcpApiError:
         if isinstance(err, dict):
             reason = err.get("status") or (err.get("errors") or [{}])[0].get("reason") or reason
             message = str(err.get("message", ""))
+            disabled = _service_disabled(err)
+            if disabled:  # the API is off in this project: a skip naming the API, not a denial of the project
+                reason, message = "SERVICE_DISABLED", f"the {disabled} API is not enabled in this project: {message}"
         else:  # OAuth-style {"error": "invalid_grant", "error_description": …}
             reason, message = str(err), str(resp.json().get("error_description", ""))
     except ValueError:
         message = resp.text[:200]
     return GcpApiError(operation, resp.status_code, reason, one_line(message, 300))
+
+
+def _service_disabled(err: dict[str, Any]) -> str | None:
+    """The API named by a google.rpc.ErrorInfo with reason SERVICE_DISABLED (HTTP 403), if the error has one."""
+    for detail in err.get("details") or []:
+        if isinstance(detail, dict) and detail.get("reason") == "SERVICE_DISABLED":
+            service = (detail.get("metadata") or {}).get("service")
+            return str(service) if service else "Google Cloud"
+    return None
 
 
 # --- projects ------------------------------------------------------------------------------------------------
@@ -385,17 +432,20 @@ def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found]:
             )
 
 
-def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
-    from ..stores.gcp.bigquery import bigquery_list
-    from ..stores.gcp.cloudsql import sql_list
-    from ..stores.gcp.gcs import gcs_list
+def walker(service: str) -> Any:
+    """The lister of a --service (its store module imported on first use): (gcp, project) → resources, tasks, skips."""
+    import importlib
 
+    module, function = WALKERS[service]
+    return getattr(importlib.import_module(f"residency_audit.stores.gcp.{module}"), function)
+
+
+def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
     # the per-service walk answers for this project (it counts what its stores read)
     yield Found(Provider.GCP, WALK, f"project/{project}", "", 0)
-    runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     for service in gcp.options.services or SERVICES:
         yield Task(
-            Provider.GCP, scope(project, service), functools.partial(runs[service], gcp, project), describe_error
+            Provider.GCP, scope(project, service), functools.partial(walker(service), gcp, project), describe_error
         )
 
 

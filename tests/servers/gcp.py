@@ -8,6 +8,8 @@ tool uses, with their wire shapes:
   upper-case ``location``, ``locationType``, ``customPlacementConfig``, ``encryption.defaultKmsKeyName`` and labels;
 * Resource Manager v3 ``projects:search`` (``state:`` and ``parent:`` query terms) and ``folders.list``;
 * BigQuery ``datasets.list`` / ``datasets.get``, Cloud SQL Admin ``instances.list``, Cloud KMS ``cryptoKeys.get``;
+* issue 14's stores (Compute Engine images and snapshots, Secret Manager, Cloud Logging, Pub/Sub, Spanner):
+  tests/servers/gcp_stores.py, seeded through ``endpoint.stores``;
 * ``POST /token``: the OAuth 2.0 JWT-bearer exchange google-auth performs for a service-account key (see
   :meth:`GcpEndpoint.env`, which writes a real key whose ``token_uri`` is this server); the assertion's RS256
   signature is checked against that key;
@@ -35,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import gcp_stores
 from .base import Endpoint, FaultMode
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
@@ -66,6 +69,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         "kms",
         "cryptoKeys.get",
     ),
+    *gcp_stores.ROUTES,
 ]
 _STATUS_TEXT = {
     400: "INVALID_ARGUMENT",
@@ -163,6 +167,8 @@ class GcpEndpoint(Endpoint):
         #: project → bucket names buckets.list reports as `unreachable` (with returnPartialSuccess; else a 503)
         self.unreachable: dict[str, list[str]] = {}
         self.url = ""
+        #: issue 14's stores (tests/servers/gcp_stores.py): seed with endpoint.stores.add_…
+        self.stores = gcp_stores.Stores(_page, _error)
         self.state = _State()
         self.scopes_requested: list[str] = []
         self._tokens: set[str] = set()
@@ -200,6 +206,7 @@ class GcpEndpoint(Endpoint):
         self.latency = 0.0
         self.bucket_page_cap = self.search_page_cap = self.dataset_page_cap = self.instance_page_cap = None
         self.unreachable = {}
+        self.stores.reset()
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment pointing google-auth, the storage client and the connector's REST calls at this server."""
@@ -212,6 +219,7 @@ class GcpEndpoint(Endpoint):
                 "RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_KMS_ENDPOINT": self.url,
+                **self.stores.env(self.url),
                 # never the developer's own gcloud configuration
                 "CLOUDSDK_CONFIG": os.path.join(self._tmp or tempfile.gettempdir(), "gcloud"),
             }
@@ -415,6 +423,8 @@ class GcpEndpoint(Endpoint):
             with self._lock:
                 folders = [f for f in s.folders.values() if f["parent"] == q["parent"]]
             return 200, _page(folders, "folders", q, None)
+        if api in gcp_stores.APIS:
+            return self.stores.handle(api, op, groups, q)
         project = groups.get("project", "")
         if op == "datasets.list":
             with self._lock:

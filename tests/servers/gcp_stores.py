@@ -1,0 +1,311 @@
+"""The Google APIs of issue 14's stores, for tests/servers/gcp.py: their list/get calls with the v1/v2 wire shapes.
+
+Served by the same server (one token, one fault registry, one request log), each under its real path:
+
+* Compute Engine v1 ``snapshots.list`` / ``images.list`` / ``machineImages.list`` (``items``, ``maxResults``,
+  ``storageLocations``, ``…EncryptionKey``);
+* Secret Manager v1 ``secrets.list`` (``secrets``, ``pageSize``, ``replication.automatic`` / ``userManaged``);
+* Cloud Logging v2 ``buckets.list`` over location ``-`` (``buckets``, the location inside each ``name``);
+* Pub/Sub v1 ``topics.list`` (``topics``, ``messageStoragePolicy``, ``kmsKeyName``);
+* Cloud Spanner v1 ``instances.list`` / ``instanceConfigs.get`` / ``databases.list``, under the path prefix
+  ``/spanner`` (its ``/v1/projects/{p}/instances`` is Cloud SQL Admin's path too; the tool's Spanner endpoint
+  variable carries the prefix, as a private endpoint's base URL may).
+
+``disable(project, api)`` makes an API answer as Google does for a project where it is off: HTTP 403
+``PERMISSION_DENIED`` with a ``google.rpc.ErrorInfo`` whose reason is ``SERVICE_DISABLED``. ``page_cap`` caps every
+page of these lists (the real APIs may return fewer than asked).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+SPANNER_PREFIX = "/spanner"
+_P = r"(?P<project>[^/]+)"
+
+ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/snapshots$"), "compute", "snapshots.list"),
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/images$"), "compute", "images.list"),
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/machineImages$"), "compute", "machineImages.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/locations/-/buckets$"), "logging", "buckets.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/topics$"), "pubsub", "topics.list"),
+    ("GET", re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances$"), "spanner", "instances.list"),
+    (
+        "GET",
+        re.compile(rf"^{SPANNER_PREFIX}/v1/(?P<config>projects/{_P}/instanceConfigs/[^/]+)$"),
+        "spanner",
+        "instanceConfigs.get",
+    ),
+    (
+        "GET",
+        re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances/(?P<instance>[^/]+)/databases$"),
+        "spanner",
+        "databases.list",
+    ),
+]
+APIS = frozenset(api for _, _, api, _ in ROUTES)
+SERVICE_NAMES = {
+    "compute": "compute.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+    "logging": "logging.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
+    "spanner": "spanner.googleapis.com",
+}
+_COLLECTIONS = {
+    "snapshots.list": ("snapshots", "items", "compute#snapshotList"),
+    "images.list": ("images", "items", "compute#imageList"),
+    "machineImages.list": ("machineImages", "items", "compute#machineImageList"),
+    "secrets.list": ("secrets", "secrets", None),
+    "buckets.list": ("log_buckets", "buckets", None),
+    "topics.list": ("topics", "topics", None),
+    "instances.list": ("spanner", "instances", None),
+}
+# Spanner's base configurations as instanceConfigs.get returns them (replicas[].location / type)
+SPANNER_CONFIGS: dict[str, list[tuple[str, str]]] = {
+    "regional-europe-west3": [("europe-west3", "READ_WRITE")] * 3,
+    "eur3": [("europe-west1", "READ_WRITE"), ("europe-west4", "READ_WRITE"), ("europe-north1", "WITNESS")],
+    "nam-eur-asia1": [
+        ("us-central1", "READ_WRITE"),
+        ("us-central2", "READ_WRITE"),
+        ("europe-west1", "READ_ONLY"),
+        ("asia-east1", "READ_ONLY"),
+        ("us-east1", "WITNESS"),
+    ],
+}
+
+
+class Stores:
+    """The state of these APIs on one GcpEndpoint (seed with the add_* methods)."""
+
+    def __init__(self, page: Callable[..., dict[str, Any]], error: Callable[[int, str], tuple[int, dict[str, Any]]]):
+        self._lock = threading.Lock()
+        self._page = page
+        self._error = error
+        self.page_cap: int | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """No resources, no disabled APIs, no page cap."""
+        with self._lock:
+            self.lists: dict[str, dict[str, list[dict[str, Any]]]] = {c[0]: {} for c in _COLLECTIONS.values()}
+            self.databases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self.disabled: set[tuple[str, str]] = set()
+        self.page_cap = None
+
+    def env(self, url: str) -> dict[str, str]:
+        """The tool's endpoint variables for these APIs."""
+        return {
+            "RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT": url + SPANNER_PREFIX,
+        }
+
+    def disable(self, project: str, api: str) -> None:
+        """Answer every call of `api` about `project` with 403 SERVICE_DISABLED, as Google does for an API off."""
+        with self._lock:
+            self.disabled.add((project, api))
+
+    def _add(self, collection: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.lists[collection].setdefault(project, []).append(body)
+        return body
+
+    # -- seeding, in each API's own JSON shape ----------------------------------------------------------------------
+
+    def add_snapshot(
+        self,
+        project: str,
+        name: str,
+        storage_locations: list[str] | None,
+        *,
+        source_disk: str = "zones/europe-west3-a/disks/data",
+        kms_key: str | None = None,
+        csek: bool = False,
+        labels: dict[str, str] | None = None,
+        kind: str = "snapshots",
+    ) -> dict[str, Any]:
+        """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape)."""
+        field = {"snapshots": "snapshotEncryptionKey", "images": "imageEncryptionKey"}.get(
+            kind, "machineImageEncryptionKey"
+        )
+        source = {"snapshots": "sourceDisk", "images": "sourceDisk"}.get(kind, "sourceInstance")
+        body: dict[str, Any] = {
+            "kind": f"compute#{kind[:-1]}",
+            "id": str(1000 + sum(len(v) for v in self.lists[kind].values())),
+            "name": name,
+            "status": "READY",
+            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{project}/global/{kind}/{name}",
+            source: f"https://www.googleapis.com/compute/v1/projects/{project}/{source_disk}",
+        }
+        if storage_locations is not None:
+            body["storageLocations"] = list(storage_locations)
+        if kms_key:
+            body[field] = {"kmsKeyName": f"{kms_key}/cryptoKeyVersions/1", "kmsKeyServiceAccount": "sa@example"}
+        elif csek:
+            body[field] = {"sha256": "n2EjwYtoZPdKkGx1W/D0t0xX0B6gQ3JDr2jQ+Ik5iNQ="}
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add(kind, project, body)
+
+    def add_secret(
+        self,
+        project: str,
+        name: str,
+        replicas: list[tuple[str, str | None]] | None = None,
+        *,
+        automatic_key: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A secret: automatic replication without `replicas`, else user-managed [(location, kms key or None)]."""
+        replication: dict[str, Any]
+        if replicas is None:
+            auto: dict[str, Any] = {}
+            if automatic_key:
+                auto["customerManagedEncryption"] = {"kmsKeyName": automatic_key}
+            replication = {"automatic": auto}
+        else:
+            rows = []
+            for location, key in replicas:
+                row: dict[str, Any] = {"location": location}
+                if key:
+                    row["customerManagedEncryption"] = {"kmsKeyName": key}
+                rows.append(row)
+            replication = {"userManaged": {"replicas": rows}}
+        body = {
+            "name": f"projects/{_number(project)}/secrets/{name}",
+            "replication": replication,
+            "createTime": "2026-11-01T00:00:00Z",
+            "etag": '"16"',
+        }
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add("secrets", project, body)
+
+    def add_log_bucket(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
+        """A log bucket (`_Default` and `_Required` are what every project has)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/locations/{location}/buckets/{name}",
+            "retentionDays": 400 if name == "_Required" else 30,
+            "lifecycleState": "ACTIVE",
+            "locked": name == "_Required",
+        }
+        if kms_key:
+            body["cmekSettings"] = {"kmsKeyName": kms_key, "name": f"projects/{project}/cmekSettings"}
+        return self._add("log_buckets", project, body)
+
+    def add_topic(
+        self,
+        project: str,
+        name: str,
+        regions: list[str] | None = None,
+        *,
+        kms_key: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A Pub/Sub topic, with a message storage policy when `regions` is given."""
+        body: dict[str, Any] = {"name": f"projects/{project}/topics/{name}", "state": "ACTIVE"}
+        if regions is not None:
+            body["messageStoragePolicy"] = {"allowedPersistenceRegions": list(regions)}
+        if kms_key:
+            body["kmsKeyName"] = kms_key
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add("topics", project, body)
+
+    def add_spanner_instance(
+        self,
+        project: str,
+        name: str,
+        config: str,
+        *,
+        databases: list[str | None] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A Spanner instance on a base configuration (SPANNER_CONFIGS), with databases [kms key or None]."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/instances/{name}",
+            "config": f"projects/{project}/instanceConfigs/{config}",
+            "displayName": name,
+            "state": "READY",
+            "edition": "ENTERPRISE_PLUS",
+        }
+        if labels:
+            body["labels"] = dict(labels)
+        with self._lock:
+            self.databases[(project, name)] = [
+                {
+                    "name": f"projects/{project}/instances/{name}/databases/db{i}",
+                    "state": "READY",
+                    **({"encryptionConfig": {"kmsKeyName": key}} if key else {}),
+                }
+                for i, key in enumerate(databases or [])
+            ]
+        return self._add("spanner", project, body)
+
+    # -- requests -------------------------------------------------------------------------------------------------
+
+    def handle(self, api: str, op: str, groups: dict[str, str], q: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer one request of these APIs."""
+        project = groups.get("project", "")
+        with self._lock:
+            disabled = (project, api) in self.disabled
+        if disabled:
+            return _service_disabled(api, project)
+        if op in _COLLECTIONS:
+            collection, key, kind = _COLLECTIONS[op]
+            with self._lock:
+                items = list(self.lists[collection].get(project, []))
+            return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
+        if op == "instanceConfigs.get":
+            short = groups["config"].rsplit("/", 1)[-1]
+            replicas = SPANNER_CONFIGS.get(short)
+            if replicas is None:
+                return self._error(404, f"Instance config {groups['config']} not found")
+            return 200, {
+                "name": groups["config"],
+                "displayName": short,
+                "configType": "GOOGLE_MANAGED",
+                "replicas": [
+                    {"location": loc, "type": role, **({"defaultLeaderLocation": True} if i == 0 else {})}
+                    for i, (loc, role) in enumerate(replicas)
+                ],
+            }
+        if op == "databases.list":
+            with self._lock:
+                dbs = list(self.databases.get((project, groups["instance"]), []))
+            return 200, self._page(dbs, "databases", q, self.page_cap)
+        return self._error(404, "no such operation")
+
+
+def _number(project: str) -> str:
+    # Secret Manager names secrets by project number; any stable number will do here
+    return str(100000 + sum(map(ord, project)))
+
+
+def _service_disabled(api: str, project: str) -> tuple[int, dict[str, Any]]:
+    service = SERVICE_NAMES[api]
+    message = (
+        f"{service.split('.')[0].title()} API has not been used in project {project} before or it is disabled."
+        f" Enable it by visiting https://console.developers.google.com/apis/api/{service}/overview?project={project}"
+    )
+    return 403, {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": service, "consumer": f"projects/{project}"},
+                }
+            ],
+        }
+    }

@@ -364,7 +364,9 @@ def check(
 
 @app.command()
 def plan(
-    plan_file: Annotated[Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan`.")],
+    plan_file: Annotated[
+        Path, typer.Argument(help="A Terraform plan as JSON: `terraform show -json tfplan` (- reads standard input).")
+    ],
     profile: ProfileOpt = None,
     home: HomeOpt = None,
     trust: TrustOpt = None,
@@ -381,15 +383,15 @@ def plan(
     from datetime import UTC, datetime
 
     from .pipeline import ScanResult, assess_all, locate
-    from .plan.reader import PlanError, plan_found, read_plan
+    from .plan.file import PlanError, load
+    from .plan.reader import plan_found, read_plan
     from .report import Meta
-    from .reportfile import ReportError, load_json
 
     kb, prof = _kb_and_profile(profile)
     view = _viewpoint(kb, prof, home, trust)
     try:
-        resources, not_evaluated = read_plan(load_json(plan_file), str(plan_file))
-    except (ReportError, PlanError) as exc:
+        resources, not_evaluated = read_plan(load(plan_file), str(plan_file))
+    except PlanError as exc:
         _fail(str(exc))
     now = datetime.now(UTC)
     found = plan_found(str(plan_file), resources, not_evaluated)

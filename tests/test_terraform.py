@@ -545,7 +545,7 @@ def test_every_emitted_location_is_a_knowledge_base_code_or_unknown(name: str) -
     ("fixture", "expected"),
     [
         ("state", "state.json: top level: this is a Terraform state file"),
-        ("format-v2", "format-v2.json: format_version: '2.0' is not supported"),
+        ("format-v2", "format-v2.json: format_version: '2.0' is a newer major version"),
         ("planned-values-list", "planned-values-list.json: planned_values: expected an object, got an array"),
     ],
 )
@@ -571,7 +571,10 @@ def test_malformed_plan_files_name_the_file_and_the_field(fixture: str, expected
             "planned_values.root_module.resources[0]: expected an object, got a string",
         ),
         (
-            {"format_version": "1.2", "resource_changes": [{"address": "a.b", "change": {"actions": "create"}}]},
+            {
+                "format_version": "1.2",
+                "resource_changes": [{"address": "a.b", "type": "a", "change": {"actions": "create"}}],
+            },
             "resource_changes[0].change.actions: expected an array",
         ),
     ],

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..clouds.gcp import GOOGLE_DEFAULT_KEY
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource
 from ..stores.common import CLIENT_SIDE_LABEL, CLIENT_SIDE_TAG, UNKNOWN_LOCATION, declared_key_control
+from .file import UNRESOLVED_PROVIDER
 
 if TYPE_CHECKING:
     from .reader import Plan
@@ -257,7 +258,9 @@ class Context:
         key = keys[0]
         provider = self.plan.providers.get(key)
         if not isinstance(provider, dict):
-            return UNKNOWN_LOCATION, f"provider configuration {key} is not in the plan's configuration: region unknown"
+            why = item.config.get(UNRESOLVED_PROVIDER)  # a module's provider that an old plan does not record
+            why = why or f"provider configuration {key} is not in the plan's configuration"
+            return UNKNOWN_LOCATION, f"{why}: region unknown"
         expr = _dig(provider, ("expressions", "region"))
         if not isinstance(expr, dict):
             return UNKNOWN_LOCATION, (

@@ -8,8 +8,8 @@ replication rule names its destination bucket when that bucket's ARN is not know
 What is not known at plan time is reported as unknown, never guessed: a copy whose region is "known after apply"
 is a copy in the location "unknown", with a note saying why.
 
-Format: https://developer.hashicorp.com/terraform/internals/json-format (format_version 1.x; a new major version is
-not backward-compatible and is refused).
+Format: https://developer.hashicorp.com/terraform/internals/json-format. file.py reads the file (encodings, formats
+0.x and 1.x, field types) and hands this reader one convention.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .context import (
     Context,
     Item,
 )
+from .file import HINT, PlanError, document
 from .stores import PLAN_READERS as _STORES
 
 __all__ = [
@@ -56,11 +57,6 @@ NOT_ASSESSED_ANYWHERE = (
 UNKNOWN_TYPE_REASON = (
     "a resource type residency-audit does not know: whether it holds data is unknown (counted as an unknown type)"
 )
-HINT = "run `terraform plan -out=tfplan && terraform show -json tfplan > plan.json` and pass that file"
-
-
-class PlanError(ValueError):
-    """The input is not a Terraform JSON plan this version reads: names the file, the field and the fix."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +77,9 @@ def read_plan(
 
     `data` is the parsed JSON, `path` the file it came from (for messages). Each resource's id is its Terraform
     address and its account is "" (not known before apply). Raises PlanError for anything that is not a plan in
-    format 1.x, naming the field at fault.
+    format 0.x or 1.x, naming the field at fault.
     """
-    plan = _parse(data, path)
+    plan = _parse(document(data, path), path)
     ctx = Context(plan, classification_tag)
     resources: list[Resource] = []
     skipped: list[NotEvaluated] = []
@@ -174,38 +170,15 @@ def _expect(value: Any, kind: type, path: str, where: str) -> Any:
 def _parse(data: Any, path: str) -> Plan:
     if not isinstance(data, dict):
         raise _error(path, "top level", f"expected a JSON object (a Terraform plan), got {_json_kind(data)}")
-    _check_kind(data, path)
     current, removed, listed = _changes(data, path)
     index, providers = _configuration(data, path)
     variables = _expect(data.get("variables", {}), dict, path, "variables")
-    if "planned_values" in data:
-        items = list(_planned(data, path, current, index))
-    else:
-        items = list(_from_changes(listed, path, index))
+    items = list(_planned(data, path, current, index)) if "planned_values" in data else []
+    # A change with no planned_values counterpart (Terraform 0.12.0 wrote such plans) is read from its `after`,
+    # never dropped: the whole plan without planned_values is the same case.
+    seen = {item.address for item in items}
+    items += _from_changes([(e, w) for e, w in listed if e["address"] not in seen], path, index)
     return Plan(path, items, removed, variables, providers)
-
-
-def _check_kind(data: Mapping[str, Any], path: str) -> None:
-    """Refuse, with the reason, a state file, a residency-audit report or a future major format."""
-    if "format_version" not in data:
-        if "lineage" in data or "serial" in data:
-            raise _error(path, "top level", "this is a Terraform state file (it has 'lineage'/'serial'), not a plan")
-        if "schema_version" in data and "tool" in data:
-            raise _error(path, "top level", "this is a residency-audit report, not a Terraform plan")
-        raise _error(path, "format_version", "missing, so this is not the JSON form of a Terraform plan")
-    version = data["format_version"]
-    if not isinstance(version, str):
-        raise _error(path, "format_version", f'expected a string such as "1.2", got {_json_kind(version)}')
-    if version.split(".")[0] != "1":
-        raise PlanError(
-            f"{path}: format_version: {version!r} is not supported: residency-audit reads Terraform's JSON plan "
-            "format 1.x (a new major version is not backward-compatible); upgrade residency-audit, or write the "
-            "plan with a Terraform whose `terraform show -json` emits format 1.x"
-        )
-    if "planned_values" not in data and "resource_changes" not in data:
-        if "values" in data:
-            raise _error(path, "top level", "this is the JSON form of a state (it has 'values'), not of a plan")
-        raise _error(path, "top level", "neither 'planned_values' nor 'resource_changes': not a Terraform plan")
 
 
 def _actions(change: Mapping[str, Any], path: str, where: str) -> list[str]:

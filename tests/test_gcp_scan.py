@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from residency_audit.scan import SERVICES
+
 from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.gcp import GcpEndpoint
 
@@ -267,11 +269,8 @@ def test_forbidden_project_is_a_skip_and_the_others_are_scanned(gcp: GcpEndpoint
     assert report["complete"] is False
     assert {r["name"] for r in report["resources"]} == {"open-bucket", "open_ds"}
     scopes = {s["scope"]: s["reason"] for s in report["skipped"]}
-    assert set(scopes) == {
-        "project/locked/service/gcs",
-        "project/locked/service/bigquery-dataset",
-        "project/locked/service/cloudsql-instance",
-    }
+    # every service of the locked project: one skip each (residency_audit.scan.SERVICES["gcp"])
+    assert set(scopes) == {f"project/locked/service/{service}" for service in SERVICES["gcp"]}
     assert scopes["project/locked/service/cloudsql-instance"] == (
         "PERMISSION_DENIED on sqladmin instances.list (HTTP 403): The caller does not have permission"
     )
@@ -345,7 +344,9 @@ def test_read_only(gcp: GcpEndpoint) -> None:
     methods = {(rec.method, rec.api) for rec in gcp.requests}
     assert {m for m, _ in methods} == {"GET", "POST"}
     assert {api for m, api in methods if m == "POST"} == {"oauth2"}  # the token exchange, nothing else
-    assert {api for _, api in methods} == {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
+    apis = {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
+    apis |= {"compute", "secretmanager", "logging", "pubsub", "spanner"}  # every store's list, GET only
+    assert {api for _, api in methods} == apis
     assert gcp.scopes_requested == ["https://www.googleapis.com/auth/cloud-platform"]
 
 

@@ -391,6 +391,8 @@ class GcpEndpoint(Endpoint):
     ) -> tuple[int, dict[str, Any]]:
         q = {k: v[0] for k, v in query.items()}
         s = self.state
+        if api in gcp_stores.APIS:  # before the operations below: "buckets.list" is Cloud Storage's name too
+            return self.stores.handle(api, op, groups, q)
         if op == "token":
             return self._issue_token(parse_qs(body.decode()))
         if op == "buckets.insert":
@@ -423,8 +425,6 @@ class GcpEndpoint(Endpoint):
             with self._lock:
                 folders = [f for f in s.folders.values() if f["parent"] == q["parent"]]
             return 200, _page(folders, "folders", q, None)
-        if api in gcp_stores.APIS:
-            return self.stores.handle(api, op, groups, q)
         project = groups.get("project", "")
         if op == "datasets.list":
             with self._lock:

@@ -26,6 +26,7 @@ from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION
+from .common import labels, listed, text
 
 _DEFAULT_NOTE = (
     "storageLocations not reported: by default Google stores it in the multi-region nearest its source"
@@ -75,7 +76,7 @@ def _list(gcp: Gcp, project: str, service: str) -> Iterator[Resource]:
 def from_body(gcp: Gcp, project: str, service: str, item: dict[str, Any]) -> Resource:
     """A snapshot, image or machine image from its v1 JSON (what `…list` returns and CAI's versioned resource holds)."""
     collection, _, asset, key_field = KINDS[service]
-    name = str(item.get("name") or "?")
+    name = text(item.get("name")) or "?"
     return resource(
         gcp,
         project,
@@ -84,21 +85,21 @@ def from_body(gcp: Gcp, project: str, service: str, item: dict[str, Any]) -> Res
         f"//compute.googleapis.com/projects/{project}/global/{collection}/{name}",
         name,
         footprint(item.get("storageLocations"), _source(item)),
-        {str(k): str(v) for k, v in (item.get("labels") or {}).items()},
+        labels(item.get("labels")),
         _key(gcp, item.get(key_field)),
     )
 
 
 def _source(item: dict[str, Any]) -> str | None:
     for field in ("sourceDisk", "sourceImage", "sourceSnapshot", "sourceInstance"):
-        if item.get(field):
-            return f"source {str(item[field]).rsplit('/projects/', 1)[-1]}"
+        if text(item.get(field)):
+            return f"source {str(item[field]).split('/compute/v1/')[-1]}"
     return None
 
 
 def footprint(locations: Any, source: str | None) -> list[Copy]:
     """One copy per storage location (a region or a multi-region, as reported); unknown if none is."""
-    places = [str(p) for p in locations] if isinstance(locations, list) else []
+    places = [p for p in listed(locations) if isinstance(p, str) and p]
     if not places:
         return [Copy(UNKNOWN_LOCATION, CopyRole.PRIMARY, note=_DEFAULT_NOTE)]
     return [Copy(p, CopyRole.PRIMARY, note=f"storage location ({source})" if source else None) for p in places]
@@ -107,7 +108,7 @@ def footprint(locations: Any, source: str | None) -> list[Copy]:
 def _key(gcp: Gcp, key: Any) -> tuple[KeyControl, str]:
     if not isinstance(key, dict) or not key:
         return GOOGLE_DEFAULT_KEY
-    if key.get("kmsKeyName"):
+    if text(key.get("kmsKeyName")):
         return gcp.key_control(str(key["kmsKeyName"]), GOOGLE_DEFAULT_KEY)
     return _key_csek()
 
@@ -122,8 +123,10 @@ def _plan(service: str, key_block: str) -> Callable[[Context, Item], Resource]:
         places = item.get("storage_locations")
         if item.is_unknown("storage_locations"):
             copies = [unknown_copy(CopyRole.PRIMARY, f"storage_locations {AFTER_APPLY}")]
-        elif isinstance(places, list) and places:
-            copies = [Copy(str(p), CopyRole.PRIMARY, note="storage_locations") for p in places]
+        elif [p for p in listed(places) if isinstance(p, str) and p]:
+            copies = [
+                Copy(p, CopyRole.PRIMARY, note="storage_locations") for p in listed(places) if isinstance(p, str) and p
+            ]
         else:
             copies = [Copy(UNKNOWN_LOCATION, CopyRole.PRIMARY, note=_DEFAULT_NOTE)]
         return ctx.resource(

@@ -20,6 +20,7 @@ from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
 from ...model import Copy, CopyRole, Provider, Resource
 from ...plan.context import AFTER_APPLY, Context, Item, unknown_copy
 from ..common import UNKNOWN_LOCATION
+from .common import mapping, text
 
 ASSET = "logging.googleapis.com/LogBucket"
 _DEFAULT_BUCKETS = ("_Default", "_Required")
@@ -34,7 +35,7 @@ def log_bucket_list(gcp: Gcp, project: str) -> Iterator[Resource]:
 
 def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
     """A log bucket from its v2 JSON (LogBucket)."""
-    full = str(item.get("name") or "")
+    full = text(item.get("name")) or ""
     parts = full.split("/")
     # projects/{project}/locations/{location}/buckets/{bucket}
     location = parts[3] if len(parts) == 6 and parts[2] == "locations" and parts[3] else UNKNOWN_LOCATION
@@ -42,7 +43,7 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
     note = None
     if name in _DEFAULT_BUCKETS:
         note = f"{name}: created by Cloud Logging in every project (location from the organization's default settings)"
-    cmek = (item.get("cmekSettings") or {}).get("kmsKeyName") if isinstance(item.get("cmekSettings"), dict) else None
+    cmek = text(mapping(item.get("cmekSettings")).get("kmsKeyName"))
     return resource(
         gcp,
         project,

@@ -19,6 +19,7 @@ from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
 from ...model import Copy, CopyRole, Provider, Resource
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION
+from .common import labels, listed, mapping, text
 
 ASSET = "pubsub.googleapis.com/Topic"
 NO_POLICY_NOTE = (
@@ -36,7 +37,7 @@ def topic_list(gcp: Gcp, project: str) -> Iterator[Resource]:
 
 def footprint(regions: Any) -> list[Copy]:
     """One copy per allowed persistence region; an unknown one (with the reason) when there is no policy."""
-    places = [str(r) for r in regions if r] if isinstance(regions, list) else []
+    places = [r for r in listed(regions) if isinstance(r, str) and r]
     if not places:
         return [Copy(UNKNOWN_LOCATION, CopyRole.PRIMARY, note=NO_POLICY_NOTE)]
     return [Copy(p, CopyRole.PRIMARY, note="allowed persistence region") for p in places]
@@ -44,10 +45,9 @@ def footprint(regions: Any) -> list[Copy]:
 
 def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
     """A topic from its v1 JSON (Topic)."""
-    name = str(item.get("name") or "?").rsplit("/", 1)[-1]
-    policy = item.get("messageStoragePolicy")
-    policy = policy if isinstance(policy, dict) else {}
-    key = item.get("kmsKeyName")
+    name = (text(item.get("name")) or "?").rsplit("/", 1)[-1]
+    policy = mapping(item.get("messageStoragePolicy"))
+    key = text(item.get("kmsKeyName"))
     return resource(
         gcp,
         project,
@@ -56,7 +56,7 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
         f"//pubsub.googleapis.com/projects/{project}/topics/{name}",
         name,
         footprint(policy.get("allowedPersistenceRegions")),
-        {str(k): str(v) for k, v in (item.get("labels") or {}).items()},
+        labels(item.get("labels")),
         gcp.key_control(str(key), GOOGLE_DEFAULT_KEY) if key else GOOGLE_DEFAULT_KEY,
     )
 

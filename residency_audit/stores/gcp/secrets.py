@@ -23,6 +23,7 @@ from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION
+from .common import labels, listed, mapping, text
 
 GLOBAL = "global"  # the knowledge base's entry for "anywhere Google Cloud has a region"
 AUTOMATIC_NOTE = "automatic replication: Google chooses the regions (any country where Google Cloud has a region)"
@@ -39,17 +40,17 @@ def secret_list(gcp: Gcp, project: str) -> Iterator[Resource]:
 
 def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
     """A secret from its v1 JSON (what `secrets.list` returns and CAI's versioned resource holds)."""
-    name = str(item.get("name") or "?").rsplit("/", 1)[-1]
-    replication = _mapping(item.get("replication"))
+    name = (text(item.get("name")) or "?").rsplit("/", 1)[-1]
+    replication = mapping(item.get("replication"))
     copies: list[Copy] = []
     keys: list[tuple[KeyControl, str]] = []
     if "automatic" in replication:
         copies.append(Copy(GLOBAL, CopyRole.PRIMARY, note=AUTOMATIC_NOTE))
         keys.append(_cmek(gcp, replication.get("automatic"), "all replicas"))
     else:
-        replicas = _mapping(replication.get("userManaged")).get("replicas") or []
+        replicas = listed(mapping(replication.get("userManaged")).get("replicas"))
         for i, replica in enumerate(r for r in replicas if isinstance(r, dict)):
-            location = str(replica.get("location") or UNKNOWN_LOCATION)
+            location = text(replica.get("location")) or UNKNOWN_LOCATION
             copies.append(Copy(location, CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA, note="user-managed replica"))
             keys.append(_cmek(gcp, replica, f"replica {location}"))
     if not copies:
@@ -63,18 +64,13 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
         f"//secretmanager.googleapis.com/projects/{project}/secrets/{name}",
         name,
         copies,
-        {str(k): str(v) for k, v in (item.get("labels") or {}).items()},
+        labels(item.get("labels")),
         weakest(keys),
     )
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _cmek(gcp: Gcp, holder: Any, which: str) -> tuple[KeyControl, str]:
-    cmek = (holder or {}).get("customerManagedEncryption") if isinstance(holder, dict) else None
-    key = (cmek or {}).get("kmsKeyName") if isinstance(cmek, dict) else None
+    key = text(mapping(mapping(holder).get("customerManagedEncryption")).get("kmsKeyName"))
     control, note = gcp.key_control(str(key), GOOGLE_DEFAULT_KEY) if key else GOOGLE_DEFAULT_KEY
     return control, f"{which}: {note}"
 

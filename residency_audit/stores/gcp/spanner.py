@@ -22,6 +22,7 @@ from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, Memo
+from .common import labels, listed, mapping, text
 from .secrets import weakest
 
 ASSET = "spanner.googleapis.com/Instance"
@@ -38,15 +39,15 @@ def spanner_list(gcp: Gcp, project: str) -> Iterator[Task | Skip]:
     query: dict[str, str] = {}
     while True:
         page = gcp.get("spanner", f"/v1/projects/{project}/instances", "spanner instances.list", query)
-        for item in page.get("instances") or []:
-            name = str(item.get("name") or "?").rsplit("/", 1)[-1]
+        for item in map(mapping, listed(page.get("instances"))):
+            name = (text(item.get("name")) or "?").rsplit("/", 1)[-1]
             yield Task(
                 Provider.GCP,
                 scope(project, "spanner-instance", "instance", name),
                 functools.partial(_instance, gcp, configs, project, item),
                 describe_error,
             )
-        for location in page.get("unreachable") or []:
+        for location in listed(page.get("unreachable")):
             yield Skip(
                 Provider.GCP,
                 scope(project, "spanner-instance", "location", str(location)),
@@ -58,14 +59,15 @@ def spanner_list(gcp: Gcp, project: str) -> Iterator[Task | Skip]:
 
 
 def _instance(gcp: Gcp, configs: Memo, project: str, item: dict[str, Any]) -> Iterator[Resource | Skip]:
-    name = str(item.get("name") or "?").rsplit("/", 1)[-1]
-    config_name = str(item.get("config") or "")
-    config: dict[str, Any] = configs.get(config_name) if config_name else {}
+    name = (text(item.get("name")) or "?").rsplit("/", 1)[-1]
+    config_name = text(item.get("config")) or ""
+    config = mapping(configs.get(config_name)) if config_name else {}
     copies = footprint(config, config_name.rsplit("/", 1)[-1] or "?")
     keys: list[tuple[KeyControl, str]] = []
     path = f"/v1/projects/{project}/instances/{name}/databases"
     for db in gcp.pages("spanner", path, "spanner databases.list", "databases"):
-        cmek = (db.get("encryptionConfig") or {}).get("kmsKeyName") if isinstance(db, dict) else None
+        db = mapping(db)
+        cmek = text(mapping(db.get("encryptionConfig")).get("kmsKeyName"))
         control, note = gcp.key_control(str(cmek), GOOGLE_DEFAULT_KEY) if cmek else GOOGLE_DEFAULT_KEY
         keys.append((control, f"database {str(db.get('name', '?')).rsplit('/', 1)[-1]}: {note}"))
     yield resource(
@@ -76,7 +78,7 @@ def _instance(gcp: Gcp, configs: Memo, project: str, item: dict[str, Any]) -> It
         f"//spanner.googleapis.com/projects/{project}/instances/{name}",
         name,
         copies,
-        {str(k): str(v) for k, v in (item.get("labels") or {}).items()},
+        labels(item.get("labels")),
         weakest(keys) if keys else (KeyControl.PROVIDER_MANAGED, "no databases: nothing stored under a key"),
     )
 
@@ -84,17 +86,17 @@ def _instance(gcp: Gcp, configs: Memo, project: str, item: dict[str, Any]) -> It
 def footprint(config: dict[str, Any], label: str) -> list[Copy]:
     """One copy per replica location of an instance configuration (InstanceConfig.replicas)."""
     copies: list[Copy] = []
-    for replica in config.get("replicas") or []:
+    for replica in listed(config.get("replicas")):
         if not isinstance(replica, dict):
             continue
-        role = str(replica.get("type") or "?")
+        role = text(replica.get("type")) or "?"
         note = f"{_ROLE_NOTE.get(role, role + ' replica')} of configuration {label}"
         if replica.get("defaultLeaderLocation"):
             note += " (default leader)"
         primary = role == "READ_WRITE" and not copies
         copies.append(
             Copy(
-                str(replica.get("location") or UNKNOWN_LOCATION),
+                text(replica.get("location")) or UNKNOWN_LOCATION,
                 CopyRole.PRIMARY if primary else CopyRole.REPLICA,
                 note=note,
             )

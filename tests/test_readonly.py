@@ -152,6 +152,16 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     # projects:search returns "projects that the caller has the resourcemanager.projects.get permission on"
     ("resourcemanager", "projects.search"): "resourcemanager.projects.get",
     ("resourcemanager", "folders.list"): "resourcemanager.folders.list",
+    # issue 14's stores (IAM permissions reference: one list permission per collection)
+    ("compute", "snapshots.list"): "compute.snapshots.list",
+    ("compute", "images.list"): "compute.images.list",
+    ("compute", "machineImages.list"): "compute.machineImages.list",
+    ("secretmanager", "secrets.list"): "secretmanager.secrets.list",
+    ("logging", "buckets.list"): "logging.buckets.list",
+    ("pubsub", "topics.list"): "pubsub.topics.list",
+    ("spanner", "instances.list"): "spanner.instances.list",
+    ("spanner", "instanceConfigs.get"): "spanner.instanceConfigs.get",
+    ("spanner", "databases.list"): "spanner.databases.list",
 }
 
 
@@ -298,6 +308,13 @@ def seed_gcp(ep: GcpEndpoint) -> None:
     ep.add_dataset("data", "events", "EU", kms_key=EKM)
     ep.add_dataset("analytics", "marts", "europe-west3")
     ep.add_instance("data", "pg", "europe-west3", kms_key=CMEK, backup_location="eu")
+    ep.stores.add_snapshot("data", "disk-snap", ["eu"], kms_key=CMEK)
+    ep.stores.add_snapshot("data", "golden", ["eu"], kind="images")
+    ep.stores.add_snapshot("analytics", "vm", ["us"], kind="machineImages")
+    ep.stores.add_secret("data", "token")
+    ep.stores.add_log_bucket("analytics", "_Default", "global")
+    ep.stores.add_topic("data", "events")
+    ep.stores.add_spanner_instance("analytics", "ledger", "eur3", databases=[EKM])
     ep.add_instance("data", "pg-replica", "europe-west1", master="pg")
 
 
@@ -365,6 +382,13 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "gcs",
             "bigquery-dataset",
             "cloudsql-instance",
+            "compute-snapshot",
+            "compute-image",
+            "compute-machine-image",
+            "secret-manager",
+            "logging-bucket",
+            "pubsub-topic",
+            "spanner-instance",
         }
         assert json.loads((tmp / "b.json").read_text())["complete"] is True
         yield estate

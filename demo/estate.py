@@ -283,10 +283,25 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     ep.add_instance("acme-analytics", "acme-crm", "europe-west4", kms_key=GCP_EKM)
     out.stores += 3 + 4
 
+    # the copies that hide (issue 14): each in a place nobody chose
+    stores = ep.stores
+    stores.add_snapshot("acme-data", "orders-disk-nightly", ["eu"], source_disk="zones/europe-west3-a/disks/orders")
+    stores.add_secret("acme-web", "stripe-api-key")  # automatic replication: global
+    stores.add_secret("acme-web", "session-key", [("europe-west3", GCP_CMEK), ("europe-west4", GCP_CMEK)])
+    stores.add_spanner_instance("acme-analytics", "acme-ledger-global", "nam-eur-asia1", databases=[GCP_CMEK])
+    stores.add_topic("acme-web", "clickstream")  # no message storage policy
+    stores.add_topic("acme-web", "orders", ["europe-west3"])
+    for project in GCP_PROJECTS:
+        stores.add_log_bucket(project, "_Required", "global")
+        stores.add_log_bucket(project, "_Default", "global")
+    out.stores += 6 + 2 * len(GCP_PROJECTS)
+
     out.traps = [
         "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",
         "EU and ASIA multi-regions, a BigQuery dataset in the US",
         "a Cloud SQL read replica in us-east1, and backups pinned to the US multi-region",
         "CMEK (Cloud HSM) and Cloud EKM (keys outside Google) buckets",
+        "a disk snapshot in the EU multi-region, a secret replicated automatically (global), log buckets in global",
+        "a Spanner instance on nam-eur-asia1 (US, Belgium, Taiwan) and a Pub/Sub topic without a storage policy",
     ]
     return out

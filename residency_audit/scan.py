@@ -38,6 +38,10 @@ SERVICES = {
         "logging-bucket",
         "pubsub-topic",
         "spanner-instance",
+        "artifact-registry",
+        "firestore-database",
+        "bigtable-instance",
+        "backupdr-vault",
     ),
 }
 

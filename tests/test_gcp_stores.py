@@ -20,7 +20,17 @@ from hypothesis import strategies as st
 
 from residency_audit.model import CopyRole, KeyControl, Resource
 from residency_audit.plan.reader import read_plan
-from residency_audit.stores.gcp import compute, logging, pubsub, secrets, spanner
+from residency_audit.stores.gcp import (
+    artifacts,
+    backupdr,
+    bigtable,
+    compute,
+    firestore,
+    logging,
+    pubsub,
+    secrets,
+    spanner,
+)
 
 from .conftest import by_name, invoke_json, isolate_env, places
 from .servers.gcp import GcpEndpoint
@@ -28,7 +38,8 @@ from .servers.gcp import GcpEndpoint
 CMEK = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/cmek"
 EKM = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/ekm"
 SERVICES = ("compute-snapshot", "compute-image", "compute-machine-image", "secret-manager", "logging-bucket")
-SERVICES += ("pubsub-topic", "spanner-instance")
+SERVICES += ("pubsub-topic", "spanner-instance", "artifact-registry", "firestore-database", "bigtable-instance")
+SERVICES += ("backupdr-vault",)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +211,40 @@ def test_spanner_instances_have_every_replica_of_their_configuration(gcp: GcpEnd
     assert gcp.counts[("spanner", "GET", "databases.list")] == 4
 
 
+# --- Artifact Registry, Firestore, Bigtable, Backup and DR --------------------------------------------------------
+
+
+def test_repositories_databases_bigtable_clusters_and_vaults(gcp: GcpEndpoint) -> None:
+    s = gcp.stores
+    s.add_repository("p", "images-eu", "europe")
+    s.add_repository("p", "images-us", "us", kms_key=CMEK)
+    s.add_repository("p", "pkgs-de", "europe-west3", fmt="PYTHON")
+    s.add_firestore("p", "(default)", "eur3")
+    s.add_firestore("p", "us-db", "nam5", kms_key=EKM)
+    s.add_bigtable("p", "events", ["europe-west1-b", "us-east1-c"], kms_key=CMEK)
+    s.add_vault("p", "vault-eu", "europe-west3")
+    s.add_vault("p", "vault-us", "us")
+    args = services("artifact-registry", "firestore-database", "bigtable-instance", "backupdr-vault")
+    code, report, err = scan("--project", "p", *args)
+    assert code == 0 and report["skipped"] == [], err
+    r = by_name(report)
+    europe = r["images-eu"]
+    # Artifact Registry's europe: an upper bound over every European country with a region, the UK and CH included
+    assert places(europe) == [("europe", "primary")] and {"DE", "GB", "CH"} <= set(europe["countries"])
+    assert r["images-us"]["countries"] == ["US"] and r["images-us"]["key_control"] == "customer-managed"
+    assert r["pkgs-de"]["countries"] == ["DE"] and "PYTHON" in r["pkgs-de"]["footprint"][0]["note"]
+    default = r["(default)"]
+    assert places(default) == [("eur3", "primary")] and default["countries"] == ["BE", "FI", "NL"]
+    assert r["us-db"]["countries"] == ["US"] and r["us-db"]["key_control"] == "external"
+    events = r["events"]
+    assert places(events) == [("europe-west1", "primary"), ("us-east1", "replica")]
+    assert "zone us-east1-c" in events["footprint"][1]["note"] and events["key_control"] == "customer-managed"
+    assert r["vault-eu"]["countries"] == ["DE"] and r["vault-us"]["countries"] == ["US"]
+    # Artifact Registry: one locations.list, then one repositories.list per location
+    assert gcp.counts[("artifactregistry", "GET", "locations.list")] == 1
+    assert gcp.counts[("artifactregistry", "GET", "repositories.list")] == 5
+
+
 # --- faults: an API disabled, a project denied, throttling -----------------------------------------------------
 
 
@@ -212,6 +257,10 @@ def _seed_everything(ep: GcpEndpoint, project: str) -> None:
     s.add_log_bucket(project, f"{project}-logs", "europe-west3")
     s.add_topic(project, f"{project}-topic", ["europe-west3"])
     s.add_spanner_instance(project, f"{project}-spanner", "regional-europe-west3", databases=[None])
+    s.add_repository(project, f"{project}-repo", "europe-west3")
+    s.add_firestore(project, f"{project}-fs", "eur3")
+    s.add_bigtable(project, f"{project}-bt", ["europe-west3-a"])
+    s.add_vault(project, f"{project}-vault", "europe-west3")
 
 
 def test_an_api_disabled_in_a_project_is_a_skip_naming_the_api_and_the_rest_is_read(gcp: GcpEndpoint) -> None:
@@ -232,11 +281,25 @@ def test_an_api_disabled_in_a_project_is_a_skip_naming_the_api_and_the_rest_is_r
     assert skips["project/off/service/spanner-instance"].startswith("SERVICE_DISABLED on spanner instances.list")
     names = set(by_name(report))
     assert {"off-secret", "off-logs", "off-topic"} <= names  # the project's other APIs are still read
-    assert {"on-snap", "on-image", "on-mi", "on-secret", "on-logs", "on-topic", "on-spanner"} <= names
+    assert {"on-snap", "on-image", "on-mi", "on-secret", "on-logs", "on-topic", "on-spanner", "on-repo"} <= names
+    assert {"on-fs", "on-bt", "on-vault", "off-repo", "off-fs", "off-bt", "off-vault"} <= names
     assert not names & {"off-snap", "off-image", "off-mi", "off-spanner"}
 
 
-@pytest.mark.parametrize("api", ["compute", "secretmanager", "logging", "pubsub", "spanner"])
+@pytest.mark.parametrize(
+    "api",
+    [
+        "compute",
+        "secretmanager",
+        "logging",
+        "pubsub",
+        "spanner",
+        "artifactregistry",
+        "firestore",
+        "bigtableadmin",
+        "backupdr",
+    ],
+)
 def test_a_denied_project_is_a_skip_and_throttling_is_retried(gcp: GcpEndpoint, api: str) -> None:
     for project in ("ok", "denied"):
         _seed_everything(gcp, project)
@@ -249,7 +312,8 @@ def test_a_denied_project_is_a_skip_and_throttling_is_retried(gcp: GcpEndpoint, 
         assert skip["scope"].startswith("project/denied/"), skip
         assert "HTTP 403): The caller does not have permission" in skip["reason"]
     names = set(by_name(report))
-    assert {"ok-snap", "ok-image", "ok-mi", "ok-secret", "ok-logs", "ok-topic", "ok-spanner"} <= names
+    assert {"ok-snap", "ok-image", "ok-mi", "ok-secret", "ok-logs", "ok-topic", "ok-spanner", "ok-repo"} <= names
+    assert {"ok-fs", "ok-bt", "ok-vault"} <= names
     throttled = [r for r in gcp.requests if r.api == api and r.project == "ok"]
     assert len(throttled) >= 3  # two 429s, then the answer
 
@@ -314,6 +378,14 @@ def test_plan_readers_for_snapshots_secrets_log_buckets_topics_and_spanner() -> 
         ),
         ("google_spanner_instance.r", {"name": "r", "config": "regional-europe-west3"}, {}),
         ("google_spanner_instance.m", {"name": "m", "config": "nam-eur-asia1"}, {}),
+        ("google_artifact_registry_repository.a", {"repository_id": "a", "location": "europe"}, {}),
+        ("google_firestore_database.f", {"name": "(default)", "location_id": "nam5"}, {}),
+        (
+            "google_bigtable_instance.b",
+            {"name": "b", "cluster": [{"zone": "europe-west1-b"}, {"zone": "asia-east1-a"}]},
+            {},
+        ),
+        ("google_backup_dr_backup_vault.v", {"backup_vault_id": "v", "location": "us-central1"}, {}),
     )
     r = _read(data)
     assert _where(r["google_compute_snapshot.eu"]) == [("eu", P)]
@@ -328,6 +400,10 @@ def test_plan_readers_for_snapshots_secrets_log_buckets_topics_and_spanner() -> 
     assert _where(r["google_spanner_instance.r"]) == [("europe-west3", P)]
     # a multi-region configuration the knowledge base does not list stays as named: assessed as unknown
     assert _where(r["google_spanner_instance.m"]) == [("nam-eur-asia1", P)]
+    assert _where(r["google_artifact_registry_repository.a"]) == [("europe", P)]
+    assert _where(r["google_firestore_database.f"]) == [("nam5", P)]
+    assert _where(r["google_bigtable_instance.b"]) == [("europe-west1", P), ("asia-east1", R)]
+    assert _where(r["google_backup_dr_backup_vault.v"]) == [("us-central1", P)]
 
 
 # --- API bodies are outside input: any JSON shape gives a resource, never an exception --------------------------
@@ -350,7 +426,8 @@ _JSON = st.recursive(
 )
 _FIELDS = st.sampled_from(
     ["name", "storageLocations", "labels", "snapshotEncryptionKey", "replication", "messageStoragePolicy",
-     "kmsKeyName", "cmekSettings", "replicas", "automatic", "userManaged"]
+     "kmsKeyName", "cmekSettings", "replicas", "automatic", "userManaged", "locationId", "cmekConfig",
+     "location", "encryptionConfig", "format", "type"]
 )  # fmt: skip
 _BODIES = st.dictionaries(_FIELDS, _JSON, max_size=5)
 
@@ -364,6 +441,10 @@ def test_any_api_body_gives_a_resource_with_a_footprint(body: dict[str, Any]) ->
         secrets.from_body(keys, "p", body),
         logging.from_body(keys, "p", body),
         pubsub.from_body(keys, "p", body),
+        artifacts.from_body(keys, "p", body),
+        firestore.from_body(keys, "p", body),
+        bigtable.from_body(keys, "p", body, [body]),
+        backupdr.from_body(keys, "p", body),
     ]
     for resource in out:
         assert resource.footprint and all(isinstance(c.code, str) and c.code for c in resource.footprint)

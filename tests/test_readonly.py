@@ -162,6 +162,12 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     ("spanner", "instances.list"): "spanner.instances.list",
     ("spanner", "instanceConfigs.get"): "spanner.instanceConfigs.get",
     ("spanner", "databases.list"): "spanner.databases.list",
+    ("artifactregistry", "locations.list"): "artifactregistry.locations.list",
+    ("artifactregistry", "repositories.list"): "artifactregistry.repositories.list",
+    ("firestore", "databases.list"): "datastore.databases.list",
+    ("bigtableadmin", "instances.list"): "bigtable.instances.list",
+    ("bigtableadmin", "clusters.list"): "bigtable.clusters.list",
+    ("backupdr", "backupVaults.list"): "backupdr.backupVaults.list",
 }
 
 
@@ -315,6 +321,10 @@ def seed_gcp(ep: GcpEndpoint) -> None:
     ep.stores.add_log_bucket("analytics", "_Default", "global")
     ep.stores.add_topic("data", "events")
     ep.stores.add_spanner_instance("analytics", "ledger", "eur3", databases=[EKM])
+    ep.stores.add_repository("data", "images", "europe")
+    ep.stores.add_firestore("analytics", "(default)", "eur3")
+    ep.stores.add_bigtable("data", "events", ["europe-west1-b"])
+    ep.stores.add_vault("analytics", "vault", "europe-west3")
     ep.add_instance("data", "pg-replica", "europe-west1", master="pg")
 
 
@@ -389,6 +399,10 @@ def recorded(clouds: Clouds, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "logging-bucket",
             "pubsub-topic",
             "spanner-instance",
+            "artifact-registry",
+            "firestore-database",
+            "bigtable-instance",
+            "backupdr-vault",
         }
         assert json.loads((tmp / "b.json").read_text())["complete"] is True
         yield estate

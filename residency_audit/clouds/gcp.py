@@ -63,6 +63,10 @@ SERVICES = (
     "logging-bucket",
     "pubsub-topic",
     "spanner-instance",
+    "artifact-registry",
+    "firestore-database",
+    "bigtable-instance",
+    "backupdr-vault",
 )
 # service → (store module, its lister): each module under stores/gcp/ holds its live reader and its plan reader
 WALKERS = {
@@ -76,6 +80,10 @@ WALKERS = {
     "logging-bucket": ("logging", "log_bucket_list"),
     "pubsub-topic": ("pubsub", "topic_list"),
     "spanner-instance": ("spanner", "spanner_list"),
+    "artifact-registry": ("artifacts", "repository_list"),
+    "firestore-database": ("firestore", "database_list"),
+    "bigtable-instance": ("bigtable", "instance_list"),
+    "backupdr-vault": ("backupdr", "vault_list"),
 }
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -89,6 +97,10 @@ ENDPOINT_VARS = {
     "logging": ("RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT", "https://logging.googleapis.com"),
     "pubsub": ("RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT", "https://pubsub.googleapis.com"),
     "spanner": ("RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT", "https://spanner.googleapis.com"),
+    "artifactregistry": ("RESIDENCY_AUDIT_GCP_ARTIFACTREGISTRY_ENDPOINT", "https://artifactregistry.googleapis.com"),
+    "firestore": ("RESIDENCY_AUDIT_GCP_FIRESTORE_ENDPOINT", "https://firestore.googleapis.com"),
+    "bigtableadmin": ("RESIDENCY_AUDIT_GCP_BIGTABLEADMIN_ENDPOINT", "https://bigtableadmin.googleapis.com"),
+    "backupdr": ("RESIDENCY_AUDIT_GCP_BACKUPDR_ENDPOINT", "https://backupdr.googleapis.com"),
 }
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 5

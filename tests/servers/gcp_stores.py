@@ -46,6 +46,17 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         "spanner",
         "databases.list",
     ),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations$"), "artifactregistry", "locations.list"),
+    (
+        "GET",
+        re.compile(rf"^/v1/projects/{_P}/locations/(?P<location>[^/-][^/]*)/repositories$"),
+        "artifactregistry",
+        "repositories.list",
+    ),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/databases$"), "firestore", "databases.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/instances$"), "bigtableadmin", "instances.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/instances/-/clusters$"), "bigtableadmin", "clusters.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupVaults$"), "backupdr", "backupVaults.list"),
 ]
 APIS = frozenset(api for _, _, api, _ in ROUTES)
 SERVICE_NAMES = {
@@ -54,16 +65,25 @@ SERVICE_NAMES = {
     "logging": "logging.googleapis.com",
     "pubsub": "pubsub.googleapis.com",
     "spanner": "spanner.googleapis.com",
+    "artifactregistry": "artifactregistry.googleapis.com",
+    "firestore": "firestore.googleapis.com",
+    "bigtableadmin": "bigtableadmin.googleapis.com",
+    "backupdr": "backupdr.googleapis.com",
 }
 _COLLECTIONS = {
-    "snapshots.list": ("snapshots", "items", "compute#snapshotList"),
-    "images.list": ("images", "items", "compute#imageList"),
-    "machineImages.list": ("machineImages", "items", "compute#machineImageList"),
-    "secrets.list": ("secrets", "secrets", None),
-    "buckets.list": ("log_buckets", "buckets", None),
-    "topics.list": ("topics", "topics", None),
-    "instances.list": ("spanner", "instances", None),
+    ("compute", "snapshots.list"): ("snapshots", "items", "compute#snapshotList"),
+    ("compute", "images.list"): ("images", "items", "compute#imageList"),
+    ("compute", "machineImages.list"): ("machineImages", "items", "compute#machineImageList"),
+    ("secretmanager", "secrets.list"): ("secrets", "secrets", None),
+    ("logging", "buckets.list"): ("log_buckets", "buckets", None),
+    ("pubsub", "topics.list"): ("topics", "topics", None),
+    ("spanner", "instances.list"): ("spanner", "instances", None),
+    ("bigtableadmin", "instances.list"): ("bigtable", "instances", None),
+    ("bigtableadmin", "clusters.list"): ("bigtable_clusters", "clusters", None),
+    ("backupdr", "backupVaults.list"): ("vaults", "backupVaults", None),
 }
+# Artifact Registry's locations (locations.list) in this stand-in
+AR_LOCATIONS = ("europe-west3", "us-central1", "europe", "us", "asia")
 # Spanner's base configurations as instanceConfigs.get returns them (replicas[].location / type)
 SPANNER_CONFIGS: dict[str, list[tuple[str, str]]] = {
     "regional-europe-west3": [("europe-west3", "READ_WRITE")] * 3,
@@ -93,6 +113,8 @@ class Stores:
         with self._lock:
             self.lists: dict[str, dict[str, list[dict[str, Any]]]] = {c[0]: {} for c in _COLLECTIONS.values()}
             self.databases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self.repositories: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (project, location) → repos
+            self.firestore: dict[str, list[dict[str, Any]]] = {}
             self.disabled: set[tuple[str, str]] = set()
         self.page_cap = None
 
@@ -104,6 +126,10 @@ class Stores:
             "RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT": url + SPANNER_PREFIX,
+            "RESIDENCY_AUDIT_GCP_ARTIFACTREGISTRY_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_FIRESTORE_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_BIGTABLEADMIN_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_BACKUPDR_ENDPOINT": url,
         }
 
     def disable(self, project: str, api: str) -> None:
@@ -248,6 +274,61 @@ class Stores:
             ]
         return self._add("spanner", project, body)
 
+    def add_repository(
+        self, project: str, name: str, location: str, *, kms_key: str | None = None, fmt: str = "DOCKER"
+    ) -> dict[str, Any]:
+        """An Artifact Registry repository (location one of AR_LOCATIONS)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/locations/{location}/repositories/{name}",
+            "format": fmt,
+            "mode": "STANDARD_REPOSITORY",
+            "createTime": "2026-11-01T00:00:00Z",
+        }
+        if kms_key:
+            body["kmsKeyName"] = kms_key
+        with self._lock:
+            self.repositories.setdefault((project, location), []).append(body)
+        return body
+
+    def add_firestore(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
+        """A Firestore database (`(default)` is the usual name), in a region or a multi-region (nam5, eur3)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/databases/{name}",
+            "locationId": location,
+            "type": "FIRESTORE_NATIVE",
+            "concurrencyMode": "PESSIMISTIC",
+        }
+        if kms_key:
+            body["cmekConfig"] = {"kmsKeyName": kms_key}
+        with self._lock:
+            self.firestore.setdefault(project, []).append(body)
+        return body
+
+    def add_bigtable(self, project: str, name: str, zones: list[str], *, kms_key: str | None = None) -> dict[str, Any]:
+        """A Bigtable instance with one cluster per zone (replication between them)."""
+        body = {"name": f"projects/{project}/instances/{name}", "displayName": name, "state": "READY"}
+        for i, zone in enumerate(zones):
+            cluster: dict[str, Any] = {
+                "name": f"projects/{project}/instances/{name}/clusters/{name}-c{i}",
+                "location": f"projects/{project}/locations/{zone}",
+                "state": "READY",
+                "serveNodes": 1,
+                "defaultStorageType": "SSD",
+            }
+            if kms_key:
+                cluster["encryptionConfig"] = {"kmsKeyName": kms_key}
+            self._add("bigtable_clusters", project, cluster)
+        return self._add("bigtable", project, body)
+
+    def add_vault(self, project: str, name: str, location: str) -> dict[str, Any]:
+        """A Backup and DR backup vault."""
+        body = {
+            "name": f"projects/{project}/locations/{location}/backupVaults/{name}",
+            "state": "ACTIVE",
+            "backupMinimumEnforcedRetentionDuration": "86400s",
+        }
+        return self._add("vaults", project, body)
+
     # -- requests -------------------------------------------------------------------------------------------------
 
     def handle(self, api: str, op: str, groups: dict[str, str], q: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -257,8 +338,8 @@ class Stores:
             disabled = (project, api) in self.disabled
         if disabled:
             return _service_disabled(api, project)
-        if op in _COLLECTIONS:
-            collection, key, kind = _COLLECTIONS[op]
+        if (api, op) in _COLLECTIONS:
+            collection, key, kind = _COLLECTIONS[(api, op)]
             with self._lock:
                 items = list(self.lists[collection].get(project, []))
             return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
@@ -276,6 +357,16 @@ class Stores:
                     for i, (loc, role) in enumerate(replicas)
                 ],
             }
+        if op == "locations.list":
+            rows = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc} for loc in AR_LOCATIONS]
+            return 200, self._page(rows, "locations", q, self.page_cap)
+        if op == "repositories.list":
+            with self._lock:
+                repos = list(self.repositories.get((project, groups["location"]), []))
+            return 200, self._page(repos, "repositories", q, self.page_cap)
+        if api == "firestore":
+            with self._lock:  # databases.list has no paging
+                return 200, {"databases": list(self.firestore.get(project, []))}
         if op == "databases.list":
             with self._lock:
                 dbs = list(self.databases.get((project, groups["instance"]), []))

@@ -203,10 +203,11 @@ def test_cloudsql_cross_region_read_replica(gcp: GcpEndpoint) -> None:
     orders = r["orders"]
     assert orders["id"] == "//sqladmin.googleapis.com/projects/shop/instances/orders"
     assert orders["type"] == "sqladmin.googleapis.com/Instance"
-    assert places(orders) == [("europe-west1", "primary"), ("us-east1", "replica")]
-    assert orders["countries"] == ["BE", "US"]
+    # backups on, location not pinned: a copy in an unknown place, said why, never the instance's region
+    assert places(orders) == [("europe-west1", "primary"), ("us-east1", "replica"), ("unknown", "replica")]
+    assert orders["countries"] == ["BE", "US"] and orders["assessment"]["level"] == "unknown"
     assert orders["key_control"] == "external" and orders["classification"] == "personal"
-    assert "default location" in orders["footprint"][0]["note"]  # backups on, location not pinned: said, not guessed
+    assert "closest to the instance" in orders["footprint"][2]["note"]
     # the replica is a resource of its own, whose footprint includes its primary's region
     assert places(r["orders-us"]) == [("us-east1", "primary"), ("europe-west1", "replica")]
     assert r["orders-us"]["key_control"] == "provider-managed"
@@ -345,7 +346,8 @@ def test_read_only(gcp: GcpEndpoint) -> None:
     assert {m for m, _ in methods} == {"GET", "POST"}
     assert {api for m, api in methods if m == "POST"} == {"oauth2"}  # the token exchange, nothing else
     apis = {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
-    apis |= {"compute", "secretmanager", "logging", "pubsub", "spanner"}  # every store's list, GET only
+    apis |= {"compute", "secretmanager", "logging", "pubsub", "spanner", "artifactregistry", "firestore"}
+    apis |= {"bigtableadmin", "backupdr"}  # every store's list, GET only
     assert {api for _, api in methods} == apis
     assert gcp.scopes_requested == ["https://www.googleapis.com/auth/cloud-platform"]
 

@@ -339,7 +339,8 @@ class GcpEndpoint(Endpoint):
         settings: dict[str, Any] = {
             "tier": "db-custom-1-3840",
             "userLabels": dict(labels or {}),
-            "backupConfiguration": {"enabled": True, "kind": "sql#backupConfiguration"},
+            # read replicas take no automated backups
+            "backupConfiguration": {"enabled": master is None, "kind": "sql#backupConfiguration"},
         }
         if backup_location:
             settings["backupConfiguration"]["location"] = backup_location

@@ -1,4 +1,4 @@
-"""Google Cloud connector: Cloud Storage buckets, BigQuery datasets and Cloud SQL instances, across projects.
+"""Google Cloud: credentials, projects, REST through one AuthorizedSession; the stores under stores/gcp/ read.
 
 Read-only: every call is a GET (plus the OAuth token exchange). Credentials are Application Default Credentials
 (`google.auth.default`): `gcloud auth application-default login`, a service-account key in
@@ -31,6 +31,11 @@ sends no credentials: that is the client's own rule), and these variables replac
     RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT          default https://bigquery.googleapis.com
     RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT          default https://sqladmin.googleapis.com
     RESIDENCY_AUDIT_GCP_KMS_ENDPOINT               default https://cloudkms.googleapis.com
+    RESIDENCY_AUDIT_GCP_<API>_ENDPOINT             COMPUTE, SECRETMANAGER, LOGGING, PUBSUB, SPANNER,
+                                                   ARTIFACTREGISTRY, FIRESTORE, BIGTABLEADMIN, BACKUPDR (ENDPOINT_VARS)
+
+An API that is off in a project answers 403 with a google.rpc.ErrorInfo whose reason is SERVICE_DISABLED: the
+error names the API, so that service's task is one skip naming it, and the project's other services go on.
 
 Every request has `options.timeout` seconds; transient failures (429, 5xx, connection errors) are retried with
 backoff for at most twice that, so a dead endpoint costs seconds, not the storage client's default two minutes.

@@ -9,7 +9,10 @@ Served by the same server (one token, one fault registry, one request log), each
 * Pub/Sub v1 ``topics.list`` (``topics``, ``messageStoragePolicy``, ``kmsKeyName``);
 * Cloud Spanner v1 ``instances.list`` / ``instanceConfigs.get`` / ``databases.list``, under the path prefix
   ``/spanner`` (its ``/v1/projects/{p}/instances`` is Cloud SQL Admin's path too; the tool's Spanner endpoint
-  variable carries the prefix, as a private endpoint's base URL may).
+  variable carries the prefix, as a private endpoint's base URL may);
+* Artifact Registry v1 ``locations.list`` / ``repositories.list`` per location, Firestore v1 ``databases.list`` (no
+  paging), Bigtable Admin v2 ``instances.list`` / ``clusters.list`` over instance ``-``, Backup and DR v1
+  ``backupVaults.list`` over location ``-``.
 
 ``disable(project, api)`` makes an API answer as Google does for a project where it is off: HTTP 403
 ``PERMISSION_DENIED`` with a ``google.rpc.ErrorInfo`` whose reason is ``SERVICE_DISABLED``. ``page_cap`` caps every

@@ -245,6 +245,52 @@ def test_repositories_databases_bigtable_clusters_and_vaults(gcp: GcpEndpoint) -
     assert gcp.counts[("artifactregistry", "GET", "repositories.list")] == 5
 
 
+# --- BigQuery dataset replicas (INFORMATION_SCHEMA.SCHEMATA_REPLICAS) ------------------------------------------------
+
+
+def test_dataset_replicas_from_one_metadata_query_per_project_and_location(gcp: GcpEndpoint) -> None:
+    gcp.add_dataset("p", "orders", "EU")
+    gcp.add_dataset("p", "events", "EU")
+    gcp.add_dataset("p", "marts", "europe-west3")
+    gcp.stores.add_replica("p", "orders", "EU", "us")
+    gcp.stores.add_replica("p", "marts", "europe-west3", "europe-west4")
+    code, report, err = scan("--project", "p", *services("bigquery-dataset"))
+    assert code == 0 and report["skipped"] == [], err
+    r = by_name(report)
+    assert places(r["orders"]) == [("EU", "primary"), ("US", "replica")]
+    assert "US" in r["orders"]["countries"] and "dataset replica us" in r["orders"]["footprint"][1]["note"]
+    assert places(r["events"]) == [("EU", "primary")]
+    assert places(r["marts"]) == [("europe-west3", "primary"), ("europe-west4", "replica")]
+    assert gcp.counts[("bigquery", "POST", "jobs.query")] == 2  # EU and europe-west3, each once
+    for body in gcp.stores.queries:
+        assert body["useLegacySql"] is False and body["requestId"]
+        assert body["query"].startswith("SELECT schema_name, location, replica_name FROM `p`.`region-")
+
+
+def test_dataset_replicas_of_a_slow_paged_query(gcp: GcpEndpoint) -> None:
+    gcp.add_dataset("p", "orders", "EU")
+    for replica in ("us", "europe-west3", "asia-east1"):
+        gcp.stores.add_replica("p", "orders", "EU", replica)
+    gcp.stores.slow_queries = True
+    gcp.stores.page_cap = 1
+    code, report, err = scan("--project", "p", *services("bigquery-dataset"))
+    assert code == 0, err
+    assert {c["location"] for c in by_name(report)["orders"]["footprint"]} == {"EU", "US", "europe-west3", "asia-east1"}
+    assert gcp.counts[("bigquery", "GET", "jobs.getQueryResults")] == 4  # the wait, then 4 pages of one row
+
+
+def test_dataset_replicas_unreadable_is_one_skip_per_location(gcp: GcpEndpoint) -> None:
+    gcp.add_dataset("p", "orders", "EU")
+    gcp.add_dataset("p", "events", "EU")
+    gcp.add_fault("bigquery", "jobs.query", status=403, message="Access Denied: bigquery.jobs.create")
+    code, report, err = scan("--project", "p", *services("bigquery-dataset"))
+    assert code == 3, err
+    [skip] = report["skipped"]
+    assert skip["scope"] == "project/p/service/bigquery-dataset/replicas/EU"
+    assert "SCHEMATA_REPLICAS could not be read" in skip["reason"] and "bigquery.jobs.create" in skip["reason"]
+    assert set(by_name(report)) == {"orders", "events"}
+
+
 # --- faults: an API disabled, a project denied, throttling -----------------------------------------------------
 
 

@@ -148,6 +148,8 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     # "bigquery.datasets.get … is required to list datasets or get information on datasets" (BigQuery docs)
     ("bigquery", "datasets.list"): "bigquery.datasets.get",
     ("bigquery", "datasets.get"): "bigquery.datasets.get",
+    # the replicas' metadata query is a query job (INFORMATION_SCHEMA.SCHEMATA_REPLICAS)
+    ("bigquery", "jobs.query"): "bigquery.jobs.create",
     ("sqladmin", "instances.list"): "cloudsql.instances.list",
     # projects:search returns "projects that the caller has the resourcemanager.projects.get permission on"
     ("resourcemanager", "projects.search"): "resourcemanager.projects.get",
@@ -443,7 +445,9 @@ def test_every_call_of_a_full_scan_is_a_read(recorded: Clouds) -> None:
     assert all(r.status < 400 for r in recorded.azure.requests), [r for r in recorded.azure.requests if r.status >= 400]
 
     for api, operation, method in gcp_calls(recorded.gcp):
-        assert method == "GET" or (api, operation) == ("oauth2", "token"), f"GCP write? {method} {api} {operation}"
+        # jobs.query is BigQuery's SELECT on INFORMATION_SCHEMA.SCHEMATA_REPLICAS: metadata, read-only
+        reads = {("oauth2", "token"), ("bigquery", "jobs.query")}
+        assert method == "GET" or (api, operation) in reads, f"GCP write? {method} {api} {operation}"
 
 
 def test_the_shipped_policies_allow_every_recorded_call(recorded: Clouds) -> None:

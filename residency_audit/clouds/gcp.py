@@ -271,8 +271,20 @@ class Gcp:
             self._projects_seen.add(project)
             return True
 
-    def get(self, api: str, path: str, operation: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        """GET one JSON document, retrying transient failures with backoff within twice the timeout."""
+    def get(
+        self,
+        api: str,
+        path: str,
+        operation: str,
+        params: dict[str, str] | None = None,
+        *,
+        query: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """GET one JSON document, retrying transient failures with backoff within twice the timeout.
+
+        With `query`, the request is a POST of that body instead: only BigQuery's read-only metadata query
+        (jobs.query on INFORMATION_SCHEMA, idempotent through its requestId) is ever sent this way.
+        """
         import requests
 
         session = self.session()
@@ -282,7 +294,10 @@ class Gcp:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             last = attempt == _MAX_ATTEMPTS or time.monotonic() + delay >= deadline
             try:
-                resp = session.get(url, params=params, timeout=self.options.timeout)
+                if query is not None:
+                    resp = session.post(url, params=params, json=query, timeout=self.options.timeout)
+                else:
+                    resp = session.get(url, params=params, timeout=self.options.timeout)
                 # a body cut short or not JSON is as transient as a dropped connection: retried alike
                 body: dict[str, Any] = resp.json() if resp.status_code == 200 else {}
             except (

@@ -392,8 +392,8 @@ class GcpEndpoint(Endpoint):
     ) -> tuple[int, dict[str, Any]]:
         q = {k: v[0] for k, v in query.items()}
         s = self.state
-        if api in gcp_stores.APIS:  # before the operations below: "buckets.list" is Cloud Storage's name too
-            return self.stores.handle(api, op, groups, q)
+        if self.stores.handles(api, op):  # before the operations below: "buckets.list" is Cloud Storage's name too
+            return self.stores.handle(api, op, groups, q, body)
         if op == "token":
             return self._issue_token(parse_qs(body.decode()))
         if op == "buckets.insert":

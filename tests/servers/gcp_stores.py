@@ -21,6 +21,7 @@ page of these lists (the real APIs may return fewer than asked).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -60,8 +61,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances$"), "bigtableadmin", "instances.list"),
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances/-/clusters$"), "bigtableadmin", "clusters.list"),
     ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupVaults$"), "backupdr", "backupVaults.list"),
+    # BigQuery's metadata query for dataset replicas (the rest of BigQuery is tests/servers/gcp.py's)
+    ("POST", re.compile(rf"^/bigquery/v2/projects/{_P}/queries$"), "bigquery", "jobs.query"),
+    ("GET", re.compile(rf"^/bigquery/v2/projects/{_P}/queries/(?P<job>[^/]+)$"), "bigquery", "jobs.getQueryResults"),
 ]
-APIS = frozenset(api for _, _, api, _ in ROUTES)
+APIS = frozenset(api for _, _, api, _ in ROUTES) - {"bigquery"}
+_REGION = re.compile(r"`region-([a-z0-9-]+)`\.INFORMATION_SCHEMA\.SCHEMATA_REPLICAS", re.IGNORECASE)
 SERVICE_NAMES = {
     "compute": "compute.googleapis.com",
     "secretmanager": "secretmanager.googleapis.com",
@@ -118,8 +123,25 @@ class Stores:
             self.databases: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self.repositories: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (project, location) → repos
             self.firestore: dict[str, list[dict[str, Any]]] = {}
+            # project → (dataset, its primary location, replica location, replica name), for SCHEMATA_REPLICAS
+            self.replicas: dict[str, list[tuple[str, str, str, str]]] = {}
+            self.queries: list[dict[str, Any]] = []  # the jobs.query bodies received
+            self._jobs: dict[str, list[list[str]]] = {}
             self.disabled: set[tuple[str, str]] = set()
         self.page_cap = None
+        self.slow_queries = False  # jobs.query answers jobComplete: false first, as a slow job does
+
+    def handles(self, api: str, op: str) -> bool:
+        """Whether a request is one of these APIs'."""
+        return api in APIS or op in ("jobs.query", "jobs.getQueryResults")
+
+    def add_replica(self, project: str, dataset: str, primary: str, replica: str) -> None:
+        """A cross-region replica of a BigQuery dataset (SCHEMATA_REPLICAS lists the primary replica too)."""
+        with self._lock:
+            rows = self.replicas.setdefault(project, [])
+            if not any(r[0] == dataset for r in rows):
+                rows.append((dataset, primary, primary, primary))
+            rows.append((dataset, primary, replica, replica))
 
     def env(self, url: str) -> dict[str, str]:
         """The tool's endpoint variables for these APIs."""
@@ -334,7 +356,9 @@ class Stores:
 
     # -- requests -------------------------------------------------------------------------------------------------
 
-    def handle(self, api: str, op: str, groups: dict[str, str], q: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, api: str, op: str, groups: dict[str, str], q: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict[str, Any]]:
         """Answer one request of these APIs."""
         project = groups.get("project", "")
         with self._lock:
@@ -346,6 +370,14 @@ class Stores:
             with self._lock:
                 items = list(self.lists[collection].get(project, []))
             return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
+        if op == "jobs.query":
+            return self._query(project, json.loads(body or b"{}"))
+        if op == "jobs.getQueryResults":
+            with self._lock:
+                rows = self._jobs.get(groups["job"])
+            if rows is None:
+                return self._error(404, f"Not found: Job {project}:{groups['job']}")
+            return 200, self._result(groups["job"], rows, q)
         if op == "instanceConfigs.get":
             short = groups["config"].rsplit("/", 1)[-1]
             replicas = SPANNER_CONFIGS.get(short)
@@ -375,6 +407,48 @@ class Stores:
                 dbs = list(self.databases.get((project, groups["instance"]), []))
             return 200, self._page(dbs, "databases", q, self.page_cap)
         return self._error(404, "no such operation")
+
+    def _query(self, project: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.queries.append(body)
+        match = _REGION.search(str(body.get("query", "")))
+        if body.get("useLegacySql") is not False or not match:
+            return self._error(
+                400, "Syntax error: expected a standard SQL query of INFORMATION_SCHEMA.SCHEMATA_REPLICAS"
+            )
+        region = match.group(1).lower()
+        with self._lock:
+            rows = [
+                [d, loc, name] for d, primary, loc, name in self.replicas.get(project, []) if primary.lower() == region
+            ]
+            job = f"job_{len(self._jobs) + 1}"
+            self._jobs[job] = rows
+        if self.slow_queries:
+            return 200, {
+                "kind": "bigquery#queryResponse",
+                "jobComplete": False,
+                "jobReference": _job(project, job, region),
+            }
+        return 200, self._result(job, rows, {"maxResults": str(body.get("maxResults", 10000))}, project, region)
+
+    def _result(
+        self, job: str, rows: list[list[str]], q: dict[str, str], project: str = "", region: str = ""
+    ) -> dict[str, Any]:
+        page = self._page([{"f": [{"v": v} for v in row]} for row in rows], "rows", q, self.page_cap)
+        if "nextPageToken" in page:  # BigQuery's query results name it pageToken
+            page["pageToken"] = page.pop("nextPageToken")
+        return {
+            "kind": "bigquery#getQueryResultsResponse",
+            "jobComplete": True,
+            "jobReference": _job(project, job, region or q.get("location", "")),
+            "totalRows": str(len(rows)),
+            "schema": {"fields": [{"name": n, "type": "STRING"} for n in ("schema_name", "location", "replica_name")]},
+            **page,
+        }
+
+
+def _job(project: str, job: str, location: str) -> dict[str, str]:
+    return {"projectId": project, "jobId": job, "location": location}
 
 
 def _number(project: str) -> str:

@@ -40,9 +40,12 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
     # projects/{project}/locations/{location}/buckets/{bucket}
     location = parts[3] if len(parts) == 6 and parts[2] == "locations" and parts[3] else UNKNOWN_LOCATION
     name = parts[-1] if parts[-1] else "?"
-    note = None
+    notes = []
     if name in _DEFAULT_BUCKETS:
-        note = f"{name}: created by Cloud Logging in every project (location from the organization's default settings)"
+        notes.append(f"{name}: created by Cloud Logging in every project (location from the organization's settings)")
+    if location.lower() in ("eu", "us"):
+        notes.append(f"Cloud Logging's {location} multi-region, assessed as Cloud Storage's (no member list published)")
+    note = "; ".join(notes) or None
     cmek = text(mapping(item.get("cmekSettings")).get("kmsKeyName"))
     return resource(
         gcp,

@@ -476,6 +476,7 @@ _FIELDS = st.sampled_from(
      "location", "encryptionConfig", "format", "type"]
 )  # fmt: skip
 _BODIES = st.dictionaries(_FIELDS, _JSON, max_size=5)
+_KNOWN = {"name", "storageLocations", "labels", "replication", "messageStoragePolicy", "kmsKeyName"}
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -495,3 +496,32 @@ def test_any_api_body_gives_a_resource_with_a_footprint(body: dict[str, Any]) ->
     for resource in out:
         assert resource.footprint and all(isinstance(c.code, str) and c.code for c in resource.footprint)
     assert spanner.footprint(body, "x")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    extra=st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k not in _KNOWN), _JSON, max_size=4),
+    reverse=st.booleans(),
+    regions=st.lists(st.sampled_from(["europe-west3", "us-east1", "eu", "global", "asia-east1"]), max_size=3),
+)
+def test_the_same_body_in_any_layout_gives_the_same_footprint(
+    extra: dict[str, Any], reverse: bool, regions: list[str]
+) -> None:
+    """Unknown fields and key order never change where a copy is (a new API field must not move data)."""
+    keys: Any = _Keys()
+    bodies = {
+        "snapshot": {"name": "s", "storageLocations": regions, "labels": {"a": "b"}},
+        "secret": {"name": "x", "replication": {"userManaged": {"replicas": [{"location": r} for r in regions]}}},
+        "topic": {"name": "t", "messageStoragePolicy": {"allowedPersistenceRegions": regions}},
+    }
+    readers = {
+        "snapshot": lambda b: compute.from_body(keys, "p", "compute-snapshot", b),
+        "secret": lambda b: secrets.from_body(keys, "p", b),
+        "topic": lambda b: pubsub.from_body(keys, "p", b),
+    }
+    for kind, body in bodies.items():
+        items = list({**extra, **body}.items())
+        shuffled = dict(reversed(items) if reverse else items)
+        plain, laid_out = readers[kind](body), readers[kind](shuffled)
+        assert [(c.code, c.role) for c in plain.footprint] == [(c.code, c.role) for c in laid_out.footprint]
+        assert plain.key_control == laid_out.key_control

@@ -294,7 +294,11 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     for project in GCP_PROJECTS:
         stores.add_log_bucket(project, "_Required", "global")
         stores.add_log_bucket(project, "_Default", "global")
-    out.stores += 6 + 2 * len(GCP_PROJECTS)
+    stores.add_repository("acme-web", "acme-images", "europe")  # Artifact Registry's europe: the UK and CH too
+    stores.add_firestore("acme-web", "(default)", "nam5")
+    stores.add_bigtable("acme-analytics", "acme-events", ["europe-west1-b", "us-east1-c"])
+    stores.add_vault("acme-data", "acme-backups", "us")
+    out.stores += 6 + 2 * len(GCP_PROJECTS) + 4
 
     out.traps = [
         "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",
@@ -303,5 +307,6 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
         "CMEK (Cloud HSM) and Cloud EKM (keys outside Google) buckets",
         "a disk snapshot in the EU multi-region, a secret replicated automatically (global), log buckets in global",
         "a Spanner instance on nam-eur-asia1 (US, Belgium, Taiwan) and a Pub/Sub topic without a storage policy",
+        "a Bigtable cluster replicating to us-east1, a Firestore database in nam5, a backup vault in the US",
     ]
     return out

@@ -354,6 +354,63 @@ class Stores:
         }
         return self._add("vaults", project, body)
 
+    # -- Cloud Asset Inventory's view of the same state -----------------------------------------------------------
+
+    def assets(self, project: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(asset type, full resource name, location, resource JSON) of every resource seeded in `project`."""
+        out: list[tuple[str, str, str, dict[str, Any]]] = []
+        with self._lock:
+            lists = {c: list(v.get(project, [])) for c, v in self.lists.items()}
+            repos = [r for (p, _), rs in self.repositories.items() if p == project for r in rs]
+            firestore = list(self.firestore.get(project, []))
+        for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
+            for r in lists[kind]:
+                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
+                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
+        for r in lists["secrets"]:
+            name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
+            out.append(("secretmanager.googleapis.com/Secret", name, "global", r))
+        for r in lists["log_buckets"]:
+            out.append(
+                (
+                    "logging.googleapis.com/LogBucket",
+                    "//logging.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in lists["topics"]:
+            out.append(("pubsub.googleapis.com/Topic", "//pubsub.googleapis.com/" + r["name"], "global", r))
+        for r in lists["spanner"]:
+            out.append(("spanner.googleapis.com/Instance", "//spanner.googleapis.com/" + r["name"], "global", r))
+        for r in lists["bigtable"]:
+            out.append(
+                ("bigtableadmin.googleapis.com/Instance", "//bigtableadmin.googleapis.com/" + r["name"], "global", r)
+            )
+        for r in lists["vaults"]:
+            out.append(
+                (
+                    "backupdr.googleapis.com/BackupVault",
+                    "//backupdr.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in repos:
+            out.append(
+                (
+                    "artifactregistry.googleapis.com/Repository",
+                    "//artifactregistry.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in firestore:
+            out.append(
+                ("firestore.googleapis.com/Database", "//firestore.googleapis.com/" + r["name"], r["locationId"], r)
+            )
+        return out
+
     # -- requests -------------------------------------------------------------------------------------------------
 
     def handle(

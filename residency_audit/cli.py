@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -165,6 +166,30 @@ def regions(
         _print(regions_table(locs))
 
 
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Evaluate with this policy profile: a bundled name (eu-gdpr, eu-sovereign, us-only) or a path to a file "
+        "(with a / or ending in .toml).",
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Judge under the law as it stands on this date (YYYY-MM-DD). Default: today."),
+]
+
+
+def _as_of(value: str | None, default: date | None = None) -> date:
+    """The date the law is read at: --as-of, else `default`, else today."""
+    if value is None:
+        return default or date.today()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        _fail(f"--as-of {value!r} is not a date: write YYYY-MM-DD, e.g. 2026-08-18")
+
+
 @app.command()
 def explain(
     location: Annotated[str, typer.Argument(help="PROVIDER:LOCATION, e.g. azure:brazilsouth, gcp:EUR4.")],
@@ -175,13 +200,16 @@ def explain(
         typer.Option("--key-control", help="Who holds the keys, to see how it changes the exposure."),
     ] = KeyControl.PROVIDER_MANAGED,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    profile: ProfileOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Show one location's facts and its exposure from a viewpoint, with the reasons and their sources."""
     from . import serialize
-    from .classify import assess, viewpoint
+    from .classify import assess
     from .model import Copy, CopyRole, Provider
 
-    kb = _kb()
+    at = _as_of(as_of)
+    kb, prof = _kb_and_profile(profile, at)
     provider_text, sep, code = location.partition(":")
     if not sep or provider_text.lower() not in {p.value for p in Provider}:
         _fail(f"{location!r} is not PROVIDER:LOCATION (provider aws, azure or gcp), e.g. aws:eu-central-1")
@@ -191,32 +219,30 @@ def explain(
         close = kb.suggest(provider, code)
         hint = f"; closest known: {', '.join(close)}" if close else ""
         _fail(f"unknown location {location!r}{hint} (see `residency-audit regions --provider {provider}`)")
-    try:
-        view = viewpoint(kb, _split(home, ["EU"]), _split(trust, []))
-    except ValueError as exc:
-        _fail(f"--home/--trust: {exc}")
+    view = _viewpoint(kb, prof, home, trust, at)
     result = assess(kb, [Copy(loc.code, CopyRole.PRIMARY, loc)], key_control, view)
+    for line in kb.due_for_review(at):
+        typer.echo(f"residency-audit: warning: {line}", err=True)
     if fmt is Format.json:
         from .tables import instruments_in
 
         laws = [serialize.instrument(i) for i in instruments_in(kb, result)]
         _print_json(
             serialize.location(loc)
-            | {"viewpoint": view.label, "assessment": serialize.assessment(result), "laws": laws}
+            | {
+                "viewpoint": view.label,
+                "as_of": at.isoformat(),
+                "assessment": serialize.assessment(result),
+                "laws": laws,
+                "reverify": kb.due_for_review(at),
+            }
         )
     else:
         from .tables import explain_view
 
-        _print(explain_view(kb, loc, result, view.label))
+        _print(explain_view(kb, loc, result, f"{view.label} (law as of {at.isoformat()})"))
 
 
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        help="Evaluate with this policy profile: a bundled name (eu-gdpr, eu-sovereign, us-only) or a .toml path.",
-    ),
-]
 FailOnOpt = Annotated[
     Severity,
     typer.Option("--fail-on", help="Lowest finding severity that fails the gate (exit 1)."),
@@ -232,7 +258,7 @@ OutputOpt = Annotated[
 ]
 
 
-def _kb_and_profile(name: str | None) -> tuple[KnowledgeBase, Profile | None]:
+def _kb_and_profile(name: str | None, at: date | None = None) -> tuple[KnowledgeBase, Profile | None]:
     """The knowledge base, with the profile's overrides applied when a profile is given."""
     from .policy import apply_overrides
     from .profiles import ProfileError, load_profile
@@ -241,22 +267,27 @@ def _kb_and_profile(name: str | None) -> tuple[KnowledgeBase, Profile | None]:
     if name is None:
         return kb, None
     try:
-        prof = load_profile(name, kb)
+        prof = load_profile(name, kb, at)
     except ProfileError as exc:
         _fail(f"--profile: {exc}")
     return apply_overrides(kb, prof), prof
 
 
-def _viewpoint(kb: KnowledgeBase, prof: Profile | None, home: list[str] | None, trust: list[str] | None) -> Viewpoint:
+def _viewpoint(
+    kb: KnowledgeBase, prof: Profile | None, home: list[str] | None, trust: list[str] | None, at: date | None = None
+) -> Viewpoint:
     from .classify import viewpoint
     from .policy import profile_viewpoint
 
-    if prof is not None:
-        if home or trust:
-            _fail(f"--home/--trust: the profile {prof.name!r} sets the viewpoint; drop --home/--trust or the profile")
-        return profile_viewpoint(kb, prof)
+    at = at or date.today()
     try:
-        return viewpoint(kb, _split(home, ["EU"]), _split(trust, []))
+        if prof is not None:
+            if home or trust:
+                _fail(
+                    f"--home/--trust: the profile {prof.name!r} sets the viewpoint; drop --home/--trust or the profile"
+                )
+            return profile_viewpoint(kb, prof, at)
+        return viewpoint(kb, _split(home, ["EU"]), _split(trust, []), at=at)
     except ValueError as exc:
         _fail(f"--home/--trust: {exc}")
 
@@ -274,7 +305,6 @@ def _deliver(
 ) -> NoReturn:
     """Evaluate the profile, write the report in `fmt`, say what happened on stderr, exit with the contract code."""
     import dataclasses
-    from datetime import date
 
     from . import report
     from .catalogue import load as load_catalogue
@@ -282,12 +312,16 @@ def _deliver(
     from .policy import counts, evaluate, verdict
     from .render import render
 
+    reverify = kb.due_for_review(view.at or date.today())
     # a data-bearing resource found but not assessed (nor accepted by the profile) is incomplete, like a skip
     coverage = compute(load_catalogue(), result.resources, result.found, prof.accept_unassessed if prof else ())
-    meta = dataclasses.replace(meta, coverage=coverage)
+    meta = dataclasses.replace(meta, coverage=coverage, reverify=tuple(reverify))
     incomplete = bool(result.skipped) or coverage.incomplete
+    for line in reverify:
+        typer.echo(f"residency-audit: warning: {line}", err=True)
     gate = None
     if prof is not None:
+        # waivers expire by the calendar, never by --as-of: a past date must not revive an expired waiver
         findings = tuple(evaluate(result.resources, prof, kb, date.today()))
         decision, code = verdict(findings, incomplete, fail_on, allow_incomplete)
         gate = report.Gate(prof, findings, decision)
@@ -334,6 +368,14 @@ def check(
     allow_incomplete: AllowIncompleteOpt = False,
     fmt: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Judge under the law on this date (YYYY-MM-DD), or 'report' for the report's "
+            "scan date. Default: today.",
+        ),
+    ] = None,
 ) -> None:
     """Re-evaluate a saved JSON report offline (no credentials): scan once, gate many times.
 
@@ -344,13 +386,19 @@ def check(
     from .report import Meta
     from .reportfile import ReportError, read, times
 
-    kb, prof = _kb_and_profile(profile)
-    view = _viewpoint(kb, prof, home, trust)
+    by_report = as_of is not None and as_of.strip().lower() == "report"
+    if not by_report:  # a bad --profile or --as-of is reported before the report is read
+        at = _as_of(as_of)
+        kb, prof = _kb_and_profile(profile, at)
     try:
         resources, skips, data = read(report_file)
         started, finished = times(data)
     except (ReportError, KeyError, ValueError) as exc:
         _fail(str(exc) if isinstance(exc, ReportError) else f"{report_file}: bad started_at/finished_at: {exc}")
+    if by_report:
+        at = started.date()
+        kb, prof = _kb_and_profile(profile, at)
+    view = _viewpoint(kb, prof, home, trust, at)
     from .coverage import found_from_json
 
     try:
@@ -373,6 +421,7 @@ def plan(
     fail_on: FailOnOpt = Severity.ERROR,
     fmt: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Evaluate a Terraform plan before anything is deployed. Resource types it does not evaluate are listed.
 
@@ -387,8 +436,9 @@ def plan(
     from .plan.reader import plan_found, read_plan
     from .report import Meta
 
-    kb, prof = _kb_and_profile(profile)
-    view = _viewpoint(kb, prof, home, trust)
+    at = _as_of(as_of)
+    kb, prof = _kb_and_profile(profile, at)
+    view = _viewpoint(kb, prof, home, trust, at)
     try:
         resources, not_evaluated = read_plan(load(plan_file), str(plan_file))
     except PlanError as exc:
@@ -649,7 +699,7 @@ def _run_with_progress(run: Callable[[Callable[[Progress], None]], ScanResult]) 
 
 
 @app.command("kb-check")
-def kb_check() -> None:
+def kb_check(as_of: AsOfOpt = None) -> None:
     """Check the knowledge base's integrity, and that it knows every region of the installed botocore."""
     from .kbcheck import botocore_regions, check
 
@@ -657,6 +707,8 @@ def kb_check() -> None:
     problems = check(kb, botocore_regions())
     for problem in problems:
         typer.echo(problem, err=True)
+    for line in kb.due_for_review(_as_of(as_of)):  # listed, never failing: the facts still stand until re-read
+        typer.echo(f"residency-audit: warning: {line}", err=True)
     if problems:
         _fail(f"knowledge base: {len(problems)} problem(s)", code=1)
     typer.echo(

@@ -45,12 +45,22 @@ def check(kb: KnowledgeBase, botocore_regions: Iterable[tuple[str, str]] = (), t
         for s in bad_states([g.partner]):
             problems.append(f"CLOUD Act agreement: partner {s!r} is not a known ISO country code")
     for ins in kb.instruments.values():
+        if ins.in_force and ins.expires and ins.expires <= ins.in_force:
+            problems.append(f"instrument {ins.id}: expires {ins.expires} is not after in_force {ins.in_force}")
+        if ins.services_in and (ins.applies != "services" or bad_states([ins.services_in], allow_blocs=True)):
+            problems.append(
+                f"instrument {ins.id}: services_in goes with applies = 'services' and names a state or bloc"
+            )
+        if ins.status == "watched" and not ins.review_by:
+            problems.append(f"instrument {ins.id}: a watched instrument needs a review_by date")
         if ins.state != "*" and bad_states([ins.state], allow_blocs=True):
             problems.append(f"instrument {ins.id}: state {ins.state!r} is neither an ISO code nor a bloc")
         if ins.applies == "agreement" and (ins.through is None or bad_states([ins.through])):
             problems.append(f"instrument {ins.id}: an agreement needs 'through' = the ISO code it goes through")
 
     for op in kb.operators.values():
+        for s in bad_states(op.presence_in):
+            problems.append(f"operator {op.id}: presence_in {s!r} is not a known ISO country code")
         if not op.controlled_from:
             problems.append(f"operator {op.id}: controlled_from is empty")
         for s in bad_states(op.controlled_from) + bad_states(op.parent_controlled_from):

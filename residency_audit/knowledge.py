@@ -6,147 +6,40 @@ with the file and the entry named, so a bad edit to the data never turns into a 
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import functools
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
+# the facts and the indexed knowledge base live in kbmodel; importers keep using this module's names
+from .kbmodel import WEIGHTS, Adequacy, Agreement, Alias, Bloc, Instrument, KnowledgeBase, _norm
 from .model import Location, LocationKind, LocationStatus, Operator, Provider, Source
+
+__all__ = [
+    "WEIGHTS",
+    "Adequacy",
+    "Agreement",
+    "Alias",
+    "Bloc",
+    "Instrument",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "_norm",
+    "load",
+    "load_from",
+]
 
 KB_FILES = ("countries.toml", "law.toml", "aws.toml", "azure.toml", "gcp.toml")
 PROVIDER_FILES = {Provider.AWS: "aws.toml", Provider.AZURE: "azure.toml", Provider.GCP: "gcp.toml"}
-INSTRUMENT_APPLIES = ("operator", "services", "agreement", "territorial")
+INSTRUMENT_APPLIES = ("operator", "services", "agreement", "territorial", "presence")
+INSTRUMENT_STATUS = ("in-force", "watched")  # watched: tracked (a bill, a pending case), gives no reach
 
 
 class KnowledgeError(ValueError):
     """The knowledge base (or an override of it) is malformed: names the file and the entry."""
-
-
-@dataclass(frozen=True)
-class Bloc:
-    """A group of states (EU, EEA, …) that a viewpoint or a legal regime can name as one."""
-
-    id: str
-    name: str
-    members: frozenset[str]
-    sources: tuple[str, ...]
-    as_of: date
-
-
-@dataclass(frozen=True)
-class Adequacy:
-    """An EU adequacy decision for a country."""
-
-    country: str
-    decision: str
-    adopted: date
-    scope: str
-    expires: date | None
-    sources: tuple[str, ...]
-    as_of: date
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """A CLOUD Act executive agreement (18 U.S.C. § 2523) in force."""
-
-    partner: str
-    in_force: date
-    sources: tuple[str, ...]
-    as_of: date
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """A legal instrument that gives a state reach over data."""
-
-    id: str
-    title: str
-    citation: str
-    short: str  # a short name with its citation, as reasons quote it
-    state: str
-    applies: str
-    through: str | None
-    in_force: date | None
-    summary: str
-    sources: tuple[str, ...]
-    as_of: date
-
-
-@dataclass(frozen=True)
-class Alias:
-    """Another spelling an API returns for a location (S3's legacy "EU", for example)."""
-
-    provider: Provider
-    alias: str
-    target: str
-    context: str
-    sources: tuple[str, ...]
-    as_of: date
-
-
-@dataclass(frozen=True)
-class KnowledgeBase:
-    """Every fact the tool knows, indexed for lookup."""
-
-    sources: Mapping[str, Source]
-    operators: Mapping[str, Operator]
-    locations: tuple[Location, ...]
-    aliases: tuple[Alias, ...]
-    countries: Mapping[str, str]
-    blocs: Mapping[str, Bloc]
-    adequacy: tuple[Adequacy, ...]
-    agreements: tuple[Agreement, ...]
-    instruments: Mapping[str, Instrument]
-    # citations found in the files: (file, entry, source id), kept for the integrity check
-    citations: tuple[tuple[str, str, str], ...] = ()
-
-    @functools.cached_property
-    def _index(self) -> dict[tuple[Provider, str], Location]:
-        index: dict[tuple[Provider, str], Location] = {}
-        for loc in self.locations:
-            index.setdefault((loc.provider, _norm(loc.name)), loc)
-        for alias in self.aliases:
-            target = next((x for x in self.locations if x.provider == alias.provider and x.code == alias.target), None)
-            if target is not None:
-                index[(alias.provider, _norm(alias.alias))] = target
-        # codes last: a code always wins over a display name or alias that happens to spell the same
-        for loc in self.locations:
-            index[(loc.provider, _norm(loc.code))] = loc
-        return index
-
-    def resolve(self, provider: Provider | str, code: str | None) -> Location | None:
-        """The location a cloud's API means by `code`: by code, alias or display name; None when unknown."""
-        if code is None:
-            code = ""
-        return self._index.get((Provider(provider), _norm(code)))
-
-    def suggest(self, provider: Provider | str | None, code: str, n: int = 5) -> list[str]:
-        """The closest known `provider:code` keys, for an error message."""
-        candidates = [loc for loc in self.locations if provider is None or loc.provider == provider]
-        by_norm: dict[str, str] = {}
-        for loc in candidates:
-            by_norm.setdefault(_norm(loc.code), loc.key)
-            by_norm.setdefault(_norm(loc.name), loc.key)
-        close = difflib.get_close_matches(_norm(code), list(by_norm), n=n * 2, cutoff=0.6)
-        return list(dict.fromkeys(by_norm[c] for c in close))[:n]
-
-    def states_of(self, state_or_bloc: str) -> frozenset[str]:
-        """ISO codes a state or bloc id stands for."""
-        bloc = self.blocs.get(state_or_bloc)
-        return bloc.members if bloc else frozenset({state_or_bloc})
-
-    def adequacy_for(self, country: str) -> Adequacy | None:
-        """The EU adequacy decision covering a country, if any."""
-        return next((a for a in self.adequacy if a.country == country), None)
-
-
-def _norm(text: str) -> str:
-    return "".join(text.split()).lower()
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
@@ -181,6 +74,8 @@ class _Entry:
 
     def day(self, key: str, required: bool = True) -> Any:
         value = self._get(key, date, required)
+        if isinstance(value, datetime):
+            raise self._fail(f"field '{key}' must be a date (YYYY-MM-DD), not a date-time: {value!r}")
         if value is not None and not isinstance(value, date):
             raise self._fail(f"field '{key}' must be a date (YYYY-MM-DD), got {value!r}")
         return value
@@ -277,6 +172,8 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 note=e.text("note", required=False),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
+                presence_in=e.texts("presence_in", required=False),
+                review_by=e.day("review_by", required=False),
             )
             e.done()
         for i, data in enumerate(_table(file, doc, "locations", list)):
@@ -308,12 +205,22 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                     e.day("expires", required=False),
                     e.sources(),
                     e.day("as_of"),
+                    note=e.text("note", required=False),
+                    review_by=e.day("review_by", required=False),
                 )
             )
             e.done()
         for i, data in enumerate(_table(file, doc, "cloud_act_agreements", list)):
             e = _Entry(file, f"cloud_act_agreements[{i}]", data, citations)
-            agreements.append(Agreement(e.text("partner"), e.day("in_force"), e.sources(), e.day("as_of")))
+            agreements.append(
+                Agreement(
+                    e.text("partner"),
+                    e.day("in_force"),
+                    e.sources(),
+                    e.day("as_of"),
+                    review_by=e.day("review_by", required=False),
+                )
+            )
             e.done()
         for iid, data in _table(file, doc, "instruments", dict).items():
             e = _Entry(file, f"instruments.{iid}", data, citations)
@@ -332,6 +239,11 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
                 summary=e.text("summary"),
                 sources=e.sources(),
                 as_of=e.day("as_of"),
+                weight=_choice(e, "weight", WEIGHTS, "standard"),
+                expires=e.day("expires", required=False),
+                review_by=e.day("review_by", required=False),
+                status=_choice(e, "status", INSTRUMENT_STATUS, "in-force"),
+                services_in=e.text("services_in", required=False),
             )
             e.done()
 
@@ -344,6 +256,16 @@ def load_from(docs: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
             tuple(dict.fromkeys(s for a in adequacy for s in a.sources)),
             max(a.as_of for a in adequacy),
         )
+    # an operator offers services wherever it runs a location: complete each list from the sourced locations
+    where_run: dict[str, set[str]] = {}
+    for _, e in raw_locations:
+        op_id, where = e.data.get("operator"), e.data.get("countries")
+        if isinstance(op_id, str) and isinstance(where, list):
+            where_run.setdefault(op_id, set()).update(c for c in where if isinstance(c, str))
+    for oid, op in list(operators.items()):
+        missing = sorted(where_run.get(oid, set()) - set(op.offers_services_in))
+        if missing:
+            operators[oid] = dataclasses.replace(op, offers_services_in=op.offers_services_in + tuple(missing))
     locations = tuple(_location(file, e, operators) for file, e in raw_locations)
     return KnowledgeBase(
         sources=sources,
@@ -364,6 +286,15 @@ def _provider_of(file: str, e: _Entry) -> Provider:
         if name == file:
             return provider
     raise e._fail("locations and aliases belong in aws.toml, azure.toml or gcp.toml")
+
+
+def _choice(e: _Entry, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    value = e.text(key, required=default is None)
+    if value is None:
+        return default or ""
+    if value not in allowed:
+        raise e._fail(f"field '{key}' must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
 
 
 def _enum(e: _Entry, key: str, enum: type[Any]) -> Any:

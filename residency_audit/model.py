@@ -25,6 +25,7 @@ class LocationKind(StrEnum):
     REGION = "region"
     DUAL_REGION = "dual-region"
     MULTI_REGION = "multi-region"
+    ZONE = "zone"  # a Local Zone or Wavelength Zone group: belongs to a parent region, sits elsewhere
 
 
 class LocationStatus(StrEnum):
@@ -34,6 +35,7 @@ class LocationStatus(StrEnum):
     RESTRICTED = "restricted"  # exists, but only for approved customers (e.g. Azure's restricted regions)
     RETIRED = "retired"  # closed, but still seen in old estates and plans
     ISOLATED = "isolated"  # air-gapped government partitions
+    ANNOUNCED = "announced"  # announced (e.g. listed by the SDK) but not available: no service endpoints yet
 
 
 class KeyControl(StrEnum):
@@ -124,6 +126,8 @@ class Operator:
     note: str | None
     sources: tuple[str, ...]
     as_of: date
+    presence_in: tuple[str, ...] = ()  # states where the operator's group has a presence (e.g. a US subsidiary)
+    review_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,15 @@ class Copy:
     role: CopyRole
     location: Location | None = None  # filled by the locations stage; None when unknown
     note: str | None = None  # how the connector learnt of this copy (e.g. "replication rule r1")
+    key_control: KeyControl | None = None  # this copy's own keys (a replica re-encrypted); None: the resource's
 
     @staticmethod
-    def make(code: str, role: CopyRole, location: Location | None, note: str | None) -> Copy:
+    def make(
+        code: str, role: CopyRole, location: Location | None, note: str | None, key_control: KeyControl | None = None
+    ) -> Copy:
         """Construct without the frozen __init__'s per-field cost (hot when reading 100,000 resources)."""
         new = object.__new__(Copy)
-        new.__dict__.update(code=code, role=role, location=location, note=note)
+        new.__dict__.update(code=code, role=role, location=location, note=note, key_control=key_control)
         return new
 
 
@@ -184,16 +191,44 @@ class Reach:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the law is read: the grading grid, the key-control reading, where client-side keys are held.
+
+    The defaults are documented in docs/exposure-model.md; a profile may choose otherwise, and says why.
+    """
+
+    grid: tuple[tuple[str, str, str, str], ...] = ()  # (basis, tier, weight, level) cells replacing the default
+    keys: str = "edpb"  # "edpb" (Recommendations 01/2020) or "lenient"
+    key_custody: frozenset[str] = frozenset()  # states where client-side keys are held (declared)
+    label: str = ""  # who chose a non-default reading, for the reasons (e.g. "profile acme")
+
+
+@dataclass(frozen=True)
 class Viewpoint:
-    """The jurisdiction exposure is measured from: reach by home or trusted states is not foreign."""
+    """The jurisdiction exposure is measured from, and the date the law is read at.
+
+    Tiers of a state: home, trusted (reach by either is not foreign), partner (an adequacy decision of full scope
+    or a CLOUD Act agreement with home), other.
+    """
 
     label: str
     home: frozenset[str]
     trusted: frozenset[str] = frozenset()
+    partners: frozenset[str] = frozenset()
+    at: date | None = None  # None: today
+    reading: Reading = field(default_factory=Reading)
 
     def is_foreign(self, state: str) -> bool:
         """Whether a state (ISO code) is outside home and trusted."""
         return state not in self.home and state not in self.trusted
+
+    def tier(self, state: str) -> str:
+        """home, trusted, partner or other."""
+        if state in self.home:
+            return "home"
+        if state in self.trusted:
+            return "trusted"
+        return "partner" if state in self.partners else "other"
 
 
 @dataclass(frozen=True)

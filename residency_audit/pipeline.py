@@ -207,7 +207,7 @@ def locate(kb: KnowledgeBase, resources: Iterable[Resource]) -> Iterator[Resourc
         if hit is not None:
             yield r.evolve(footprint=hit[1])
             continue
-        key = (r.provider, *((c.code, c.role, c.note) for c in r.footprint))
+        key = (r.provider, *((c.code, c.role, c.note, c.key_control) for c in r.footprint))
         footprint = shared.get(key)
         if footprint is None:
             copies = []
@@ -215,7 +215,7 @@ def locate(kb: KnowledgeBase, resources: Iterable[Resource]) -> Iterator[Resourc
                 where = (r.provider, c.code)
                 if where not in resolved:
                     resolved[where] = kb.resolve(r.provider, c.code)
-                copies.append(Copy.make(c.code, c.role, resolved[where], c.note))
+                copies.append(Copy.make(c.code, c.role, resolved[where], c.note, c.key_control))
             footprint = shared[key] = tuple(copies)
         by_identity[(r.provider, id(r.footprint))] = (r.footprint, footprint)
         yield r.evolve(footprint=footprint)

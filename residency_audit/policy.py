@@ -14,11 +14,13 @@ from typing import Any
 
 from .classify import cite, reach_reason, viewpoint
 from .knowledge import KnowledgeBase
-from .model import Finding, Level, Location, Resource, Viewpoint, Waiver
+from .model import Finding, KeyControl, Level, Location, Resource, Viewpoint, Waiver
 from .profiles import ClassificationRule, Profile
 from .rules import Severity
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INCOMPLETE = 0, 1, 3
+_WEAKEST_FIRST = (KeyControl.UNKNOWN, KeyControl.PROVIDER_MANAGED, KeyControl.CUSTOMER_MANAGED, KeyControl.EXTERNAL,
+                  KeyControl.CLIENT_SIDE)  # fmt: skip
 
 
 def apply_overrides(kb: KnowledgeBase, profile: Profile) -> KnowledgeBase:
@@ -46,9 +48,9 @@ def apply_overrides(kb: KnowledgeBase, profile: Profile) -> KnowledgeBase:
     return dataclasses.replace(kb, operators=operators, locations=tuple(locations))
 
 
-def profile_viewpoint(kb: KnowledgeBase, profile: Profile) -> Viewpoint:
-    """The viewpoint a profile measures from."""
-    return viewpoint(kb, profile.home, profile.trusted)
+def profile_viewpoint(kb: KnowledgeBase, profile: Profile, at: date | None = None) -> Viewpoint:
+    """The viewpoint a profile measures from, reading the law at `at` (default today) the profile's way."""
+    return viewpoint(kb, profile.home, profile.trusted, at=at, partners=profile.partners, reading=profile.reading)
 
 
 def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase, today: date) -> list[Finding]:
@@ -60,7 +62,8 @@ def evaluate(resources: Iterable[Resource], profile: Profile, kb: KnowledgeBase,
     # each entry holds its assessment, so the id in the key cannot be reused by another while the memo lives
     memo: dict[tuple[object, ...], tuple[object, list[Finding]]] = {}
     for r in resources:
-        key = (id(r.assessment), r.key_control, r.classification, *((c.code, c.role, c.note) for c in r.footprint))
+        key = (id(r.assessment), r.key_control, r.classification,
+               *((c.code, c.role, c.note, c.key_control) for c in r.footprint))  # fmt: skip
         if key not in memo:
             memo[key] = (r.assessment, list(_check(r, profile, kb, view)))
         for template in memo[key][1]:
@@ -108,7 +111,8 @@ def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) ->
         if strict and strict.replicas_allowed is not None
         else (strict.allowed if strict and strict.allowed is not None else profile.replicas_allowed)
     )
-    outside, why = [], []
+    outside, why, partial, partial_why = [], [], [], []
+    scoped = dict(profile.scoped)
     for c in r.footprint:
         loc = c.location
         if loc is None or not loc.countries:
@@ -117,14 +121,22 @@ def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) ->
         if permitted is None:
             continue
         bad = sorted(set(loc.countries) - permitted)
+        via = f" ({c.note})" if c.note else ""
         if bad:
             outside.append(f"{c.role} copy in {loc.code} ({', '.join(bad)})")
-            via = f" ({c.note})" if c.note else ""
             why.append(f"{c.role} copy{via} in {loc.key} ({loc.name}) sits in {', '.join(loc.countries)} "
                        f"{cite(loc.sources)}")  # fmt: skip
+        for country in sorted(set(loc.countries) & set(scoped)):
+            partial.append(f"{c.role} copy in {loc.code} ({country})")
+            partial_why.append(f"{c.role} copy{via} in {loc.key} sits in {country}, allowed only through an adequacy "
+                               f"decision of partial scope: {scoped[country]} {cite(loc.sources)}")  # fmt: skip
     if outside:
         yield finding("RA001", profile.copies_severity,
                       f"{'; '.join(outside)} outside the allowed jurisdictions", why)  # fmt: skip
+    elif partial:
+        yield finding("RA001", Severity.WARNING,
+                      f"{'; '.join(partial)} allowed only if the recipient is covered by the adequacy decision's "
+                      "scope: confirm it (or waive this with the evidence)", partial_why)  # fmt: skip
 
     key_ok = strict.key_control if strict and strict.key_control is not None else profile.reach_key_control
     untolerated = sorted(
@@ -133,22 +145,27 @@ def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) ->
             for reach in a.reach
             if reach.basis in profile.reach_bases
             and reach.state in a.foreign_reach
-            and not (kb.states_of(reach.state) <= profile.reach_tolerated)
+            and not (kb.states_of(reach.state, view.at) <= profile.reach_tolerated)
         }
     )
-    if untolerated and r.key_control not in key_ok:
+    # the worst copy's keys decide: a replica re-encrypted with weaker keys is where a compelled provider goes
+    keys = [c.key_control or r.key_control for c in r.footprint] or [r.key_control]
+    weak = [k for k in keys if k not in key_ok]
+    if untolerated and weak:
+        worst = min(weak, key=_WEAKEST_FIRST.index)
         need = ", ".join(str(k) for k in key_ok) or "no key control"
         why = [reach_reason(kb, x) for x in a.reach if x.state in untolerated and x.basis in profile.reach_bases]
-        why.append(f"key control {r.key_control}" + (f": {r.key_note}" if r.key_note else ""))
+        why.append(f"key control {worst}" + (f": {r.key_note}" if r.key_note else "")
+                   + (" (the weakest of the copies' keys)" if len(set(keys)) > 1 else ""))  # fmt: skip
         yield finding(
             "RA002", profile.reach_severity,
-            f"foreign reach by {', '.join(untolerated)} with {r.key_control} keys (tolerated only with: {need})",
+            f"foreign reach by {', '.join(untolerated)} with {worst} keys (tolerated only with: {need})",
             list(dict.fromkeys(why)),
         )  # fmt: skip
 
     max_level = strict.max_level if strict and strict.max_level is not None else profile.max_level
     if max_level is not None and a.level is not Level.UNKNOWN and a.level > max_level:
-        why = [reason for reason in a.reasons if reason.startswith(("base level", "key control"))]
+        why = [reason for reason in a.reasons if reason.startswith(("base level", "key control", "level "))]
         yield finding("RA003", profile.exposure_severity,
                       f"exposure {a.level} is above the tolerated {max_level}", why)  # fmt: skip
 

@@ -6,6 +6,7 @@ bloc, level, key control or rule, naming the file, the field and the fix. profil
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,18 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from .knowledge import KnowledgeBase
-from .model import KeyControl, Level, ReachBasis, Waiver
+from .model import KeyControl, Level, ReachBasis, Reading, Waiver
+from .profile_fields import ProfileError, _show, _Table
+from .profile_reading import KEY_READINGS, _grid, _reasons, _scoped, _tolerated
 from .rules import RULES, Severity
+
+__all__ = ["ClassificationRule", "Override", "Profile", "ProfileError", "bundled", "find", "load_profile", "parse"]
 
 UNKNOWN_POLICIES = ("violation", "warning", "ignore")
 OVERRIDE_FIELDS = {
     "location": ("countries", "city", "paired_region", "operator"),
-    "operator": ("controlled_from", "parent_controlled_from", "offers_services_in"),
+    "operator": ("controlled_from", "parent_controlled_from", "offers_services_in", "presence_in"),
 }
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the file, the field and the fix."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class Profile:
     classifications: tuple[ClassificationRule, ...] = ()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = field(default=())
+    # every state whose reach is tolerated, with the reason the profile gives (trusted and [reach] tolerated)
+    reasons: tuple[tuple[str, str, str], ...] = ()  # (state, reason, "trusted" | "tolerated")
+    partners: tuple[str, ...] | None = None  # the partner tier, when the profile sets it
+    reading: Reading = field(default_factory=Reading)
+    keys_reason: str | None = None
+    # countries allowed only through a partial-scope adequacy decision: country -> the decision's scope
+    scoped: tuple[tuple[str, str], ...] = ()
     # data-bearing types the user accepts unassessed (any catalogue spelling): recorded in every report
     accept_unassessed: tuple[str, ...] = ()
 
@@ -88,22 +96,35 @@ def bundled() -> dict[str, Path]:
 
 
 def find(name_or_path: str) -> tuple[Path, str]:
-    """A profile file by bundled name or by path, with its source label."""
-    path = Path(name_or_path).expanduser()
-    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
+    """A profile file by bundled name or by path, with its source label.
+
+    A bare name (no path separator, no .toml suffix) means a bundled profile, never a file that happens to sit in
+    the working directory: a file there named like a bundled profile could otherwise turn a strict gate into a
+    pass. A path (with a separator, or ending in .toml) means a file. Where both could be meant, it is an error.
+    """
+    seps = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if not name_or_path.strip():
+        raise ProfileError("--profile is empty: give a bundled name or a path to a .toml file")
+    if any(sep in name_or_path for sep in seps) or name_or_path.endswith(".toml") or name_or_path.startswith("~"):
+        path = Path(name_or_path).expanduser()
         if not path.is_file():
             raise ProfileError(f"{name_or_path}: no such profile file")
         return path, str(path)
     files = bundled()
-    if name_or_path not in files:
+    local = [p for p in (Path(name_or_path), Path(name_or_path + ".toml")) if p.exists()]
+    if name_or_path in files and local:
         raise ProfileError(
-            f"no bundled profile named {name_or_path!r}; bundled: {', '.join(files)} (or give a path to a .toml file)"
+            f"{name_or_path!r} is ambiguous: it names the bundled profile, and {local[0]} exists in the working "
+            f"directory. Write ./{local[0]} for the file, or move it away to use the bundled profile"
         )
+    if name_or_path not in files:
+        hint = f"; to use the file here, write ./{local[0]}" if local else " (or give a path to a .toml file)"
+        raise ProfileError(f"no bundled profile named {name_or_path!r}; bundled: {', '.join(files)}{hint}")
     return files[name_or_path], f"bundled:{name_or_path}"
 
 
-def load_profile(name_or_path: str, kb: KnowledgeBase) -> Profile:
-    """Find, parse and validate a profile against the knowledge base."""
+def load_profile(name_or_path: str, kb: KnowledgeBase, at: date | None = None) -> Profile:
+    """Find, parse and validate a profile against the knowledge base (blocs read at `at`, default today)."""
     path, source = find(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -113,144 +134,104 @@ def load_profile(name_or_path: str, kb: KnowledgeBase) -> Profile:
         raise ProfileError(f"{path}: not valid TOML: {exc} (check quotes, brackets and commas there)") from exc
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{path}: not UTF-8 text: {exc}") from exc
-    return parse(data, kb, source=source, where=str(path))
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply to be a profile (arrays or tables inside each other)") from None
+    try:
+        return parse(data, kb, source=source, where=str(path), at=at)
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply to be a profile (arrays or tables inside each other)") from None
 
 
 # --- parsing -------------------------------------------------------------------------------------------------
 
 
-class _Table:
-    """Typed access to one TOML table that names the file and dotted field on any error."""
-
-    def __init__(self, where: str, prefix: str, data: Any, kb: KnowledgeBase) -> None:
-        if not isinstance(data, dict):
-            raise ProfileError(f"{where}: [{prefix}] must be a table")
-        self.where, self.prefix, self.data, self.kb = where, prefix, data, kb
-        self.used: set[str] = set()
-
-    def fail(self, key: str, message: str) -> ProfileError:
-        name = f"{self.prefix}.{key}" if self.prefix else key
-        return ProfileError(f"{self.where}: field '{name}': {message}")
-
-    def get(self, key: str, kind: type, default: Any = None) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            return default
-        value = self.data[key]
-        if not isinstance(value, kind) or (kind in (str, int) and isinstance(value, bool)):
-            raise self.fail(key, f"must be {_kind(kind)}, got {value!r}")
-        return value
-
-    def strs(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...] | None:
-        value = self.get(key, list)
-        if value is None:
-            return default
-        if not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"must be a list of strings, got {value!r}")
-        return tuple(value)
-
-    def states(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...] | None:
-        values = self.strs(key, default)
-        if values is None:
-            return None
-        out = []
-        for v in values:
-            token = v.strip().upper()
-            if token not in self.kb.blocs and token not in self.kb.countries:
-                raise self.fail(
-                    key,
-                    f"{v!r} is neither a bloc ({', '.join(sorted(self.kb.blocs))}) nor an ISO 3166-1 alpha-2 "
-                    "country code (e.g. DE, US)",
-                )
-            out.append(token)
-        return tuple(out)
-
-    def expand(self, key: str, default: tuple[str, ...] | None = None) -> frozenset[str] | None:
-        tokens = self.states(key, default)
-        if tokens is None:
-            return None
-        return frozenset(s for t in tokens for s in self.kb.states_of(t))
-
-    def choice(self, key: str, enum: Any, default: Any) -> Any:
-        value = self.get(key, str)
-        if value is None:
-            return default
-        try:
-            return enum(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in enum)
-            raise self.fail(key, f"must be one of {allowed}, got {value!r}") from None
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.used)
-        if extra:
-            name = f"{self.prefix}.{extra[0]}" if self.prefix else extra[0]
-            raise ProfileError(
-                f"{self.where}: unknown field '{name}' (see profiles/example.toml for every field a profile can have)"
-            )
-
-
-def _kind(kind: type) -> str:
-    return {str: "a string", list: "a list", dict: "a table", int: "an integer", date: "a date (YYYY-MM-DD)"}.get(
-        kind, kind.__name__
-    )
-
-
-def parse(data: Mapping[str, Any], kb: KnowledgeBase, source: str, where: str | None = None) -> Profile:
-    """Validate a parsed profile document (pure; `where` names the file in errors)."""
+def parse(
+    data: Mapping[str, Any], kb: KnowledgeBase, source: str, where: str | None = None, at: date | None = None
+) -> Profile:
+    """Validate a parsed profile document (pure; `where` names the file in errors; blocs read at `at`)."""
     where = where or source
-    top = _Table(where, "", dict(data), kb)
+    day = at or date.today()
+    top = _Table(where, "", dict(data), kb, day)
     name = top.get("name", str)
     if not name:
         raise top.fail("name", "a profile needs a name")
     description = top.get("description", str, "")
 
-    view = _Table(where, "viewpoint", top.get("viewpoint", dict, {}), kb)
-    home = view.states("home", ("EU",)) or ("EU",)
-    trusted = view.states("trusted", ()) or ()
+    view = _Table(where, "viewpoint", top.get("viewpoint", dict, {}), kb, day)
+    home = view.states("home", ("EU",))
+    if not home:
+        raise view.fail("home", "is empty: name at least one bloc or country (e.g. ['EEA'] or ['DE']); omit it for EU")
+    trusted_pairs = _tolerated(view, "trusted")
+    partners = view.states("partners")
     view.done()
 
-    copies = _Table(where, "copies", top.get("copies", dict, {}), kb)
+    copies = _Table(where, "copies", top.get("copies", dict, {}), kb, day)
     allowed = copies.expand("allowed")
     replicas_allowed = copies.expand("replicas_allowed")
     copies_severity = copies.choice("severity", Severity, Severity.ERROR)
+    scoped = _scoped(kb, day, copies, ("allowed", "replicas_allowed"))
     copies.done()
 
-    reach = _Table(where, "reach", top.get("reach", dict, {}), kb)
+    reach = _Table(where, "reach", top.get("reach", dict, {}), kb, day)
     bases = tuple(_enum_list(reach, "count", ReachBasis, tuple(ReachBasis)))
-    tolerated = reach.expand("tolerated", ()) or frozenset()
+    tolerated_pairs = _tolerated(reach, "tolerated")
     key_control = tuple(_enum_list(reach, "key_control", KeyControl, (KeyControl.EXTERNAL, KeyControl.CLIENT_SIDE)))
     reach_severity = reach.choice("severity", Severity, Severity.ERROR)
     reach.done()
 
-    exposure = _Table(where, "exposure", top.get("exposure", dict, {}), kb)
+    exposure = _Table(where, "exposure", top.get("exposure", dict, {}), kb, day)
     max_level = exposure.choice("max_level", Level, None)
     exposure_severity = exposure.choice("severity", Severity, Severity.ERROR)
     exposure.done()
 
-    unknown_t = _Table(where, "unknown", top.get("unknown", dict, {}), kb)
+    unknown_t = _Table(where, "unknown", top.get("unknown", dict, {}), kb, day)
     unknown = unknown_t.get("treat_as", str, "violation")
     if unknown not in UNKNOWN_POLICIES:
-        raise unknown_t.fail("treat_as", f"must be one of {', '.join(UNKNOWN_POLICIES)}, got {unknown!r}")
+        raise unknown_t.fail("treat_as", f"must be one of {', '.join(UNKNOWN_POLICIES)}, got {_show(unknown)}")
     unknown_t.done()
 
+    keys = _Table(where, "keys", top.get("keys", dict, {}), kb, day)
+    key_reading = keys.get("reading", str, "edpb")
+    if key_reading not in KEY_READINGS:
+        raise keys.fail("reading", f"must be one of {', '.join(KEY_READINGS)}, got {_show(key_reading)}")
+    custody = keys.expand("custody") or frozenset()
+    keys_reason = keys.get("reason", str)
+    if key_reading != "edpb" and not keys_reason:
+        raise keys.fail("reason", "a lenient key reading needs a reason: it is recorded in every report")
+    keys.done()
+    grid = _grid(_Table(where, "grade", top.get("grade", dict, {}), kb, day))
+
     classifications = tuple(
-        _classification(_Table(where, f"classification[{i}]", c, kb))
+        _classification(_Table(where, f"classification[{i}]", c, kb, day))
         for i, c in enumerate(top.get("classification", list, []))
     )
     overrides = tuple(
-        _override(_Table(where, f"override[{i}]", o, kb)) for i, o in enumerate(top.get("override", list, []))
+        _override(_Table(where, f"override[{i}]", o, kb, day)) for i, o in enumerate(top.get("override", list, []))
     )
-    waivers = tuple(_waiver(_Table(where, f"waiver[{i}]", w, kb)) for i, w in enumerate(top.get("waiver", list, [])))
+    seen: dict[tuple[str, str], int] = {}
+    for i, o in enumerate(overrides):
+        if (o.target, o.field) in seen:
+            raise ProfileError(
+                f"{where}: field 'override[{i}]': overrides {o.target} {o.field} again (first in "
+                f"override[{seen[(o.target, o.field)]}]): keep one"
+            )
+        seen[(o.target, o.field)] = i
+    waivers = tuple(
+        _waiver(_Table(where, f"waiver[{i}]", w, kb, day)) for i, w in enumerate(top.get("waiver", list, []))
+    )
     accept = _accept_unassessed(top)
     top.done()
+    reading = Reading(grid=grid, keys=key_reading, key_custody=custody, label=f"profile {name}")
     return Profile(
-        name=name, description=description, source=source, home=home, trusted=trusted, allowed=allowed,
-        replicas_allowed=replicas_allowed if replicas_allowed is not None else allowed,
-        copies_severity=copies_severity, reach_bases=bases, reach_tolerated=tolerated,
-        reach_key_control=key_control, reach_severity=reach_severity, max_level=max_level,
-        exposure_severity=exposure_severity, unknown=unknown, classifications=classifications,
-        overrides=overrides, waivers=waivers, accept_unassessed=accept,
+        name=name, description=description, source=source, home=home, trusted=tuple(s for s, _ in trusted_pairs),
+        allowed=allowed, replicas_allowed=replicas_allowed if replicas_allowed is not None else allowed,
+        copies_severity=copies_severity, reach_bases=bases,
+        reach_tolerated=frozenset(s for s, _ in tolerated_pairs), reach_key_control=key_control,
+        reach_severity=reach_severity, max_level=max_level, exposure_severity=exposure_severity, unknown=unknown,
+        classifications=classifications, overrides=overrides, waivers=waivers,
+        reasons=_reasons(trusted_pairs, tolerated_pairs),
+        partners=partners, reading=reading,
+        keys_reason=keys_reason, scoped=scoped, accept_unassessed=accept,
     )  # fmt: skip
 
 
@@ -321,13 +302,24 @@ def _override(t: _Table) -> Override:
     t.used.add("value")
     if "value" not in t.data:
         raise t.fail("value", "missing: the new value of the field")
-    value = t.data["value"]
-    if fld in ("countries", "controlled_from", "parent_controlled_from", "offers_services_in"):
+    value: Any = t.data["value"]
+    if fld in ("countries", "controlled_from", "parent_controlled_from", "presence_in"):
+        value = tuple(sorted(t.expand("value") or ()))
+    elif fld == "offers_services_in":
         value = t.states("value")
+    elif not isinstance(value, str):
+        raise t.fail("value", f"a {fld} override takes a string, got {_show(value)}")
     elif fld == "operator" and value not in t.kb.operators:
-        raise t.fail("value", f"{value!r} is not a known operator")
-    elif fld == "paired_region" and value and t.kb.resolve(target.split(":")[0], str(value)) is None:
-        raise t.fail("value", f"{value!r} is not a known location")
+        raise t.fail("value", f"{value!r} is not a known operator; known: {', '.join(sorted(t.kb.operators))}")
+    elif fld == "paired_region" and value:
+        pair = t.kb.resolve(target.split(":")[0], value)
+        if pair is None:
+            raise t.fail("value", f"{value!r} is not a known location")
+        if pair.key == target:
+            raise t.fail("value", f"{value!r} is {target} itself: a region cannot be its own pair")
+        value = pair.code
+    elif fld == "paired_region":
+        value = None  # "" removes the pair
     reason = t.get("reason", str)
     if not reason:
         raise t.fail("reason", "every override needs a reason: it is recorded in every report")

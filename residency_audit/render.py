@@ -30,7 +30,8 @@ def render(
     if fmt is OutputFormat.table:
         from .tables import render_text, scan_view
 
-        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width)
+        warnings = "".join(f"warning: {x}\n" for x in meta.reverify)
+        return render_text(scan_view(result, view.label, gate, meta.coverage), plain=plain, width=width) + warnings
     module = importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}")
     text: str = module.render(report.build(result, view, meta, gate), source_file=source_file(meta, gate))
     return text

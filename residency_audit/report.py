@@ -43,6 +43,7 @@ class Meta:
     finished: datetime
     not_evaluated: tuple[dict[str, str | None], ...] = ()
     coverage: Coverage | None = None  # what was found, assessed, accepted: see coverage.py
+    reverify: tuple[str, ...] = ()  # knowledge-base facts past their review date: a warning in every report
 
 
 def build(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None = None) -> dict[str, Any]:
@@ -122,7 +123,13 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
         "source": {"kind": meta.kind, "path": meta.path},
         "started_at": meta.started.isoformat(timespec="seconds"),
         "finished_at": meta.finished.isoformat(timespec="seconds"),
-        "viewpoint": {"label": view.label, "home": sorted(view.home), "trusted": sorted(view.trusted)},
+        "viewpoint": {
+            "label": view.label,
+            "home": sorted(view.home),
+            "trusted": sorted(view.trusted),
+            "partners": sorted(view.partners),
+            "as_of": view.at.isoformat() if view.at else None,
+        },
         "complete": not result.skipped and not (meta.coverage is not None and meta.coverage.incomplete),
         "profile": serialize.profile(gate.profile) if gate else None,
         "summary": {
@@ -130,6 +137,7 @@ def _head(result: ScanResult, view: Viewpoint, meta: Meta, gate: Gate | None) ->
             "skipped": len(result.skipped),
             "by_level": {str(level): levels.get(str(level), 0) for level in Level},
             "by_country": dict(sorted(countries.items())),
+            "reverify": list(meta.reverify),
         }
         | ({"findings": counts(gate.findings), "verdict": gate.verdict} if gate else {}),
         "coverage": coverage_json(meta.coverage) if meta.coverage is not None else None,

@@ -177,11 +177,14 @@ def _resource_fast(r: dict[str, Any], shared: dict[tuple[Any, ...], tuple[Copy, 
     """
     roles, keys = _MEMBERS[CopyRole], _MEMBERS[KeyControl]
     key = tuple(
-        (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note")) for c in r["footprint"]
+        (c["reported_as"] if "reported_as" in c else c["location"], c["role"], c.get("note"), c.get("key_control"))
+        for c in r["footprint"]
     )
     footprint = shared.get(key)
     if footprint is None:
-        footprint = shared[key] = tuple(Copy.make(code, roles[role], None, note) for code, role, note in key)
+        footprint = shared[key] = tuple(
+            Copy.make(code, roles[role], None, note, None if ck is None else keys[ck]) for code, role, note, ck in key
+        )
     texts = (r["account"], r["service"], r["type"], r["id"], r["name"])
     tags = r.get("tags") or {}
     # str.join raises TypeError on anything that is not text: one C call checks a whole group
@@ -214,6 +217,7 @@ def _resource_checked(path: Path, i: int, r: Any) -> Resource:
                 str(code),
                 _enum(path, f"{cw}.role", CopyRole, _field(path, cw, c, "role", str)),
                 note=_field(path, cw, c, "note", str, required=False),
+                key_control=_copy_keys(path, cw, c),
             )
         )
     tags = _field(path, where, r, "tags", dict, required=False) or {}
@@ -230,6 +234,11 @@ def _resource_checked(path: Path, i: int, r: Any) -> Resource:
         classification=_field(path, where, r, "classification", str, required=False),
         key_note=_field(path, where, r, "key_note", str, required=False),
     )
+
+
+def _copy_keys(path: Path, where: str, c: Any) -> KeyControl | None:
+    value = _field(path, where, c, "key_control", str, required=False)
+    return None if value is None else _enum(path, f"{where}.key_control", KeyControl, value)
 
 
 def _skip(path: Path, i: int, s: Any) -> Skip:

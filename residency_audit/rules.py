@@ -53,9 +53,12 @@ RULES: dict[str, Rule] = {
             "A state outside the profile's home and trusted states can compel disclosure (where a copy sits, or "
             "through the operator or its parent under laws such as the US CLOUD Act), and the keys are not held in a "
             "way the profile accepts for that state.",
-            "Hold the keys outside the provider (AWS KMS external key store, Google Cloud EKM, hold-your-own-key) or "
-            "encrypt client-side and tag the resource residency:encryption=client-side; or choose an operator the "
-            "foreign state does not control.",
+            "Choose an operator the foreign state does not control, or encrypt client-side with keys held at home "
+            "or in a trusted state (tag the resource residency:encryption=client-side and declare the custody in "
+            "the profile's [keys]). Keys in an external key store (AWS KMS XKS, Google Cloud EKM, HYOK) help only "
+            "if the profile accepts them: the provider still fetches the key and holds plaintext while serving "
+            "reads; a customer-managed key in the provider's own KMS does not help. Every copy counts: re-encrypt "
+            "replicas with the same keys. Or waive the finding with a reason and an expiry date.",
         ),
         Rule(
             "RA003",

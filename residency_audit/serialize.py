@@ -63,7 +63,7 @@ def copy(c: Copy) -> dict[str, Any]:
         "countries": list(loc.countries) if loc else [],
         "role": str(c.role),
         "note": c.note,
-    }
+    } | ({"key_control": str(c.key_control)} if c.key_control is not None else {})
 
 
 def resource(r: Resource, with_assessment: bool = True) -> dict[str, Any]:
@@ -142,8 +142,11 @@ def profile(p: Profile) -> dict[str, Any]:
             for o in p.overrides
         ],
         "waivers": [waiver(w) for w in p.waivers],
+        "tolerated": [{"state": state, "reason": reason, "as": kind} for state, reason, kind in p.reasons],
+        "reading": {"keys": p.reading.keys, "keys_reason": p.keys_reason, "key_custody": sorted(p.reading.key_custody),
+                    "grade": [dict(zip(("basis", "tier", "weight", "level"), c, strict=True)) for c in p.reading.grid]},
         "accept_unassessed": list(p.accept_unassessed),
-    }
+    }  # fmt: skip
 
 
 def instrument(i: Instrument) -> dict[str, Any]:
@@ -155,6 +158,10 @@ def instrument(i: Instrument) -> dict[str, Any]:
         "state": i.state,
         "applies": i.applies,
         "in_force": i.in_force.isoformat() if i.in_force else None,
+        "expires": i.expires.isoformat() if i.expires else None,
+        "review_by": i.review_by.isoformat() if i.review_by else None,
+        "weight": i.weight,
+        "status": i.status,
         "summary": i.summary,
         "sources": list(i.sources),
     }

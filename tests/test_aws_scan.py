@@ -74,16 +74,16 @@ def test_s3_locations_replication_and_keys(aws: AwsEndpoint) -> None:
     assert places(r["frankfurt"]) == [("eu-central-1", "primary"), ("us-west-2", "replica")]
     assert r["frankfurt"]["countries"] == ["DE", "US"]
     assert r["frankfurt"]["key_control"] == "external"
-    assert r["frankfurt"]["assessment"]["level"] == "low"  # a copy in the US, but only ciphertext can be compelled
+    assert r["frankfurt"]["assessment"]["level"] == "high"  # a copy in the US; an external key store lowers one step
 
     assert r["legacy-null"]["assessment"]["level"] == "critical"  # a copy in the US, from the EU
     assert r["legacy-eu"]["key_control"] == "provider-managed"
     assert r["legacy-eu"]["assessment"]["level"] == "high"  # in Ireland, operated by a US company
     assert r["dublin-cmk"]["key_control"] == "customer-managed"
-    assert r["dublin-cmk"]["assessment"]["level"] == "medium"
+    assert r["dublin-cmk"]["assessment"]["level"] == "high"  # a customer-managed key changes no level
     assert r["dublin-cmk"]["classification"] == "personal"
     assert r["dublin-cse"]["key_control"] == "client-side"
-    assert r["dublin-cse"]["assessment"]["level"] == "low"
+    assert r["dublin-cse"]["assessment"]["level"] == "medium"  # client-side, key custody not declared: one step
     assert "US" in r["dublin-cmk"]["assessment"]["foreign_reach"]
 
 
@@ -168,7 +168,7 @@ def test_ebs_snapshots_and_cross_region_copies(aws: AwsEndpoint) -> None:
     assert snaps[original]["key_control"] == "provider-managed"  # not encrypted
     assert places(snaps[copy]) == [("us-east-1", "primary")]
     assert snaps[copy]["key_control"] == "customer-managed"
-    assert snaps[copy]["assessment"]["level"] == "high"  # customer-managed lowers critical one step
+    assert snaps[copy]["assessment"]["level"] == "critical"  # a customer-managed key in the provider's KMS: no change
 
 
 def test_organization_accounts_by_assume_role(aws: AwsEndpoint) -> None:
@@ -354,17 +354,19 @@ def test_bad_scan_options_exit_2(args: list[str], message: str) -> None:
     assert message in result.stderr
 
 
-def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
+def test_scan_gate_with_a_profile(aws: AwsEndpoint, tmp_path: Path) -> None:
     s = aws.session(direct=True)
     xks = seed_kms_key(s, "eu-central-1", origin="EXTERNAL_KEY_STORE")
     aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
-    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
+    cse = {"residency:encryption": "client-side"}  # eu-sovereign tolerates foreign reach for client-side data only
+    seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks, tags=cse)
     code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
     assert code == 0, err
     assert report["findings"] == [] and report["summary"]["verdict"] == "pass"
     assert report["profile"]["name"] == "eu-sovereign"
 
-    seed_bucket(s, "leaky", "eu-central-1", replicate_to={"leaky-us": "us-east-1"}, sse="aws:kms", kms_key_arn=xks)
+    seed_bucket(s, "leaky", "eu-central-1", replicate_to={"leaky-us": "us-east-1"}, sse="aws:kms", kms_key_arn=xks,
+                tags=cse)  # fmt: skip
     code, report, err = scan("--service", "s3", "--profile", "eu-sovereign")
     assert code == 1
     assert sorted((f["name"], f["rule"]) for f in report["findings"]) == [
@@ -383,9 +385,12 @@ def test_scan_gate_with_a_profile(aws: AwsEndpoint) -> None:
     aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
     seed_bucket(s, "sovereign-ok", "eu-central-1", sse="aws:kms", kms_key_arn=xks)
     aws.add_fault(service="tagging", status=403, code="AccessDenied", message="no tags")
-    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign")
+    xks_ok = tmp_path / "xks-ok.toml"  # a profile that accepts an external key store, so only the skip remains
+    xks_ok.write_text('name = "xks-ok"\n[viewpoint]\nhome = ["EEA"]\n[copies]\nallowed = ["EEA"]\n'
+                      '[reach]\nkey_control = ["external", "client-side"]\n')  # fmt: skip
+    code, report, _ = scan("--service", "s3", "--profile", str(xks_ok))
     assert code == 3 and report["summary"]["verdict"] == "incomplete"  # no violation, but tags unread
-    code, report, _ = scan("--service", "s3", "--profile", "eu-sovereign", "--allow-incomplete")
+    code, report, _ = scan("--service", "s3", "--profile", str(xks_ok), "--allow-incomplete")
     assert code == 0 and report["skipped"]
 
 

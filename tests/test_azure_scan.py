@@ -153,7 +153,7 @@ def test_cosmosdb_every_region_from_display_names(azure: AzureEndpoint) -> None:
     assert [c["reported_as"] for c in r["orders"]["footprint"]] == ["West Europe", "North Europe", "East US"]
     assert all(c["known"] for c in r["orders"]["footprint"])
     assert r["orders"]["key_control"] == "customer-managed"
-    assert r["orders"]["assessment"]["level"] == "high"  # US copy, lowered one step by the customer-managed key
+    assert r["orders"]["assessment"]["level"] == "critical"  # a US copy; a customer-managed key changes no level
     # periodic backups in geo-redundant storage: the paired region
     assert places(r["eu-only"]) == [("germanywestcentral", "primary"), ("germanynorth", "replica")]
 

@@ -23,13 +23,15 @@ def fp(kb: KnowledgeBase, *codes: str) -> list[Copy]:
         # EU viewpoint, US operator in Frankfurt: US reaches through the operator (CLOUD Act) and the UK
         # through the CLOUD Act agreement; e-Evidence is home reach.
         (["eu-central-1"], ["EU"], KeyControl.PROVIDER_MANAGED, Level.HIGH, ["GB", "US"]),
-        (["eu-central-1"], ["EU"], KeyControl.CUSTOMER_MANAGED, Level.MEDIUM, ["GB", "US"]),
-        (["eu-central-1"], ["EU"], KeyControl.EXTERNAL, Level.LOW, ["GB", "US"]),
-        (["eu-central-1"], ["EU"], KeyControl.CLIENT_SIDE, Level.LOW, ["GB", "US"]),
+        # keys as EDPB Recommendations 01/2020 read them: a customer-managed key in the provider's KMS changes
+        # nothing; an external key store lowers one step; client-side keys without declared custody, one step
+        (["eu-central-1"], ["EU"], KeyControl.CUSTOMER_MANAGED, Level.HIGH, ["GB", "US"]),
+        (["eu-central-1"], ["EU"], KeyControl.EXTERNAL, Level.MEDIUM, ["GB", "US"]),
+        (["eu-central-1"], ["EU"], KeyControl.CLIENT_SIDE, Level.MEDIUM, ["GB", "US"]),
         (["eu-central-1"], ["EU"], KeyControl.UNKNOWN, Level.HIGH, ["GB", "US"]),
         # a replica in the US: a copy sits abroad
         (["eu-central-1", "us-east-1"], ["EU"], KeyControl.PROVIDER_MANAGED, Level.CRITICAL, ["GB", "US"]),
-        (["eu-central-1", "us-east-1"], ["EU"], KeyControl.CUSTOMER_MANAGED, Level.HIGH, ["GB", "US"]),
+        (["eu-central-1", "us-east-1"], ["EU"], KeyControl.CUSTOMER_MANAGED, Level.CRITICAL, ["GB", "US"]),
         # German operator, US parent: reach through the parent only
         (["eusc-de-east-1"], ["EU"], KeyControl.PROVIDER_MANAGED, Level.MEDIUM, ["GB", "US"]),
         (["eusc-de-east-1"], ["DE"], KeyControl.PROVIDER_MANAGED, Level.MEDIUM, ["EU", "GB", "US"]),

@@ -112,7 +112,8 @@ def test_service_option_narrows_what_is_counted(azure: AzureEndpoint) -> None:
 def _profile(tmp_path: Path, accept: list[str]) -> Path:
     path = tmp_path / "accepting.toml"
     listed = ", ".join(json.dumps(a) for a in accept)
-    text = f'name = "accepting"\naccept_unassessed = [{listed}]\n[viewpoint]\nhome = ["EU"]\ntrusted = ["US"]\n'
+    text = f'name = "accepting"\naccept_unassessed = [{listed}]\n[viewpoint]\nhome = ["EU"]\n'
+    text += 'trusted = [{state = "US", reason = "this test is about coverage, not reach"}]\n'
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -98,9 +98,9 @@ def test_bucket_locations_and_keys(gcp: GcpEndpoint) -> None:
 
     assert r["frankfurt-cmek"]["key_control"] == "customer-managed"
     assert CMEK in r["frankfurt-cmek"]["key_note"] and "HSM" in r["frankfurt-cmek"]["key_note"]
-    assert r["frankfurt-cmek"]["assessment"]["level"] == "medium"
+    assert r["frankfurt-cmek"]["assessment"]["level"] == "high"  # CMEK in Cloud KMS changes no level
     assert r["frankfurt-ekm"]["key_control"] == "external"
-    assert r["frankfurt-ekm"]["assessment"]["level"] == "low"
+    assert r["frankfurt-ekm"]["assessment"]["level"] == "medium"  # Cloud EKM: one step lower
     # a key that cannot be read is still a customer-managed key, said so in the note
     assert r["lost-key"]["key_control"] == "customer-managed"
     assert "could not be read" in r["lost-key"]["key_note"] and "NOT_FOUND" in r["lost-key"]["key_note"]

@@ -119,7 +119,7 @@ def _broken(edit: str) -> dict:
     elif edit == "bad-type":
         locs[0]["countries"] = "DE"
     elif edit == "bad-kind":
-        locs[0]["kind"] = "zone"
+        locs[0]["kind"] = "area"
     elif edit == "bad-operator":
         locs[0]["operator"] = "nobody"
     elif edit == "no-sources":
@@ -135,7 +135,7 @@ def _broken(edit: str) -> dict:
         ("unknown-field", "aws.toml: locations[eu-central-1]: unknown field(s) colour"),
         ("missing-field", "aws.toml: locations[eu-central-1]: missing field 'countries'"),
         ("bad-type", "field 'countries' must be list"),
-        ("bad-kind", "field 'kind' must be one of region, dual-region, multi-region, got 'zone'"),
+        ("bad-kind", "field 'kind' must be one of region, dual-region, multi-region, zone, got 'area'"),
         ("bad-operator", "operator 'nobody' is not defined"),
         ("no-sources", "must cite at least one source"),
         ("bad-date", "field 'as_of' must be date"),

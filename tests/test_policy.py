@@ -76,8 +76,10 @@ def test_eu_sovereign(kb: KnowledgeBase) -> None:
     )  # fmt: skip
     assert rules_of(found) == [
         ("frankfurt-plain", "RA002", "error"),  # US reach through the operator, provider-managed keys
+        ("frankfurt-xks", "RA002", "error"),  # an external key store: the provider still holds plaintext (EDPB)
         ("martian", "RA004", "error"),  # unknown locations violate
         ("replicated", "RA001", "error"),  # a replica in the US
+        ("replicated", "RA002", "error"),
     ]
     ra002 = next(f for f in found if f.rule == "RA002")
     assert "US" in ra002.message and "provider-managed" in ra002.message
@@ -125,7 +127,7 @@ def test_classification_rules_are_stricter(kb: KnowledgeBase, tmp_path: Path) ->
 
 def _profile_with_waiver(tmp_path: Path, expires: date) -> Path:
     path = tmp_path / "w.toml"
-    path.write_text(f'name = "w"\n[copies]\nallowed = ["EEA"]\n[reach]\ncount = ["territorial"]\ntolerated = ["US"]\n'
+    path.write_text(f'name = "w"\n[copies]\nallowed = ["EEA"]\n[reach]\ncount = ["territorial"]\ntolerated = [{{state = "US", reason = "r"}}]\n'
                     f'[[waiver]]\nresource = "arn:aws:s3:::legacy-*"\nrule = "RA001"\nreason = "migration"\n'
                     f"expires = {expires.isoformat()}\n")  # fmt: skip
     return path
@@ -233,9 +235,9 @@ def saved_report(kb: KnowledgeBase, tmp_path: Path, *resources: Resource, skippe
 )
 def test_exit_code_matrix(kb: KnowledgeBase, tmp_path: Path, violating: bool, skipped: bool, extra: list[str],
                           code: int) -> None:  # fmt: skip
-    resources = [res("ok", "eu-central-1", key=KeyControl.EXTERNAL)]
+    resources = [res("ok", "eu-central-1", key=KeyControl.CLIENT_SIDE)]
     if violating:
-        resources.append(res("abroad", "us-east-1", key=KeyControl.EXTERNAL))
+        resources.append(res("abroad", "us-east-1", key=KeyControl.CLIENT_SIDE))
     path = saved_report(kb, tmp_path, *resources, skipped=skipped)
     proc = subprocess.run([BIN, "check", str(path), "--profile", "eu-sovereign", "--format", "json", *extra],
                           capture_output=True, text=True, check=False)  # fmt: skip

@@ -15,6 +15,11 @@ LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "critical", "unknown
 _SEVERITY_RANK = {"error": 2, "warning": 1, "note": 0}
 
 
+def reverify_lines(report: dict[str, Any]) -> list[str]:
+    """Knowledge-base facts past their review date (summary.reverify): a warning every format shows."""
+    return [str(line) for line in (report.get("summary") or {}).get("reverify") or []]
+
+
 def level_rank(level: str | None) -> int:
     """Position of a level in LEVELS; -1 for a resource without an assessment (sorts best)."""
     return LEVELS.index(level) if level in LEVELS else -1

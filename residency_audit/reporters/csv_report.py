@@ -10,7 +10,7 @@ import io
 from collections import defaultdict
 from typing import Any
 
-from . import copies, foreign_reach, resource_key, resource_level, sorted_resources
+from . import copies, foreign_reach, resource_key, resource_level, reverify_lines, sorted_resources
 
 # the column order is part of the format: append new columns at the end, never reorder
 COLUMNS: tuple[str, ...] = (
@@ -49,6 +49,8 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
 
     for line in report_lines(report):  # coverage: the summary line, then each type not assessed or unknown
         writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "coverage", "skipped_reason": line})
+    for x in reverify_lines(report):  # a knowledge-base fact past its review date, in the same shape
+        writer.writerow(dict.fromkeys(COLUMNS, "") | {"service": "re-verify", "skipped_reason": x})
     return buffer.getvalue()
 
 

@@ -20,6 +20,7 @@ from . import (
     footprint_text,
     foreign_reach,
     resource_level,
+    reverify_lines,
     sorted_findings,
     sorted_resources,
     verdict,
@@ -68,6 +69,7 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     body = [
         f"<h1>{escape(title)}</h1>",
         _headline(report, source_file),
+        "".join(f'<p class="v-incomplete">{_e(x)}</p>' for x in reverify_lines(report)),
         _map_section(report),
         _findings(report),
         _resources(report),

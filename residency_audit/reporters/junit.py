@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
-from . import resource_key, sorted_findings
+from . import resource_key, reverify_lines, sorted_findings
 
 _FAILING = ("error", "warning")
 
@@ -36,6 +36,13 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
             _case(suite, r, by_resource.get(resource_key(r), []))
         _totals(suite)
     _completeness(root, report)
+    if reverify_lines(report):  # facts to re-verify: skipped cases, visible without failing the suite
+        kb_suite = ET.SubElement(root, "testsuite", name="knowledge-base")
+        for x in reverify_lines(report):
+            ET.SubElement(
+                ET.SubElement(kb_suite, "testcase", name="re-verify", classname="knowledge-base"), "skipped", message=x
+            )
+        _totals(kb_suite)
     _totals(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -15,6 +15,7 @@ from . import (
     footprint_text,
     foreign_reach,
     resource_level,
+    reverify_lines,
     sorted_findings,
     sorted_resources,
     verdict,
@@ -28,7 +29,12 @@ _RESERVE = 200  # room for the `… N more` lines and joins
 
 def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     """The report as a Markdown PR comment of at most LIMIT characters."""
-    head = [_headline(report), _profile(report, source_file), _summary(report)]
+    head = [
+        _headline(report),
+        "\n".join(f"> ⚠️ {cell(x)}" for x in reverify_lines(report)),
+        _profile(report, source_file),
+        _summary(report),
+    ]
     fixed = "\n\n".join(part for part in head if part)
     budget = LIMIT - len(fixed) - _RESERVE
     # skips and findings matter more than the resource list: they take their share first

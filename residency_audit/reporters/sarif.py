@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..rules import RULES, Severity
-from . import resource_key, severity_rank, sorted_findings
+from . import resource_key, reverify_lines, severity_rank, sorted_findings
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/residency-audit/"
@@ -41,6 +41,7 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     }  # only what the results cite: a report of 100,000 resources stays cheap to render
     uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
     invocation = _invocation(report)
+    invocation["toolExecutionNotifications"] += [_reverify(x) for x in reverify_lines(report)]
     if len(every) > len(findings):
         invocation["toolExecutionNotifications"].append(
             {
@@ -64,6 +65,10 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
         run["artifacts"] = [{"location": {"uri": uri}}]
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _reverify(text: str) -> dict[str, Any]:
+    return {"level": "warning", "descriptor": {"id": "re-verify"}, "message": {"text": text}}
 
 
 def _driver(report: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:

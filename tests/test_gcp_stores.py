@@ -117,6 +117,8 @@ def test_secrets_automatic_replication_is_global_and_user_managed_replicas_each_
     s.add_secret("p", "auto-cmek", automatic_key=CMEK)
     s.add_secret("p", "pinned", [("europe-west3", CMEK), ("europe-west4", None)])
     s.add_secret("p", "pinned-ekm", [("europe-west3", EKM), ("europe-west4", EKM)])
+    declared = {"residency-encryption": "client-side"}
+    s.add_secret("p", "sealed", [("europe-west3", None), ("us-east1", None)], labels=declared)
     code, report, err = scan("--project", "p", *services("secret-manager"))
     assert code == 0, err
     r = by_name(report)
@@ -130,11 +132,15 @@ def test_secrets_automatic_replication_is_global_and_user_managed_replicas_each_
     pinned = r["pinned"]
     assert places(pinned) == [("europe-west3", "primary"), ("europe-west4", "replica")]
     assert pinned["countries"] == ["DE", "NL"]
-    # the worst replica decides: europe-west4's copy is under Google's default key
+    # each replica's copy carries its own key, and the worst replica decides: europe-west4 is under Google's key
+    assert [c.get("key_control") for c in pinned["footprint"]] == ["customer-managed", "provider-managed"]
     assert pinned["key_control"] == "provider-managed"
     assert "replica europe-west3: customer-managed" in pinned["key_note"]
     assert "replica europe-west4: Google default encryption" in pinned["key_note"]
     assert r["pinned-ekm"]["key_control"] == "external"
+    # encrypted before upload (declared by label): every copy, whatever key each replica has
+    sealed = r["sealed"]
+    assert sealed["key_control"] == "client-side" and all("key_control" not in c for c in sealed["footprint"])
 
 
 # --- Cloud Logging ---------------------------------------------------------------------------------------------
@@ -239,6 +245,7 @@ def test_repositories_databases_bigtable_clusters_and_vaults(gcp: GcpEndpoint) -
     events = r["events"]
     assert places(events) == [("europe-west1", "primary"), ("us-east1", "replica")]
     assert "zone us-east1-c" in events["footprint"][1]["note"] and events["key_control"] == "customer-managed"
+    assert [c.get("key_control") for c in events["footprint"]] == ["customer-managed", "customer-managed"]
     assert r["vault-eu"]["countries"] == ["DE"] and r["vault-us"]["countries"] == ["US"]
     # Artifact Registry: one locations.list, then one repositories.list per location
     assert gcp.counts[("artifactregistry", "GET", "locations.list")] == 1

@@ -49,7 +49,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..inventory import WALK, Found
@@ -494,6 +494,9 @@ def resource(
 ) -> Resource:
     """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(labels, CLIENT_SIDE_LABEL, key, word="label")
+    if key_control is KeyControl.CLIENT_SIDE and key_control is not key[0]:
+        # encrypted before upload (declared): that covers every copy, whatever key each replica has
+        footprint = [replace(c, key_control=None) for c in footprint]
     return Resource(
         provider=Provider.GCP,
         account=project,

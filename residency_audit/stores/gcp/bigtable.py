@@ -67,9 +67,10 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any], clusters: list[dict[
         match = ZONE.match(zone)
         where = match.group(1).lower() if match else (zone or UNKNOWN_LOCATION)
         role = CopyRole.PRIMARY if not copies else CopyRole.REPLICA
-        copies.append(Copy(where, role, note=f"cluster {cid} in zone {zone or '?'}"))
         key = text(mapping(cluster.get("encryptionConfig")).get("kmsKeyName"))
         control, note = gcp.key_control(key, GOOGLE_DEFAULT_KEY) if key else GOOGLE_DEFAULT_KEY
+        # each cluster has its own key: the copy carries it, so the worst copy decides
+        copies.append(Copy(where, role, note=f"cluster {cid} in zone {zone or '?'}; {note}", key_control=control))
         keys.append((control, f"cluster {cid}: {note}"))
     if not copies:
         copies.append(Copy(UNKNOWN_LOCATION, CopyRole.PRIMARY, note="no clusters listed for this instance"))
@@ -96,11 +97,13 @@ def _plan_instance(ctx: Context, item: Item) -> Resource:
         zone = cluster.get("zone")
         match = ZONE.match(zone) if isinstance(zone, str) else None
         role = CopyRole.PRIMARY if not copies else CopyRole.REPLICA
+        control, note = ctx.gcp_key(item, ("cluster", i, "kms_key_name"))
         if match:
-            copies.append(Copy(match.group(1).lower(), role, note=f"cluster in zone {zone}"))
+            copies.append(
+                Copy(match.group(1).lower(), role, note=f"cluster in zone {zone}; {note}", key_control=control)
+            )
         else:
             copies.append(unknown_copy(role, f"cluster zone {AFTER_APPLY}" if zone is None else f"zone {zone}"))
-        control, note = ctx.gcp_key(item, ("cluster", i, "kms_key_name"))
         keys.append((control, f"cluster {i}: {note}"))
     if not copies:
         copies.append(unknown_copy(CopyRole.PRIMARY, "no cluster block in the plan"))

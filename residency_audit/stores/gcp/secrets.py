@@ -51,8 +51,11 @@ def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
         replicas = listed(mapping(replication.get("userManaged")).get("replicas"))
         for i, replica in enumerate(r for r in replicas if isinstance(r, dict)):
             location = text(replica.get("location")) or UNKNOWN_LOCATION
-            copies.append(Copy(location, CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA, note="user-managed replica"))
-            keys.append(_cmek(gcp, replica, f"replica {location}"))
+            key = _cmek(gcp, replica, f"replica {location}")
+            role = CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA
+            # each replica has its own key: the copy carries it, so the worst copy decides
+            copies.append(Copy(location, role, note=f"user-managed replica; {key[1]}", key_control=key[0]))
+            keys.append(key)
     if not copies:
         copies.append(Copy(UNKNOWN_LOCATION, CopyRole.PRIMARY, note="no replication policy reported"))
         keys.append((KeyControl.UNKNOWN, "no replication policy reported, so its keys are unknown"))
@@ -103,19 +106,10 @@ def _plan_secret(ctx: Context, item: Item) -> Resource:
         for i, replica in enumerate(replicas):
             location = replica.get("location")
             where = str(location) if isinstance(location, str) and location else UNKNOWN_LOCATION
-            copies.append(Copy(where, CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA, note="user-managed replica"))
-            path = (
-                "replication",
-                0,
-                "user_managed",
-                0,
-                "replicas",
-                i,
-                "customer_managed_encryption",
-                0,
-                "kms_key_name",
-            )
-            control, note = ctx.gcp_key(item, path)
+            path = ("replication", 0, "user_managed", 0, "replicas", i, "customer_managed_encryption", 0)
+            control, note = ctx.gcp_key(item, (*path, "kms_key_name"))
+            role = CopyRole.PRIMARY if i == 0 else CopyRole.REPLICA
+            copies.append(Copy(where, role, note=f"user-managed replica; {note}", key_control=control))
             keys.append((control, f"replica {where}: {note}"))
     if not copies:
         copies.append(unknown_copy(CopyRole.PRIMARY, "no replication block in the plan"))

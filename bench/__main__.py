@@ -10,11 +10,11 @@ from .common import help_time, line
 
 def main() -> None:
     """Run the benchmarks; `python -m bench aws` runs one."""
-    wanted = sys.argv[1:] or ["help", "check", "aws", "azure", "gcp"]
+    wanted = sys.argv[1:] or ["help", "check", "aws", "azure", "gcp", "inventory"]
     if "help" in wanted:
         print("CLI start-up")
         line("residency-audit --help (median of 7)", f"{help_time():.3f} s (target <= 0.2 s)")
-    for name in ("check", "aws", "azure", "gcp"):
+    for name in ("check", "aws", "azure", "gcp", "inventory"):
         if name not in wanted:
             continue
         try:

@@ -299,6 +299,9 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     stores.add_bigtable("acme-analytics", "acme-events", ["europe-west1-b", "us-east1-c"])
     stores.add_vault("acme-data", "acme-backups", "us")
     out.stores += 6 + 2 * len(GCP_PROJECTS) + 4
+    # Cloud Asset Inventory is on here: the scan finds all of the above in one search per project; the stores
+    # whose types it lists read those projects (snapshots, secrets, topics, ...)
+    ep.cloud_asset.enabled = True
 
     out.traps = [
         "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",

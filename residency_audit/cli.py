@@ -567,6 +567,15 @@ def scan(
     role_name: Annotated[
         str, typer.Option("--role-name", help="AWS: role assumed in each member account.")
     ] = "OrganizationAccountAccessRole",
+    aws_inventory: Annotated[
+        str,
+        typer.Option(
+            "--aws-inventory",
+            help="AWS: how resources are found: walk (every account, region and service; default), "
+            "resource-explorer (the aggregator index's default view), or config:AGGREGATOR[@REGION] (an AWS Config "
+            "organization aggregator). Whatever an engine cannot see is walked.",
+        ),
+    ] = "walk",
     azure_cloud: Annotated[
         AzureCloud, typer.Option("--azure-cloud", help="Azure: public, china (21Vianet) or usgov (Government).")
     ] = AzureCloud.public,
@@ -598,6 +607,17 @@ def scan(
     organization: Annotated[
         str | None, typer.Option("--organization", help="Google Cloud: the projects under this organization id.")
     ] = None,
+    folder: Annotated[
+        str | None, typer.Option("--folder", help="Google Cloud: the projects under this folder id, at any depth.")
+    ] = None,
+    cloud_asset: Annotated[
+        bool,
+        typer.Option(
+            "--cloud-asset/--no-cloud-asset",
+            help="Google Cloud: inventory through Cloud Asset Inventory (default; walked where it cannot answer) or "
+            "per-project service listings.",
+        ),
+    ] = True,
     classification_tag: Annotated[
         str,
         typer.Option("--classification-tag", help="Tag (GCP: label) key that holds a resource's data classification."),
@@ -641,12 +661,15 @@ def scan(
         org=org,
         account_ids=tuple(dict.fromkeys(_split(account_id, []))),
         role_name=role_name,
+        aws_inventory=aws_inventory,
         azure_cloud=azure_cloud.value,
         azure_endpoint=azure_endpoint,
         subscriptions=tuple(dict.fromkeys(_split(subscription, []))),
         resource_graph=resource_graph,
         projects=tuple(dict.fromkeys(_split(project, []))),
         organization=organization,
+        folder=folder,
+        cloud_asset=cloud_asset,
         classification_tag=classification_tag,
         concurrency=concurrency,
         timeout=timeout,

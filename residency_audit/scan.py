@@ -61,12 +61,15 @@ class ScanRequest:
     org: bool = False
     account_ids: tuple[str, ...] = ()
     role_name: str = "OrganizationAccountAccessRole"
+    aws_inventory: str = "walk"  # or "resource-explorer", "config:NAME[@REGION]"
     azure_cloud: str = "public"
     azure_endpoint: str | None = None
     subscriptions: tuple[str, ...] = ()
     resource_graph: bool = True
     projects: tuple[str, ...] = ()
     organization: str | None = None
+    folder: str | None = None
+    cloud_asset: bool = True
     classification_tag: str = "data-classification"
     concurrency: int = 16
     timeout: float = 30.0
@@ -87,6 +90,13 @@ def validate(request: ScanRequest, kb: KnowledgeBase) -> None:
             close = kb.suggest("aws", r)
             hint = f"; closest known: {', '.join(close)}" if close else ""
             raise ScanRequestError(f"--region {r!r} is not an AWS region{hint}")
+    engine = request.aws_inventory
+    if engine not in ("walk", "resource-explorer") and not (
+        engine.startswith("config:") and engine.split(":", 1)[1].split("@", 1)[0]
+    ):
+        raise ScanRequestError(
+            f"--aws-inventory {engine!r} is not walk, resource-explorer or config:AGGREGATOR[@REGION]"
+        )
 
 
 def _picked(request: ScanRequest, provider: str) -> tuple[str, ...]:
@@ -112,6 +122,7 @@ def root_tasks(request: ScanRequest) -> list[Task]:
                 org=request.org,
                 account_ids=request.account_ids,
                 role_name=request.role_name,
+                inventory=request.aws_inventory,
                 classification_tag=request.classification_tag,
                 concurrency=request.concurrency,
                 timeout=request.timeout,
@@ -139,6 +150,8 @@ def root_tasks(request: ScanRequest) -> list[Task]:
             gcp.GcpOptions(
                 projects=request.projects,
                 organization=request.organization,
+                folder=request.folder,
+                cloud_asset=request.cloud_asset,
                 services=_picked(request, "gcp"),
                 classification_label=request.classification_tag,
                 concurrency=request.concurrency,

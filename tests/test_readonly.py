@@ -65,6 +65,16 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+    # --aws-inventory resource-explorer / config:NAME (the IAM prefix of Resource Explorer is its signing name)
+    ("resource-explorer-2", "ListIndexes"): "resource-explorer-2:ListIndexes",
+    ("resource-explorer-2", "ListIndexesForMembers"): "resource-explorer-2:ListIndexesForMembers",
+    ("resource-explorer-2", "GetDefaultView"): "resource-explorer-2:GetDefaultView",
+    ("resource-explorer-2", "GetView"): "resource-explorer-2:GetView",
+    ("resource-explorer-2", "ListSupportedResourceTypes"): "resource-explorer-2:ListSupportedResourceTypes",
+    ("resource-explorer-2", "Search"): "resource-explorer-2:Search",
+    ("config", "DescribeConfigurationAggregators"): "config:DescribeConfigurationAggregators",
+    ("config", "DescribeConfigurationAggregatorSourcesStatus"): "config:DescribeConfigurationAggregatorSourcesStatus",
+    ("config", "SelectAggregateResourceConfig"): "config:SelectAggregateResourceConfig",
 }
 #: Calls that are not reads of data-store metadata, each allowed for a stated reason.
 AWS_NOT_READS = {
@@ -143,6 +153,7 @@ AZURE_OPERATIONS = {
 #: (api, operation) as the GCP server records them → IAM permission (None: no permission, the OAuth exchange).
 GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     ("oauth2", "token"): None,
+    ("cloudasset", "searchAllResources"): "cloudasset.assets.searchAllResources",
     ("storage", "buckets.list"): "storage.buckets.list",
     ("kms", "cryptoKeys.get"): "cloudkms.cryptoKeys.get",
     # "bigquery.datasets.get … is required to list datasets or get information on datasets" (BigQuery docs)
@@ -276,7 +287,15 @@ def seed_aws(ep: AwsEndpoint) -> str:
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
+    # the organization-wide engines: an index in every account-region, an aggregator over all of them
+    accounts = [_account_of_session(s), member]
+    ep.inventory.index(accounts, REGIONS, aggregator_region="us-east-1")
+    ep.inventory.aggregator("org", accounts, REGIONS)
     return member
+
+
+def _account_of_session(session: Any) -> str:
+    return str(session.client("sts").get_caller_identity()["Account"])
 
 
 def seed_azure(ep: AzureEndpoint) -> None:
@@ -300,6 +319,7 @@ def seed_azure(ep: AzureEndpoint) -> None:
 
 
 def seed_gcp(ep: GcpEndpoint) -> None:
+    ep.cloud_asset.enabled = True
     ep.add_project("data", parent="organizations/1000")
     ep.add_folder("folders/7", parent="organizations/1000")
     ep.add_project("analytics", parent="folders/7")
@@ -351,6 +371,7 @@ def full_scans(clouds: Clouds, tmp: Path, *extra: str) -> list[Result]:
             "--provider",
             "gcp",
             "--no-resource-graph",
+            "--no-cloud-asset",
             "--organization",
             "1000",
             "--format",
@@ -360,6 +381,12 @@ def full_scans(clouds: Clouds, tmp: Path, *extra: str) -> list[Result]:
         ),
     ]
     # an S3 that does not report BucketRegion: the GetBucketLocation fallback
+    for engine in ("resource-explorer", "config:org"):
+        out.append(
+            # --allow-incomplete: the engines also see the EBS volume, which no store reads yet (exit 3 otherwise)
+            run(*extra, "scan", *regions, "--org", "--aws-inventory", engine, "--allow-incomplete", "--format",
+                "json", "--output", str(tmp / f"{engine[:6]}.json"))
+        )  # fmt: skip
     clouds.aws.list_buckets_region = False
     out.append(run(*extra, "scan", "--service", "s3", *regions, "--format", "json", "--output", str(tmp / "c.json")))
     clouds.aws.list_buckets_region = True
@@ -432,7 +459,9 @@ def test_every_call_of_a_full_scan_is_a_read(recorded: Clouds) -> None:
     for call in aws:
         action = AWS_ACTIONS[call]
         verb = action.split(":", 1)[1]
-        assert verb.startswith(("List", "Get", "Describe")) or action in AWS_NOT_READS, f"AWS write? {action}"
+        # Resource Explorer's Search and Config's Select* are queries: reads of the inventory, nothing else
+        reads = ("List", "Get", "Describe", "Search", "SelectAggregate")
+        assert verb.startswith(reads) or action in AWS_NOT_READS, f"AWS write? {action}"
     # the whole read surface was exercised, so the coverage check below is worth something
     assert aws == set(AWS_ACTIONS), f"not exercised: {sorted(set(AWS_ACTIONS) - aws)}"
 

@@ -40,6 +40,7 @@ class AwsOptions:
     org: bool = False
     account_ids: tuple[str, ...] = ()
     role_name: str = "OrganizationAccountAccessRole"
+    inventory: str = "walk"  # or "resource-explorer", "config:NAME[@REGION]" (residency_audit/inventory/)
     classification_tag: str = "data-classification"
     concurrency: int = 16
     timeout: float = 30.0
@@ -267,8 +268,23 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
                     targets.append(acct["Id"])
     if not targets:
         targets = [caller]
+    if options.inventory != "walk":
+        from ..inventory import aws_engines
+
+        yield Task(
+            Provider.AWS,
+            f"inventory/{options.inventory}",
+            functools.partial(aws_engines.start, me, targets),
+            describe_error,
+        )
+        return
+    yield from walk(me, targets)
+
+
+def walk(me: Account, targets: list[str]) -> Iterator[Task]:
+    """The walk: every account, enabled region and service."""
     for account_id in targets:
-        if account_id == caller:
+        if account_id == me.id:
             yield Task(Provider.AWS, me.scope(), functools.partial(_account, me), describe_error)
         else:
             yield Task(
@@ -279,13 +295,32 @@ def _start(options: AwsOptions) -> Iterator[Task | Skip]:
             )
 
 
-def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
+def assume(me: Account, account_id: str) -> Account:
+    """A member account entered through --role-name (STS AssumeRole)."""
     role_arn = f"arn:{me.partition}:iam::{account_id}:role/{me.options.role_name}"
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
     ]
-    account = Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
-    yield from _account(account)
+    return Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+
+
+def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:
+    yield from _account(assume(me, account_id))
+
+
+def enabled_regions(account: Account) -> list[str]:
+    """The account's enabled regions (within --region, if given)."""
+    ec2 = account.client("ec2", account.home_region)
+    enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
+    if account.options.regions:
+        enabled = [r for r in enabled if r in account.options.regions]
+    return enabled
+
+
+def offered(account: Account, service: str, regions: list[str]) -> list[str]:
+    """Those of `regions` where the service has an endpoint in the account's partition."""
+    known = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
+    return [r for r in regions if r in known] if known else regions
 
 
 def _account(account: Account) -> Iterator[Task | Skip | Found]:
@@ -294,16 +329,12 @@ def _account(account: Account) -> Iterator[Task | Skip | Found]:
     from ..stores.aws.rds import rds_list
     from ..stores.aws.s3 import s3_list
 
-    ec2 = account.client("ec2", account.home_region)
     # the walk answers for this account (it counts what its stores read; the org-wide engines count the rest)
     yield Found(Provider.AWS, WALK, account.scope(), "", 0)
-    enabled = [r["RegionName"] for r in ec2.describe_regions().get("Regions", [])]
-    if account.options.regions:
-        enabled = [r for r in enabled if r in account.options.regions]
+    enabled = enabled_regions(account)
     services = account.options.services or SERVICES
     for service in services:
-        offered = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
-        regions = [r for r in enabled if r in offered] if offered else enabled
+        regions = offered(account, service, enabled)
         if service == "s3":
             yield Task(
                 Provider.AWS,

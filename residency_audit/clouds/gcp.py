@@ -119,6 +119,8 @@ class GcpOptions:
 
     projects: tuple[str, ...] = ()  # empty: every ACTIVE project the credential can see (or the organization's)
     organization: str | None = None
+    folder: str | None = None
+    cloud_asset: bool = True  # Cloud Asset Inventory first, the per-service walk where it cannot answer
     services: tuple[str, ...] = ()  # empty: every service
     classification_label: str = "data-classification"
     concurrency: int = 16
@@ -421,6 +423,15 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
     if not anonymous_only:
         # credentials first: without them this root task is the one skip, not one per project and service
         gcp.session()
+    if options.cloud_asset and not anonymous_only:
+        from ..inventory import gcp_engines
+
+        named = gcp_engines.scopes(options.organization, options.folder, options.projects)
+        for cai_scope in named:
+            yield gcp_engines.scope_task(gcp, cai_scope)
+        if not named:
+            yield from _search(gcp, "state:ACTIVE", cai=True)
+        return
     for project in gcp.options.projects:
         if gcp.claim(project):
             yield from _project_tasks(gcp, project)
@@ -433,17 +444,32 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
             functools.partial(_container, gcp, org),
             describe_error,
         )
-    elif not gcp.options.projects:
+    if gcp.options.folder:
+        folder = gcp.options.folder
+        folder = folder if folder.startswith("folders/") else f"folders/{folder}"
+        yield Task(
+            Provider.GCP,
+            folder.replace("folders/", "folder/"),
+            functools.partial(_container, gcp, folder),
+            describe_error,
+        )
+    if not gcp.options.projects and not gcp.options.organization and not gcp.options.folder:
         yield from _search(gcp, "state:ACTIVE")
 
 
-def _search(gcp: Gcp, query: str) -> Iterator[Task | Found]:
+def _search(gcp: Gcp, query: str, *, cai: bool = False) -> Iterator[Task | Found]:
     for project in gcp.pages(
         "resourcemanager", "/v3/projects:search", "resourcemanager projects.search", "projects", {"query": query}
     ):
         pid = project.get("projectId")
         # a project pending deletion is not scanned (its services are shut down)
-        if pid and project.get("state", "ACTIVE") == "ACTIVE" and gcp.claim(pid):
+        if not pid or project.get("state", "ACTIVE") != "ACTIVE":
+            continue
+        if cai:  # each project through Cloud Asset Inventory (which claims it), walked where CAI cannot answer
+            from ..inventory import gcp_engines
+
+            yield gcp_engines.scope_task(gcp, f"projects/{pid}")
+        elif gcp.claim(pid):
             yield from _project_tasks(gcp, pid)
 
 

@@ -6,6 +6,7 @@ boto3 talks to the proxy over real HTTP (``AWS_ENDPOINT_URL``); nothing in boto3
   ``bucket-region`` filter (real S3 has all three since 2024; moto truncates without a token);
 * reports DynamoDB global-table replicas declared by the test (moto has no replicas);
 * can make KMS DescribeKey report another key origin;
+* answers Resource Explorer 2 and Config aggregator calls from moto's state (tests/servers/aws_inventory.py);
 * injects faults (errors in each protocol's wire shape, connection resets, hangs, truncated bodies) and latency;
 * counts and logs every request by service, region and action.
 
@@ -39,6 +40,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
+from . import aws_inventory
 from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
@@ -171,6 +173,8 @@ class AwsEndpoint(Endpoint):
         self.dynamodb_replicas: dict[tuple[str, str], list[str | dict[str, Any]]] = {}
         #: key id or key ARN → the Origin DescribeKey reports.
         self.kms_origin_override: dict[str, str] = {}
+        #: Resource Explorer indexes and Config aggregators (tests/servers/aws_inventory.py)
+        self.inventory = aws_inventory.AwsInventory()
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -241,6 +245,7 @@ class AwsEndpoint(Endpoint):
         self.s3_region_redirects = False
         self.dynamodb_replicas.clear()
         self.kms_origin_override.clear()
+        self.inventory.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -399,6 +404,8 @@ class AwsEndpoint(Endpoint):
             conn.close()
 
     def _forward(self, rec: RequestRecord, headers: list[tuple[str, str]], body: bytes) -> _Response:
+        if self.inventory.handles(rec.service, rec.action):
+            return aws_inventory.run(self.inventory, rec.service, rec.region, rec.action, body)
         if rec.service == "s3" and rec.action == "ListBuckets" and rec.method == "GET":
             return self._list_buckets(rec, headers)
         if rec.service == "s3" and self.s3_region_redirects:
@@ -585,6 +592,9 @@ def _s3_error(status: int, code: str, message: str, extra: str = "") -> _Respons
 
 def _error_response(rec: RequestRecord, request_headers: Any, fault: Fault) -> _Response:
     """An error in the wire shape the request's protocol expects."""
+    rest_json = aws_inventory.error_response(rec.service, fault.status, fault.code, fault.message)
+    if rest_json is not None:
+        return rest_json
     reason = http.client.responses.get(fault.status, "")
     rid = str(uuid.uuid4())
     code, message = escape(fault.code), escape(fault.message)
@@ -630,6 +640,8 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
         action = target.rsplit(".", 1)[-1]
     elif service == "s3":
         action = _s3_action(method, split.path, query, headers)
+    elif rest := aws_inventory.action_of(service, split.path):
+        action = rest
     elif "Action" in query:
         action = query["Action"][0]
     elif body and "x-www-form-urlencoded" in (headers.get("Content-Type") or ""):

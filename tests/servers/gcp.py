@@ -10,6 +10,7 @@ tool uses, with their wire shapes:
 * BigQuery ``datasets.list`` / ``datasets.get``, Cloud SQL Admin ``instances.list``, Cloud KMS ``cryptoKeys.get``;
 * issue 14's stores (Compute Engine images and snapshots, Secret Manager, Cloud Logging, Pub/Sub, Spanner):
   tests/servers/gcp_stores.py, seeded through ``endpoint.stores``;
+* Cloud Asset Inventory ``searchAllResources`` over the same state (tests/servers/cloud_asset.py);
 * ``POST /token``: the OAuth 2.0 JWT-bearer exchange google-auth performs for a service-account key (see
   :meth:`GcpEndpoint.env`, which writes a real key whose ``token_uri`` is this server); the assertion's RS256
   signature is checked against that key;
@@ -37,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import gcp_stores
+from . import cloud_asset, gcp_stores
 from .base import Endpoint, FaultMode
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
@@ -70,6 +71,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         "cryptoKeys.get",
     ),
     *gcp_stores.ROUTES,
+    ("GET", re.compile(cloud_asset.ROUTE), "cloudasset", "searchAllResources"),
 ]
 _STATUS_TEXT = {
     400: "INVALID_ARGUMENT",
@@ -166,6 +168,8 @@ class GcpEndpoint(Endpoint):
         self.instance_page_cap: int | None = None
         #: project → bucket names buckets.list reports as `unreachable` (with returnPartialSuccess; else a 503)
         self.unreachable: dict[str, list[str]] = {}
+        #: Cloud Asset Inventory stand-in (tests/servers/cloud_asset.py): extra assets, disabled scopes, page cap
+        self.cloud_asset = cloud_asset.CloudAsset(self)
         self.url = ""
         #: issue 14's stores (tests/servers/gcp_stores.py): seed with endpoint.stores.add_…
         self.stores = gcp_stores.Stores(_page, _error)
@@ -207,6 +211,7 @@ class GcpEndpoint(Endpoint):
         self.bucket_page_cap = self.search_page_cap = self.dataset_page_cap = self.instance_page_cap = None
         self.unreachable = {}
         self.stores.reset()
+        self.cloud_asset.reset()
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment pointing google-auth, the storage client and the connector's REST calls at this server."""
@@ -220,6 +225,7 @@ class GcpEndpoint(Endpoint):
                 "RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_KMS_ENDPOINT": self.url,
                 **self.stores.env(self.url),
+                "RESIDENCY_AUDIT_GCP_CLOUDASSET_ENDPOINT": self.url,
                 # never the developer's own gcloud configuration
                 "CLOUDSDK_CONFIG": os.path.join(self._tmp or tempfile.gettempdir(), "gcloud"),
             }
@@ -442,6 +448,8 @@ class GcpEndpoint(Endpoint):
             with self._lock:
                 instances = list(s.instances.get(project, []))
             return 200, _page(instances, "items", q, self.instance_page_cap, {"kind": "sql#instancesList"})
+        if op == "searchAllResources":
+            return self.cloud_asset.handle(groups["scope"], q)
         if op == "cryptoKeys.get":
             with self._lock:
                 key = s.keys.get(groups["key"])

@@ -350,7 +350,9 @@ def test_read_only(gcp: GcpEndpoint) -> None:
     apis = {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
     apis |= {"compute", "secretmanager", "logging", "pubsub", "spanner", "artifactregistry", "firestore"}
     apis |= {"bigtableadmin", "backupdr"}  # every store's list, GET only
-    apis |= {"cloudasset"}  # the search CAI answers with SERVICE_DISABLED (off by default in the stand-in), then the walk
+    apis |= {
+        "cloudasset"
+    }  # the search CAI answers with SERVICE_DISABLED (off by default in the stand-in), then the walk
     assert {api for _, api in methods} == apis
     assert gcp.scopes_requested == ["https://www.googleapis.com/auth/cloud-platform"]
 

@@ -319,21 +319,33 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     ep.add_instance("acme-analytics", "acme-crm", "europe-west4", kms_key=GCP_EKM)
     out.stores += 3 + 4
 
-    # Cloud Asset Inventory is on here: the scan finds all of the above in one search per project, and sees what no
-    # store reads yet, such as a Compute snapshot (kept in a multi-region by default: a copy that hides)
+    # the copies that hide (issue 14): each in a place nobody chose
+    stores = ep.stores
+    stores.add_snapshot("acme-data", "orders-disk-nightly", ["eu"], source_disk="zones/europe-west3-a/disks/orders")
+    stores.add_secret("acme-web", "stripe-api-key")  # automatic replication: global
+    stores.add_secret("acme-web", "session-key", [("europe-west3", GCP_CMEK), ("europe-west4", GCP_CMEK)])
+    stores.add_spanner_instance("acme-analytics", "acme-ledger-global", "nam-eur-asia1", databases=[GCP_CMEK])
+    stores.add_topic("acme-web", "clickstream")  # no message storage policy
+    stores.add_topic("acme-web", "orders", ["europe-west3"])
+    for project in GCP_PROJECTS:
+        stores.add_log_bucket(project, "_Required", "global")
+        stores.add_log_bucket(project, "_Default", "global")
+    stores.add_repository("acme-web", "acme-images", "europe")  # Artifact Registry's europe: the UK and CH too
+    stores.add_firestore("acme-web", "(default)", "nam5")
+    stores.add_bigtable("acme-analytics", "acme-events", ["europe-west1-b", "us-east1-c"])
+    stores.add_vault("acme-data", "acme-backups", "us")
+    out.stores += 6 + 2 * len(GCP_PROJECTS) + 4
+    # Cloud Asset Inventory is on here: the scan finds all of the above in one search per project; the stores
+    # whose types it lists read those projects (snapshots, secrets, topics, ...)
     ep.cloud_asset.enabled = True
-    ep.cloud_asset.add(
-        "acme-data",
-        "compute.googleapis.com/Snapshot",
-        "//compute.googleapis.com/projects/acme-data/global/snapshots/acme-db-disk-nightly",
-        "eu",
-    )
 
     out.traps = [
         "EUR8 and a configurable DE+CH dual-region: Zurich is outside the EU",
         "EU and ASIA multi-regions, a BigQuery dataset in the US",
         "a Cloud SQL read replica in us-east1, and backups pinned to the US multi-region",
         "CMEK (Cloud HSM) and Cloud EKM (keys outside Google) buckets",
-        "a Compute snapshot Cloud Asset Inventory finds and no store reads yet (in coverage)",
+        "a disk snapshot in the EU multi-region, a secret replicated automatically (global), log buckets in global",
+        "a Spanner instance on nam-eur-asia1 (US, Belgium, Taiwan) and a Pub/Sub topic without a storage policy",
+        "a Bigtable cluster replicating to us-east1, a Firestore database in nam5, a backup vault in the US",
     ]
     return out

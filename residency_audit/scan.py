@@ -49,7 +49,22 @@ SERVICES = {
         "redis-cache",
         "gallery-image-version",
     ),
-    "gcp": ("gcs", "bigquery-dataset", "cloudsql-instance"),
+    "gcp": (
+        "gcs",
+        "bigquery-dataset",
+        "cloudsql-instance",
+        "compute-snapshot",
+        "compute-image",
+        "compute-machine-image",
+        "secret-manager",
+        "logging-bucket",
+        "pubsub-topic",
+        "spanner-instance",
+        "artifact-registry",
+        "firestore-database",
+        "bigtable-instance",
+        "backupdr-vault",
+    ),
 }
 
 

@@ -72,6 +72,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert [c["location"] for c in by_name["acmeimages"]["footprint"]] == ["westeurope", "australiaeast"]
     assert by_name["acme-sovereign-vault"]["key_control"] == "external"
     assert {"DE", "CH"} <= set(by_name["acme-data-de-ch"]["countries"])
+    # the Google Cloud copies that hide: each assessed where it really is
+    assert [c["location"] for c in by_name["orders-disk-nightly"]["footprint"]] == ["EU"]
+    assert [c["location"] for c in by_name["stripe-api-key"]["footprint"]] == ["global"]
+    assert {"US", "BE", "TW"} <= set(by_name["acme-ledger-global"]["countries"])
+    assert by_name["clickstream"]["assessment"]["level"] == "unknown"
+    assert {c["location"] for r in report["resources"] if r["name"] == "_Default" for c in r["footprint"]} == {"global"}
     for name in ("report.json", "report.html", "report.sarif", "report.md", "report-eusc.json"):
         assert (out / name).stat().st_size > 0, name
     eusc = json.loads((out / "report-eusc.json").read_text())

@@ -255,6 +255,7 @@ def _gcp_cloud(ep: GcpEndpoint) -> Cloud:
         ep.add_project(project)
         ep.storage_client(project).create_bucket(f"{project}-bucket", location="EU")
         ep.add_instance(project, f"{project}-db", "europe-west3")
+        _seed_gcp_stores(ep, project)
     faults: dict[str, dict[str, Any]] = {
         "500": {"status": 500, "message": "internal error"},
         "503": {"status": 503, "message": "backend unavailable"},
@@ -270,10 +271,12 @@ def _gcp_cloud(ep: GcpEndpoint) -> Cloud:
         ep.add_fault(project=GCP_PROJECTS[kind], times=times, **faults[kind])
 
     scopes = {
-        k: {f"project/{p}/service/gcs", f"project/{p}/service/cloudsql-instance"} for k, p in GCP_PROJECTS.items()
+        k: {f"project/{p}/service/{service}" for service in ("gcs", "cloudsql-instance", *GCP_STORES)}
+        for k, p in GCP_PROJECTS.items()
     }
     lost = {
-        k: {f"//storage.googleapis.com/projects/_/buckets/{p}-bucket", f"//sqladmin.googleapis.com/projects/{p}/instances/{p}-db"}
+        k: {f"//storage.googleapis.com/projects/_/buckets/{p}-bucket", f"//sqladmin.googleapis.com/projects/{p}/instances/{p}-db",
+            *_gcp_store_ids(p)}
         for k, p in GCP_PROJECTS.items()
     }  # fmt: skip
     causes = {
@@ -288,9 +291,42 @@ def _gcp_cloud(ep: GcpEndpoint) -> Cloud:
     }
     # the walk's faults (Cloud Asset Inventory's are tests/test_inventory_cloud_asset.py's)
     args = ["--provider", "gcp", "--no-cloud-asset", "--service", "gcs", "--service", "cloudsql-instance"]
+    args += [a for service in GCP_STORES for a in ("--service", service)]
     for project in [GCP_CLEAN, *GCP_PROJECTS.values()]:
         args += ["--project", project]
     return Cloud("gcp", ep.env(_base_env()), tuple(args), inject, ep.clear_faults, scopes, lost, causes)
+
+
+# issue 14's stores: a snapshot, a secret, a log bucket, a topic and a Spanner instance per project (their APIs
+# name the project in the path, so the project's faults reach them too)
+GCP_STORES = ("compute-snapshot", "secret-manager", "logging-bucket", "pubsub-topic", "spanner-instance")
+GCP_STORES += ("artifact-registry", "firestore-database", "bigtable-instance", "backupdr-vault")
+
+
+def _seed_gcp_stores(ep: GcpEndpoint, project: str) -> None:
+    ep.stores.add_snapshot(project, f"{project}-snap", ["eu"])
+    ep.stores.add_secret(project, f"{project}-secret")
+    ep.stores.add_log_bucket(project, "_Default", "global")
+    ep.stores.add_topic(project, f"{project}-topic")
+    ep.stores.add_spanner_instance(project, f"{project}-spanner", "eur3", databases=[None])
+    ep.stores.add_repository(project, f"{project}-repo", "europe-west3")
+    ep.stores.add_firestore(project, "(default)", "eur3")
+    ep.stores.add_bigtable(project, f"{project}-bt", ["europe-west1-b"])
+    ep.stores.add_vault(project, f"{project}-vault", "europe-west3")
+
+
+def _gcp_store_ids(p: str) -> set[str]:
+    return {
+        f"//compute.googleapis.com/projects/{p}/global/snapshots/{p}-snap",
+        f"//secretmanager.googleapis.com/projects/{p}/secrets/{p}-secret",
+        f"//logging.googleapis.com/projects/{p}/locations/global/buckets/_Default",
+        f"//pubsub.googleapis.com/projects/{p}/topics/{p}-topic",
+        f"//spanner.googleapis.com/projects/{p}/instances/{p}-spanner",
+        f"//artifactregistry.googleapis.com/projects/{p}/locations/europe-west3/repositories/{p}-repo",
+        f"//firestore.googleapis.com/projects/{p}/databases/(default)",
+        f"//bigtableadmin.googleapis.com/projects/{p}/instances/{p}-bt",
+        f"//backupdr.googleapis.com/projects/{p}/locations/europe-west3/backupVaults/{p}-vault",
+    }
 
 
 @pytest.fixture(scope="module")

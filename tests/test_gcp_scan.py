@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from residency_audit.scan import SERVICES
+
 from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.gcp import GcpEndpoint
 
@@ -201,10 +203,11 @@ def test_cloudsql_cross_region_read_replica(gcp: GcpEndpoint) -> None:
     orders = r["orders"]
     assert orders["id"] == "//sqladmin.googleapis.com/projects/shop/instances/orders"
     assert orders["type"] == "sqladmin.googleapis.com/Instance"
-    assert places(orders) == [("europe-west1", "primary"), ("us-east1", "replica")]
-    assert orders["countries"] == ["BE", "US"]
+    # backups on, location not pinned: a copy in an unknown place, said why, never the instance's region
+    assert places(orders) == [("europe-west1", "primary"), ("us-east1", "replica"), ("unknown", "replica")]
+    assert orders["countries"] == ["BE", "US"] and orders["assessment"]["level"] == "unknown"
     assert orders["key_control"] == "external" and orders["classification"] == "personal"
-    assert "default location" in orders["footprint"][0]["note"]  # backups on, location not pinned: said, not guessed
+    assert "closest to the instance" in orders["footprint"][2]["note"]
     # the replica is a resource of its own, whose footprint includes its primary's region
     assert places(r["orders-us"]) == [("us-east1", "primary"), ("europe-west1", "replica")]
     assert r["orders-us"]["key_control"] == "provider-managed"
@@ -267,11 +270,8 @@ def test_forbidden_project_is_a_skip_and_the_others_are_scanned(gcp: GcpEndpoint
     assert report["complete"] is False
     assert {r["name"] for r in report["resources"]} == {"open-bucket", "open_ds"}
     scopes = {s["scope"]: s["reason"] for s in report["skipped"]}
-    assert set(scopes) == {
-        "project/locked/service/gcs",
-        "project/locked/service/bigquery-dataset",
-        "project/locked/service/cloudsql-instance",
-    }
+    # every service of the locked project: one skip each (residency_audit.scan.SERVICES["gcp"])
+    assert set(scopes) == {f"project/locked/service/{service}" for service in SERVICES["gcp"]}
     assert scopes["project/locked/service/cloudsql-instance"] == (
         "PERMISSION_DENIED on sqladmin instances.list (HTTP 403): The caller does not have permission"
     )
@@ -344,11 +344,16 @@ def test_read_only(gcp: GcpEndpoint) -> None:
     assert code == 0 and len(report["resources"]) == 4
     methods = {(rec.method, rec.api) for rec in gcp.requests}
     assert {m for m, _ in methods} == {"GET", "POST"}
-    assert {api for m, api in methods if m == "POST"} == {"oauth2"}  # the token exchange, nothing else
-    # cloudasset: the search CAI answers with SERVICE_DISABLED (off by default in the stand-in), then the walk
-    assert {api for _, api in methods} == {
-        "oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms", "cloudasset"
-    }  # fmt: skip
+    # the token exchange and BigQuery's read-only metadata query (dataset replicas), nothing else
+    posts = {(rec.api, rec.operation) for rec in gcp.requests if rec.method == "POST"}
+    assert posts == {("oauth2", "token"), ("bigquery", "jobs.query")}
+    apis = {"oauth2", "resourcemanager", "storage", "bigquery", "sqladmin", "kms"}
+    apis |= {"compute", "secretmanager", "logging", "pubsub", "spanner", "artifactregistry", "firestore"}
+    apis |= {"bigtableadmin", "backupdr"}  # every store's list, GET only
+    apis |= {
+        "cloudasset"
+    }  # the search CAI answers with SERVICE_DISABLED (off by default in the stand-in), then the walk
+    assert {api for _, api in methods} == apis
     assert gcp.scopes_requested == ["https://www.googleapis.com/auth/cloud-platform"]
 
 

@@ -40,7 +40,7 @@ def search(scope: str, timeout: float = 5.0) -> tuple[list[Listed], list[Blind]]
 
 
 def estate(ep: GcpEndpoint) -> None:
-    """An organization with a folder: two projects with data, one empty, and a snapshot the tool does not read."""
+    """An organization with a folder: two projects with data, one empty, and a Filestore share the tool does not read."""
     ep.add_folder("folders/7", "organizations/1000")
     ep.add_project("alpha", "organizations/1000")
     ep.add_project("beta", "folders/7")
@@ -52,11 +52,13 @@ def estate(ep: GcpEndpoint) -> None:
     client.create_bucket(pinned, location="EU", data_locations=["EUROPE-WEST3", "EUROPE-WEST6"])
     ep.add_dataset("beta", "sales", "europe-west3", kms_key="projects/k/locations/europe/keyRings/r/cryptoKeys/c")
     ep.add_instance("beta", "orders", "europe-west1")
+    # a snapshot: CAI lists it, and the snapshot store reads it from Compute Engine (where its copies are)
+    ep.stores.add_snapshot("beta", "nightly", ["eu"])
     ep.cloud_asset.add(
         "beta",
-        "compute.googleapis.com/Snapshot",
-        "//compute.googleapis.com/projects/beta/global/snapshots/nightly",
-        "eu",
+        "file.googleapis.com/Instance",
+        "//file.googleapis.com/projects/beta/locations/europe-west3-a/instances/share",
+        "europe-west3-a",
     )
 
 
@@ -71,6 +73,7 @@ def test_organization_scope_finds_every_resource_with_its_own_json(gcp: GcpEndpo
         "bigquery.googleapis.com/Dataset",
         "sqladmin.googleapis.com/Instance",
         "compute.googleapis.com/Snapshot",
+        "file.googleapis.com/Instance",
     }
     pinned = by_type[("storage.googleapis.com/Bucket", "alpha-pinned")]
     # projects are named by id (resolved through the Project assets), not by number
@@ -107,9 +110,9 @@ def test_paging(gcp: GcpEndpoint) -> None:
     estate(gcp)
     gcp.cloud_asset.page_cap = 2
     found, blind = search("organizations/1000")
-    assert len(found) == 8 and blind == []
-    assert len({f.id for f in found}) == 8
-    assert sum(r.api == "cloudasset" for r in gcp.requests) == 4
+    assert len(found) == 9 and blind == []
+    assert len({f.id for f in found}) == 9
+    assert sum(r.api == "cloudasset" for r in gcp.requests) == 5
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,7 @@ def test_faults(gcp: GcpEndpoint, fault: dict[str, object], outcome: str) -> Non
     gcp.add_fault("cloudasset", "searchAllResources", **fault)  # type: ignore[arg-type]
     found, blind = search("organizations/1000", timeout=1.0)
     if outcome == "answered":
-        assert len(found) == 8 and blind == []
+        assert len(found) == 9 and blind == []
     else:
         assert found == [] and len(blind) == 1
         assert blind[0].scope == "organizations/1000"
@@ -202,8 +205,8 @@ def test_scan_through_cai_assesses_what_the_walk_does_without_per_project_listin
     gcp.clear_log()
     code, report, err = scan(*scope)
     assert comparable(report) == comparable(walked) and report["resources"]
-    # the snapshot in beta holds data no store reads yet: CAI sees it, the walk cannot; the scan says so (exit 3)
-    assert (code, unassessed(report)) == ((3, {"compute.googleapis.com/Snapshot": 1}) if snapshot else (0, {})), err
+    # the Filestore share in beta holds data no store reads yet: CAI sees it, the walk cannot; the scan says so (exit 3)
+    assert (code, unassessed(report)) == ((3, {"file.googleapis.com/Instance": 1}) if snapshot else (0, {})), err
     assert unassessed(walked) == {}
     engines = {e["engine"]: e["scopes"] for e in report["coverage"]["engines"]}
     assert "cloud-asset-inventory" in engines and "walk" not in engines
@@ -222,6 +225,6 @@ def test_cai_disabled_falls_back_to_the_walk_with_the_same_result(gcp: GcpEndpoi
     gcp.cloud_asset.disabled.add("organizations/1000")
     gcp.clear_log()
     code, report, err = scan("--organization", "1000")
-    assert code == 0, err  # the walk cannot see the snapshot: nothing to say about it
+    assert code == 0, err  # the walk cannot see the Filestore share: nothing to say about it
     assert comparable(report) == comparable(walked) and report["skipped"] == []
     assert [r.operation for r in gcp.requests if r.api == "cloudasset"] == ["searchAllResources"]  # not per project

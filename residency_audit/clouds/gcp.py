@@ -1,4 +1,4 @@
-"""Google Cloud connector: Cloud Storage buckets, BigQuery datasets and Cloud SQL instances, across projects.
+"""Google Cloud: credentials, projects, REST through one AuthorizedSession; the stores under stores/gcp/ read.
 
 Read-only: every call is a GET (plus the OAuth token exchange). Credentials are Application Default Credentials
 (`google.auth.default`): `gcloud auth application-default login`, a service-account key in
@@ -31,6 +31,11 @@ sends no credentials: that is the client's own rule), and these variables replac
     RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT          default https://bigquery.googleapis.com
     RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT          default https://sqladmin.googleapis.com
     RESIDENCY_AUDIT_GCP_KMS_ENDPOINT               default https://cloudkms.googleapis.com
+    RESIDENCY_AUDIT_GCP_<API>_ENDPOINT             COMPUTE, SECRETMANAGER, LOGGING, PUBSUB, SPANNER,
+                                                   ARTIFACTREGISTRY, FIRESTORE, BIGTABLEADMIN, BACKUPDR (ENDPOINT_VARS)
+
+An API that is off in a project answers 403 with a google.rpc.ErrorInfo whose reason is SERVICE_DISABLED: the
+error names the API, so that service's task is one skip naming it, and the project's other services go on.
 
 Every request has `options.timeout` seconds; transient failures (429, 5xx, connection errors) are retried with
 backoff for at most twice that, so a dead endpoint costs seconds, not the storage client's default two minutes.
@@ -44,7 +49,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..inventory import WALK, Found
@@ -52,7 +57,39 @@ from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.common import CLIENT_SIDE_LABEL, Memo, declared_key_control, dedupe_places
 
-SERVICES = ("gcs", "bigquery-dataset", "cloudsql-instance")
+SERVICES = (
+    "gcs",
+    "bigquery-dataset",
+    "cloudsql-instance",
+    "compute-snapshot",
+    "compute-image",
+    "compute-machine-image",
+    "secret-manager",
+    "logging-bucket",
+    "pubsub-topic",
+    "spanner-instance",
+    "artifact-registry",
+    "firestore-database",
+    "bigtable-instance",
+    "backupdr-vault",
+)
+# service → (store module, its lister): each module under stores/gcp/ holds its live reader and its plan reader
+WALKERS = {
+    "gcs": ("gcs", "gcs_list"),
+    "bigquery-dataset": ("bigquery", "bigquery_list"),
+    "cloudsql-instance": ("cloudsql", "sql_list"),
+    "compute-snapshot": ("compute", "snapshot_list"),
+    "compute-image": ("compute", "image_list"),
+    "compute-machine-image": ("compute", "machine_image_list"),
+    "secret-manager": ("secrets", "secret_list"),
+    "logging-bucket": ("logging", "log_bucket_list"),
+    "pubsub-topic": ("pubsub", "topic_list"),
+    "spanner-instance": ("spanner", "spanner_list"),
+    "artifact-registry": ("artifacts", "repository_list"),
+    "firestore-database": ("firestore", "database_list"),
+    "bigtable-instance": ("bigtable", "instance_list"),
+    "backupdr-vault": ("backupdr", "vault_list"),
+}
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 ENDPOINT_VARS = {
@@ -60,6 +97,15 @@ ENDPOINT_VARS = {
     "bigquery": ("RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT", "https://bigquery.googleapis.com"),
     "sqladmin": ("RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT", "https://sqladmin.googleapis.com"),
     "kms": ("RESIDENCY_AUDIT_GCP_KMS_ENDPOINT", "https://cloudkms.googleapis.com"),
+    "compute": ("RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT", "https://compute.googleapis.com"),
+    "secretmanager": ("RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT", "https://secretmanager.googleapis.com"),
+    "logging": ("RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT", "https://logging.googleapis.com"),
+    "pubsub": ("RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT", "https://pubsub.googleapis.com"),
+    "spanner": ("RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT", "https://spanner.googleapis.com"),
+    "artifactregistry": ("RESIDENCY_AUDIT_GCP_ARTIFACTREGISTRY_ENDPOINT", "https://artifactregistry.googleapis.com"),
+    "firestore": ("RESIDENCY_AUDIT_GCP_FIRESTORE_ENDPOINT", "https://firestore.googleapis.com"),
+    "bigtableadmin": ("RESIDENCY_AUDIT_GCP_BIGTABLEADMIN_ENDPOINT", "https://bigtableadmin.googleapis.com"),
+    "backupdr": ("RESIDENCY_AUDIT_GCP_BACKUPDR_ENDPOINT", "https://backupdr.googleapis.com"),
 }
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 5
@@ -161,6 +207,7 @@ class Gcp:
         self._storage: Any = None
         self._projects_seen: set[str] = set()
         self.keys = Memo(self._describe_key)
+        self._memos: dict[str, Memo] = {}
         self.endpoints = {
             api: os.environ.get(var, default).rstrip("/") for api, (var, default) in ENDPOINT_VARS.items()
         }
@@ -219,6 +266,11 @@ class Gcp:
             .with_delay(initial=0.2, maximum=2.0)
         )
 
+    def memo(self, name: str, fn: Any) -> Memo:
+        """A scan-wide once-per-key cache named `name` (e.g. Spanner instance configurations, shared by projects)."""
+        with self._lock:
+            return self._memos.setdefault(name, Memo(fn))
+
     def claim(self, project: str) -> bool:
         """True the first time a project is met (from --project, a search or a folder), so it is scanned once."""
         with self._lock:
@@ -227,8 +279,20 @@ class Gcp:
             self._projects_seen.add(project)
             return True
 
-    def get(self, api: str, path: str, operation: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        """GET one JSON document, retrying transient failures with backoff within twice the timeout."""
+    def get(
+        self,
+        api: str,
+        path: str,
+        operation: str,
+        params: dict[str, str] | None = None,
+        *,
+        query: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """GET one JSON document, retrying transient failures with backoff within twice the timeout.
+
+        With `query`, the request is a POST of that body instead: only BigQuery's read-only metadata query
+        (jobs.query on INFORMATION_SCHEMA, idempotent through its requestId) is ever sent this way.
+        """
         import requests
 
         session = self.session()
@@ -238,7 +302,10 @@ class Gcp:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             last = attempt == _MAX_ATTEMPTS or time.monotonic() + delay >= deadline
             try:
-                resp = session.get(url, params=params, timeout=self.options.timeout)
+                if query is not None:
+                    resp = session.post(url, params=params, json=query, timeout=self.options.timeout)
+                else:
+                    resp = session.get(url, params=params, timeout=self.options.timeout)
                 # a body cut short or not JSON is as transient as a dropped connection: retried alike
                 body: dict[str, Any] = resp.json() if resp.status_code == 200 else {}
             except (
@@ -324,11 +391,23 @@ def _api_error(operation: str, resp: Any) -> GcpApiError:
         if isinstance(err, dict):
             reason = err.get("status") or (err.get("errors") or [{}])[0].get("reason") or reason
             message = str(err.get("message", ""))
+            disabled = _service_disabled(err)
+            if disabled:  # the API is off in this project: a skip naming the API, not a denial of the project
+                reason, message = "SERVICE_DISABLED", f"the {disabled} API is not enabled in this project: {message}"
         else:  # OAuth-style {"error": "invalid_grant", "error_description": …}
             reason, message = str(err), str(resp.json().get("error_description", ""))
     except ValueError:
         message = resp.text[:200]
     return GcpApiError(operation, resp.status_code, reason, one_line(message, 300))
+
+
+def _service_disabled(err: dict[str, Any]) -> str | None:
+    """The API named by a google.rpc.ErrorInfo with reason SERVICE_DISABLED (HTTP 403), if the error has one."""
+    for detail in err.get("details") or []:
+        if isinstance(detail, dict) and detail.get("reason") == "SERVICE_DISABLED":
+            service = (detail.get("metadata") or {}).get("service")
+            return str(service) if service else "Google Cloud"
+    return None
 
 
 # --- projects ------------------------------------------------------------------------------------------------
@@ -417,17 +496,20 @@ def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found]:
             )
 
 
-def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
-    from ..stores.gcp.bigquery import bigquery_list
-    from ..stores.gcp.cloudsql import sql_list
-    from ..stores.gcp.gcs import gcs_list
+def walker(service: str) -> Any:
+    """The lister of a --service (its store module imported on first use): (gcp, project) → resources, tasks, skips."""
+    import importlib
 
+    module, function = WALKERS[service]
+    return getattr(importlib.import_module(f"residency_audit.stores.gcp.{module}"), function)
+
+
+def _project_tasks(gcp: Gcp, project: str) -> Iterator[Task | Found]:
     # the per-service walk answers for this project (it counts what its stores read)
     yield Found(Provider.GCP, WALK, f"project/{project}", "", 0)
-    runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     for service in gcp.options.services or SERVICES:
         yield Task(
-            Provider.GCP, scope(project, service), functools.partial(runs[service], gcp, project), describe_error
+            Provider.GCP, scope(project, service), functools.partial(walker(service), gcp, project), describe_error
         )
 
 
@@ -444,6 +526,9 @@ def resource(
 ) -> Resource:
     """A Resource from what the API returned, with declared client-side encryption applied."""
     key_control, key_note = declared_key_control(labels, CLIENT_SIDE_LABEL, key, word="label")
+    if key_control is KeyControl.CLIENT_SIDE and key_control is not key[0]:
+        # encrypted before upload (declared): that covers every copy, whatever key each replica has
+        footprint = [replace(c, key_control=None) for c in footprint]
     return Resource(
         provider=Provider.GCP,
         account=project,

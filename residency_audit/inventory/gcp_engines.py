@@ -19,10 +19,10 @@ from typing import Any
 from ..clouds import gcp as walk
 from ..model import Copy, CopyRole, Provider, Resource, Skip
 from ..pipeline import Task
-from ..stores.common import UNKNOWN_LOCATION
-from ..stores.gcp.bigquery import bigquery_list
-from ..stores.gcp.cloudsql import _sql_instance, sql_list
-from ..stores.gcp.gcs import _gcs_bucket, gcs_list
+from ..stores.common import UNKNOWN_LOCATION, dedupe_places
+from ..stores.gcp.bigquery import replica_copies
+from ..stores.gcp.cloudsql import _sql_instance
+from ..stores.gcp.gcs import _gcs_bucket
 from . import Found, cloud_asset
 from .records import Blind, Listed, readers
 
@@ -31,6 +31,8 @@ _log = logging.getLogger(__name__)
 #: CAI asset type → the service that reads it (the names --service takes), from the catalogue; each of these
 #: services is assessed from CAI's JSON below
 READERS = {name: service for name, service in readers(Provider.GCP).items() if service in walk.SERVICES}
+#: the services assessed from CAI's own JSON of the resource; the other stores list a project where CAI found some
+FROM_JSON = ("gcs", "bigquery-dataset", "cloudsql-instance")
 
 
 def scope_task(gcp: Any, scope: str) -> Task:
@@ -73,8 +75,10 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
             items = by_project.get(project, {}).get(service, [])
             if not items:
                 continue  # CAI lists none here: nothing to read
-            if any(not i.properties.get("resource") for i in items):
-                yield from _walk_service(gcp, project, service)  # no JSON to assess from: the service's own listing
+            if service not in FROM_JSON or any(not i.properties.get("resource") for i in items):
+                # the other stores (snapshots, secrets, topics, ...) list the project's resources themselves: CAI
+                # says where to look, their own APIs say where the copies are (replicas, keys, configurations)
+                yield from _walk_service(gcp, project, service)
                 continue
             yield Task(
                 Provider.GCP,
@@ -94,9 +98,11 @@ def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
 
 
 def _walk_service(gcp: Any, project: str, service: str) -> Iterator[Task]:
-    runs = {"gcs": gcs_list, "bigquery-dataset": bigquery_list, "cloudsql-instance": sql_list}
     yield Task(
-        Provider.GCP, walk.scope(project, service), functools.partial(runs[service], gcp, project), walk.describe_error
+        Provider.GCP,
+        walk.scope(project, service),
+        functools.partial(walk.walker(service), gcp, project),
+        walk.describe_error,
     )
 
 
@@ -106,7 +112,12 @@ def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -
             yield from _gcs_bucket(gcp, project, bucket(item))
     elif service == "bigquery-dataset":
         for item in items:
-            yield dataset(gcp, project, item)
+            found = dataset(gcp, project, item)
+            # CAI's dataset JSON has no replicas: the metadata query (one per project and location) adds them
+            replicas, skip = replica_copies(gcp, found.account, found.footprint[0].code, found.name)
+            if skip is not None:
+                yield skip
+            yield found.evolve(footprint=tuple(dedupe_places([*found.footprint, *replicas]))) if replicas else found
     else:
         by_name = {str(i.get("name", "")): i for i in items}
         for item in items:

@@ -194,6 +194,9 @@ class CloudAsset:
                         [key] if key else [],
                     )
                 )
+            for asset_type, name, location, resource in ep.stores.assets(pid):
+                shown = resource.get("labels") or {}
+                rows.append(_row(where, name, asset_type, name.rsplit("/", 1)[-1], location, shown, resource, "v1", []))
             for owner, row in extra:
                 if owner == pid:
                     rows.append({**where, "displayName": row["name"].rsplit("/", 1)[-1], **row})

@@ -8,6 +8,8 @@ tool uses, with their wire shapes:
   upper-case ``location``, ``locationType``, ``customPlacementConfig``, ``encryption.defaultKmsKeyName`` and labels;
 * Resource Manager v3 ``projects:search`` (``state:`` and ``parent:`` query terms) and ``folders.list``;
 * BigQuery ``datasets.list`` / ``datasets.get``, Cloud SQL Admin ``instances.list``, Cloud KMS ``cryptoKeys.get``;
+* issue 14's stores (Compute Engine images and snapshots, Secret Manager, Cloud Logging, Pub/Sub, Spanner):
+  tests/servers/gcp_stores.py, seeded through ``endpoint.stores``;
 * Cloud Asset Inventory ``searchAllResources`` over the same state (tests/servers/cloud_asset.py);
 * ``POST /token``: the OAuth 2.0 JWT-bearer exchange google-auth performs for a service-account key (see
   :meth:`GcpEndpoint.env`, which writes a real key whose ``token_uri`` is this server); the assertion's RS256
@@ -36,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import cloud_asset
+from . import cloud_asset, gcp_stores
 from .base import Endpoint, FaultMode
 
 __all__ = ["Fault", "GcpEndpoint", "RequestRecord", "service_account_key"]
@@ -68,6 +70,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         "kms",
         "cryptoKeys.get",
     ),
+    *gcp_stores.ROUTES,
     ("GET", re.compile(cloud_asset.ROUTE), "cloudasset", "searchAllResources"),
 ]
 _STATUS_TEXT = {
@@ -168,6 +171,8 @@ class GcpEndpoint(Endpoint):
         #: Cloud Asset Inventory stand-in (tests/servers/cloud_asset.py): extra assets, disabled scopes, page cap
         self.cloud_asset = cloud_asset.CloudAsset(self)
         self.url = ""
+        #: issue 14's stores (tests/servers/gcp_stores.py): seed with endpoint.stores.add_…
+        self.stores = gcp_stores.Stores(_page, _error)
         self.state = _State()
         self.scopes_requested: list[str] = []
         self._tokens: set[str] = set()
@@ -205,6 +210,7 @@ class GcpEndpoint(Endpoint):
         self.latency = 0.0
         self.bucket_page_cap = self.search_page_cap = self.dataset_page_cap = self.instance_page_cap = None
         self.unreachable = {}
+        self.stores.reset()
         self.cloud_asset.reset()
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -218,6 +224,7 @@ class GcpEndpoint(Endpoint):
                 "RESIDENCY_AUDIT_GCP_BIGQUERY_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_SQLADMIN_ENDPOINT": self.url,
                 "RESIDENCY_AUDIT_GCP_KMS_ENDPOINT": self.url,
+                **self.stores.env(self.url),
                 "RESIDENCY_AUDIT_GCP_CLOUDASSET_ENDPOINT": self.url,
                 # never the developer's own gcloud configuration
                 "CLOUDSDK_CONFIG": os.path.join(self._tmp or tempfile.gettempdir(), "gcloud"),
@@ -338,7 +345,8 @@ class GcpEndpoint(Endpoint):
         settings: dict[str, Any] = {
             "tier": "db-custom-1-3840",
             "userLabels": dict(labels or {}),
-            "backupConfiguration": {"enabled": True, "kind": "sql#backupConfiguration"},
+            # read replicas take no automated backups
+            "backupConfiguration": {"enabled": master is None, "kind": "sql#backupConfiguration"},
         }
         if backup_location:
             settings["backupConfiguration"]["location"] = backup_location
@@ -390,6 +398,8 @@ class GcpEndpoint(Endpoint):
     ) -> tuple[int, dict[str, Any]]:
         q = {k: v[0] for k, v in query.items()}
         s = self.state
+        if self.stores.handles(api, op):  # before the operations below: "buckets.list" is Cloud Storage's name too
+            return self.stores.handle(api, op, groups, q, body)
         if op == "token":
             return self._issue_token(parse_qs(body.decode()))
         if op == "buckets.insert":

@@ -9,6 +9,11 @@ from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
 from ...model import Copy, CopyRole, Resource
 from ..common import UNKNOWN_LOCATION
 
+DEFAULT_BACKUP_NOTE = (
+    "automated backups in Cloud SQL's default location, the multi-region closest to the instance (Google publishes"
+    " no mapping, so unknown here): set backupConfiguration.location to know it"
+)
+
 # --- Cloud SQL -----------------------------------------------------------------------------------------------
 
 
@@ -36,14 +41,7 @@ def _sql_instance(gcp: Gcp, project: str, inst: dict[str, Any], by_name: dict[st
     name = str(inst.get("name", "?"))
     settings = inst.get("settings") or {}
     backups = settings.get("backupConfiguration") or {}
-    primary_note = None
-    if backups.get("enabled") and not backups.get("location"):
-        # Google documents the default only as "the closest multi-region location": no published mapping to model
-        primary_note = (
-            "automated backups are in Cloud SQL's default location (the multi-region closest to the instance),"
-            " which is not counted here: set backupConfiguration.location to know it"
-        )
-    footprint = [Copy(str(inst.get("region") or UNKNOWN_LOCATION), CopyRole.PRIMARY, note=primary_note)]
+    footprint = [Copy(str(inst.get("region") or UNKNOWN_LOCATION), CopyRole.PRIMARY)]
     for replica in inst.get("replicaNames", []) or []:
         footprint.append(_sql_peer(project, replica, by_name, "read replica"))
     if inst.get("masterInstanceName"):
@@ -57,6 +55,10 @@ def _sql_instance(gcp: Gcp, project: str, inst: dict[str, Any], by_name: dict[st
     if backups.get("location"):
         state = "enabled" if backups.get("enabled") else "disabled (earlier backups may remain)"
         footprint.append(Copy(str(backups["location"]), CopyRole.REPLICA, note=f"backups (custom location, {state})"))
+    elif backups.get("enabled"):
+        # Google documents the default only as "the multi-region closest to the instance", with no published
+        # mapping: a copy in an unknown place, never the instance's own region
+        footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note=DEFAULT_BACKUP_NOTE))
     cmek = (inst.get("diskEncryptionConfiguration") or {}).get("kmsKeyName")
     return resource(
         gcp,

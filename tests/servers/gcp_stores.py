@@ -1,0 +1,536 @@
+"""The Google APIs of issue 14's stores, for tests/servers/gcp.py: their list/get calls with the v1/v2 wire shapes.
+
+Served by the same server (one token, one fault registry, one request log), each under its real path:
+
+* Compute Engine v1 ``snapshots.list`` / ``images.list`` / ``machineImages.list`` (``items``, ``maxResults``,
+  ``storageLocations``, ``…EncryptionKey``);
+* Secret Manager v1 ``secrets.list`` (``secrets``, ``pageSize``, ``replication.automatic`` / ``userManaged``);
+* Cloud Logging v2 ``buckets.list`` over location ``-`` (``buckets``, the location inside each ``name``);
+* Pub/Sub v1 ``topics.list`` (``topics``, ``messageStoragePolicy``, ``kmsKeyName``);
+* Cloud Spanner v1 ``instances.list`` / ``instanceConfigs.get`` / ``databases.list``, under the path prefix
+  ``/spanner`` (its ``/v1/projects/{p}/instances`` is Cloud SQL Admin's path too; the tool's Spanner endpoint
+  variable carries the prefix, as a private endpoint's base URL may);
+* Artifact Registry v1 ``locations.list`` / ``repositories.list`` per location, Firestore v1 ``databases.list`` (no
+  paging), Bigtable Admin v2 ``instances.list`` / ``clusters.list`` over instance ``-``, Backup and DR v1
+  ``backupVaults.list`` over location ``-``.
+
+``disable(project, api)`` makes an API answer as Google does for a project where it is off: HTTP 403
+``PERMISSION_DENIED`` with a ``google.rpc.ErrorInfo`` whose reason is ``SERVICE_DISABLED``. ``page_cap`` caps every
+page of these lists (the real APIs may return fewer than asked).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+SPANNER_PREFIX = "/spanner"
+_P = r"(?P<project>[^/]+)"
+
+ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/snapshots$"), "compute", "snapshots.list"),
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/images$"), "compute", "images.list"),
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/machineImages$"), "compute", "machineImages.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/locations/-/buckets$"), "logging", "buckets.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/topics$"), "pubsub", "topics.list"),
+    ("GET", re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances$"), "spanner", "instances.list"),
+    (
+        "GET",
+        re.compile(rf"^{SPANNER_PREFIX}/v1/(?P<config>projects/{_P}/instanceConfigs/[^/]+)$"),
+        "spanner",
+        "instanceConfigs.get",
+    ),
+    (
+        "GET",
+        re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances/(?P<instance>[^/]+)/databases$"),
+        "spanner",
+        "databases.list",
+    ),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations$"), "artifactregistry", "locations.list"),
+    (
+        "GET",
+        re.compile(rf"^/v1/projects/{_P}/locations/(?P<location>[^/-][^/]*)/repositories$"),
+        "artifactregistry",
+        "repositories.list",
+    ),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/databases$"), "firestore", "databases.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/instances$"), "bigtableadmin", "instances.list"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/instances/-/clusters$"), "bigtableadmin", "clusters.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupVaults$"), "backupdr", "backupVaults.list"),
+    # BigQuery's metadata query for dataset replicas (the rest of BigQuery is tests/servers/gcp.py's)
+    ("POST", re.compile(rf"^/bigquery/v2/projects/{_P}/queries$"), "bigquery", "jobs.query"),
+    ("GET", re.compile(rf"^/bigquery/v2/projects/{_P}/queries/(?P<job>[^/]+)$"), "bigquery", "jobs.getQueryResults"),
+]
+APIS = frozenset(api for _, _, api, _ in ROUTES) - {"bigquery"}
+_REGION = re.compile(r"`region-([a-z0-9-]+)`\.INFORMATION_SCHEMA\.SCHEMATA_REPLICAS", re.IGNORECASE)
+SERVICE_NAMES = {
+    "compute": "compute.googleapis.com",
+    "secretmanager": "secretmanager.googleapis.com",
+    "logging": "logging.googleapis.com",
+    "pubsub": "pubsub.googleapis.com",
+    "spanner": "spanner.googleapis.com",
+    "artifactregistry": "artifactregistry.googleapis.com",
+    "firestore": "firestore.googleapis.com",
+    "bigtableadmin": "bigtableadmin.googleapis.com",
+    "backupdr": "backupdr.googleapis.com",
+}
+_COLLECTIONS = {
+    ("compute", "snapshots.list"): ("snapshots", "items", "compute#snapshotList"),
+    ("compute", "images.list"): ("images", "items", "compute#imageList"),
+    ("compute", "machineImages.list"): ("machineImages", "items", "compute#machineImageList"),
+    ("secretmanager", "secrets.list"): ("secrets", "secrets", None),
+    ("logging", "buckets.list"): ("log_buckets", "buckets", None),
+    ("pubsub", "topics.list"): ("topics", "topics", None),
+    ("spanner", "instances.list"): ("spanner", "instances", None),
+    ("bigtableadmin", "instances.list"): ("bigtable", "instances", None),
+    ("bigtableadmin", "clusters.list"): ("bigtable_clusters", "clusters", None),
+    ("backupdr", "backupVaults.list"): ("vaults", "backupVaults", None),
+}
+# Artifact Registry's locations (locations.list) in this stand-in
+AR_LOCATIONS = ("europe-west3", "us-central1", "europe", "us", "asia")
+# Spanner's base configurations as instanceConfigs.get returns them (replicas[].location / type)
+SPANNER_CONFIGS: dict[str, list[tuple[str, str]]] = {
+    "regional-europe-west3": [("europe-west3", "READ_WRITE")] * 3,
+    "eur3": [("europe-west1", "READ_WRITE"), ("europe-west4", "READ_WRITE"), ("europe-north1", "WITNESS")],
+    "nam-eur-asia1": [
+        ("us-central1", "READ_WRITE"),
+        ("us-central2", "READ_WRITE"),
+        ("europe-west1", "READ_ONLY"),
+        ("asia-east1", "READ_ONLY"),
+        ("us-east1", "WITNESS"),
+    ],
+}
+
+
+class Stores:
+    """The state of these APIs on one GcpEndpoint (seed with the add_* methods)."""
+
+    def __init__(self, page: Callable[..., dict[str, Any]], error: Callable[[int, str], tuple[int, dict[str, Any]]]):
+        self._lock = threading.Lock()
+        self._page = page
+        self._error = error
+        self.page_cap: int | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """No resources, no disabled APIs, no page cap."""
+        with self._lock:
+            self.lists: dict[str, dict[str, list[dict[str, Any]]]] = {c[0]: {} for c in _COLLECTIONS.values()}
+            self.databases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self.repositories: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (project, location) → repos
+            self.firestore: dict[str, list[dict[str, Any]]] = {}
+            # project → (dataset, its primary location, replica location, replica name), for SCHEMATA_REPLICAS
+            self.replicas: dict[str, list[tuple[str, str, str, str]]] = {}
+            self.queries: list[dict[str, Any]] = []  # the jobs.query bodies received
+            self._jobs: dict[str, list[list[str]]] = {}
+            self.disabled: set[tuple[str, str]] = set()
+        self.page_cap = None
+        self.slow_queries = False  # jobs.query answers jobComplete: false first, as a slow job does
+
+    def handles(self, api: str, op: str) -> bool:
+        """Whether a request is one of these APIs'."""
+        return api in APIS or op in ("jobs.query", "jobs.getQueryResults")
+
+    def add_replica(self, project: str, dataset: str, primary: str, replica: str) -> None:
+        """A cross-region replica of a BigQuery dataset (SCHEMATA_REPLICAS lists the primary replica too)."""
+        with self._lock:
+            rows = self.replicas.setdefault(project, [])
+            if not any(r[0] == dataset for r in rows):
+                rows.append((dataset, primary, primary, primary))
+            rows.append((dataset, primary, replica, replica))
+
+    def env(self, url: str) -> dict[str, str]:
+        """The tool's endpoint variables for these APIs."""
+        return {
+            "RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT": url + SPANNER_PREFIX,
+            "RESIDENCY_AUDIT_GCP_ARTIFACTREGISTRY_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_FIRESTORE_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_BIGTABLEADMIN_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_BACKUPDR_ENDPOINT": url,
+        }
+
+    def disable(self, project: str, api: str) -> None:
+        """Answer every call of `api` about `project` with 403 SERVICE_DISABLED, as Google does for an API off."""
+        with self._lock:
+            self.disabled.add((project, api))
+
+    def _add(self, collection: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.lists[collection].setdefault(project, []).append(body)
+        return body
+
+    # -- seeding, in each API's own JSON shape ----------------------------------------------------------------------
+
+    def add_snapshot(
+        self,
+        project: str,
+        name: str,
+        storage_locations: list[str] | None,
+        *,
+        source_disk: str = "zones/europe-west3-a/disks/data",
+        kms_key: str | None = None,
+        csek: bool = False,
+        labels: dict[str, str] | None = None,
+        kind: str = "snapshots",
+    ) -> dict[str, Any]:
+        """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape)."""
+        field = {"snapshots": "snapshotEncryptionKey", "images": "imageEncryptionKey"}.get(
+            kind, "machineImageEncryptionKey"
+        )
+        source = {"snapshots": "sourceDisk", "images": "sourceDisk"}.get(kind, "sourceInstance")
+        body: dict[str, Any] = {
+            "kind": f"compute#{kind[:-1]}",
+            "id": str(1000 + sum(len(v) for v in self.lists[kind].values())),
+            "name": name,
+            "status": "READY",
+            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{project}/global/{kind}/{name}",
+            source: f"https://www.googleapis.com/compute/v1/projects/{project}/{source_disk}",
+        }
+        if storage_locations is not None:
+            body["storageLocations"] = list(storage_locations)
+        if kms_key:
+            body[field] = {"kmsKeyName": f"{kms_key}/cryptoKeyVersions/1", "kmsKeyServiceAccount": "sa@example"}
+        elif csek:
+            body[field] = {"sha256": "n2EjwYtoZPdKkGx1W/D0t0xX0B6gQ3JDr2jQ+Ik5iNQ="}
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add(kind, project, body)
+
+    def add_secret(
+        self,
+        project: str,
+        name: str,
+        replicas: list[tuple[str, str | None]] | None = None,
+        *,
+        automatic_key: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A secret: automatic replication without `replicas`, else user-managed [(location, kms key or None)]."""
+        replication: dict[str, Any]
+        if replicas is None:
+            auto: dict[str, Any] = {}
+            if automatic_key:
+                auto["customerManagedEncryption"] = {"kmsKeyName": automatic_key}
+            replication = {"automatic": auto}
+        else:
+            rows = []
+            for location, key in replicas:
+                row: dict[str, Any] = {"location": location}
+                if key:
+                    row["customerManagedEncryption"] = {"kmsKeyName": key}
+                rows.append(row)
+            replication = {"userManaged": {"replicas": rows}}
+        body = {
+            "name": f"projects/{_number(project)}/secrets/{name}",
+            "replication": replication,
+            "createTime": "2026-11-01T00:00:00Z",
+            "etag": '"16"',
+        }
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add("secrets", project, body)
+
+    def add_log_bucket(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
+        """A log bucket (`_Default` and `_Required` are what every project has)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/locations/{location}/buckets/{name}",
+            "retentionDays": 400 if name == "_Required" else 30,
+            "lifecycleState": "ACTIVE",
+            "locked": name == "_Required",
+        }
+        if kms_key:
+            body["cmekSettings"] = {"kmsKeyName": kms_key, "name": f"projects/{project}/cmekSettings"}
+        return self._add("log_buckets", project, body)
+
+    def add_topic(
+        self,
+        project: str,
+        name: str,
+        regions: list[str] | None = None,
+        *,
+        kms_key: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A Pub/Sub topic, with a message storage policy when `regions` is given."""
+        body: dict[str, Any] = {"name": f"projects/{project}/topics/{name}", "state": "ACTIVE"}
+        if regions is not None:
+            body["messageStoragePolicy"] = {"allowedPersistenceRegions": list(regions)}
+        if kms_key:
+            body["kmsKeyName"] = kms_key
+        if labels:
+            body["labels"] = dict(labels)
+        return self._add("topics", project, body)
+
+    def add_spanner_instance(
+        self,
+        project: str,
+        name: str,
+        config: str,
+        *,
+        databases: list[str | None] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A Spanner instance on a base configuration (SPANNER_CONFIGS), with databases [kms key or None]."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/instances/{name}",
+            "config": f"projects/{project}/instanceConfigs/{config}",
+            "displayName": name,
+            "state": "READY",
+            "edition": "ENTERPRISE_PLUS",
+        }
+        if labels:
+            body["labels"] = dict(labels)
+        with self._lock:
+            self.databases[(project, name)] = [
+                {
+                    "name": f"projects/{project}/instances/{name}/databases/db{i}",
+                    "state": "READY",
+                    **({"encryptionConfig": {"kmsKeyName": key}} if key else {}),
+                }
+                for i, key in enumerate(databases or [])
+            ]
+        return self._add("spanner", project, body)
+
+    def add_repository(
+        self, project: str, name: str, location: str, *, kms_key: str | None = None, fmt: str = "DOCKER"
+    ) -> dict[str, Any]:
+        """An Artifact Registry repository (location one of AR_LOCATIONS)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/locations/{location}/repositories/{name}",
+            "format": fmt,
+            "mode": "STANDARD_REPOSITORY",
+            "createTime": "2026-11-01T00:00:00Z",
+        }
+        if kms_key:
+            body["kmsKeyName"] = kms_key
+        with self._lock:
+            self.repositories.setdefault((project, location), []).append(body)
+        return body
+
+    def add_firestore(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
+        """A Firestore database (`(default)` is the usual name), in a region or a multi-region (nam5, eur3)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/databases/{name}",
+            "locationId": location,
+            "type": "FIRESTORE_NATIVE",
+            "concurrencyMode": "PESSIMISTIC",
+        }
+        if kms_key:
+            body["cmekConfig"] = {"kmsKeyName": kms_key}
+        with self._lock:
+            self.firestore.setdefault(project, []).append(body)
+        return body
+
+    def add_bigtable(self, project: str, name: str, zones: list[str], *, kms_key: str | None = None) -> dict[str, Any]:
+        """A Bigtable instance with one cluster per zone (replication between them)."""
+        body = {"name": f"projects/{project}/instances/{name}", "displayName": name, "state": "READY"}
+        for i, zone in enumerate(zones):
+            cluster: dict[str, Any] = {
+                "name": f"projects/{project}/instances/{name}/clusters/{name}-c{i}",
+                "location": f"projects/{project}/locations/{zone}",
+                "state": "READY",
+                "serveNodes": 1,
+                "defaultStorageType": "SSD",
+            }
+            if kms_key:
+                cluster["encryptionConfig"] = {"kmsKeyName": kms_key}
+            self._add("bigtable_clusters", project, cluster)
+        return self._add("bigtable", project, body)
+
+    def add_vault(self, project: str, name: str, location: str) -> dict[str, Any]:
+        """A Backup and DR backup vault."""
+        body = {
+            "name": f"projects/{project}/locations/{location}/backupVaults/{name}",
+            "state": "ACTIVE",
+            "backupMinimumEnforcedRetentionDuration": "86400s",
+        }
+        return self._add("vaults", project, body)
+
+    # -- Cloud Asset Inventory's view of the same state -----------------------------------------------------------
+
+    def assets(self, project: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(asset type, full resource name, location, resource JSON) of every resource seeded in `project`."""
+        out: list[tuple[str, str, str, dict[str, Any]]] = []
+        with self._lock:
+            lists = {c: list(v.get(project, [])) for c, v in self.lists.items()}
+            repos = [r for (p, _), rs in self.repositories.items() if p == project for r in rs]
+            firestore = list(self.firestore.get(project, []))
+        for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
+            for r in lists[kind]:
+                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
+                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
+        for r in lists["secrets"]:
+            name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
+            out.append(("secretmanager.googleapis.com/Secret", name, "global", r))
+        for r in lists["log_buckets"]:
+            out.append(
+                (
+                    "logging.googleapis.com/LogBucket",
+                    "//logging.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in lists["topics"]:
+            out.append(("pubsub.googleapis.com/Topic", "//pubsub.googleapis.com/" + r["name"], "global", r))
+        for r in lists["spanner"]:
+            out.append(("spanner.googleapis.com/Instance", "//spanner.googleapis.com/" + r["name"], "global", r))
+        for r in lists["bigtable"]:
+            out.append(
+                ("bigtableadmin.googleapis.com/Instance", "//bigtableadmin.googleapis.com/" + r["name"], "global", r)
+            )
+        for r in lists["vaults"]:
+            out.append(
+                (
+                    "backupdr.googleapis.com/BackupVault",
+                    "//backupdr.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in repos:
+            out.append(
+                (
+                    "artifactregistry.googleapis.com/Repository",
+                    "//artifactregistry.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in firestore:
+            out.append(
+                ("firestore.googleapis.com/Database", "//firestore.googleapis.com/" + r["name"], r["locationId"], r)
+            )
+        return out
+
+    # -- requests -------------------------------------------------------------------------------------------------
+
+    def handle(
+        self, api: str, op: str, groups: dict[str, str], q: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one request of these APIs."""
+        project = groups.get("project", "")
+        with self._lock:
+            disabled = (project, api) in self.disabled
+        if disabled:
+            return _service_disabled(api, project)
+        if (api, op) in _COLLECTIONS:
+            collection, key, kind = _COLLECTIONS[(api, op)]
+            with self._lock:
+                items = list(self.lists[collection].get(project, []))
+            return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
+        if op == "jobs.query":
+            return self._query(project, json.loads(body or b"{}"))
+        if op == "jobs.getQueryResults":
+            with self._lock:
+                rows = self._jobs.get(groups["job"])
+            if rows is None:
+                return self._error(404, f"Not found: Job {project}:{groups['job']}")
+            return 200, self._result(groups["job"], rows, q)
+        if op == "instanceConfigs.get":
+            short = groups["config"].rsplit("/", 1)[-1]
+            replicas = SPANNER_CONFIGS.get(short)
+            if replicas is None:
+                return self._error(404, f"Instance config {groups['config']} not found")
+            return 200, {
+                "name": groups["config"],
+                "displayName": short,
+                "configType": "GOOGLE_MANAGED",
+                "replicas": [
+                    {"location": loc, "type": role, **({"defaultLeaderLocation": True} if i == 0 else {})}
+                    for i, (loc, role) in enumerate(replicas)
+                ],
+            }
+        if op == "locations.list":
+            rows = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc} for loc in AR_LOCATIONS]
+            return 200, self._page(rows, "locations", q, self.page_cap)
+        if op == "repositories.list":
+            with self._lock:
+                repos = list(self.repositories.get((project, groups["location"]), []))
+            return 200, self._page(repos, "repositories", q, self.page_cap)
+        if api == "firestore":
+            with self._lock:  # databases.list has no paging
+                return 200, {"databases": list(self.firestore.get(project, []))}
+        if op == "databases.list":
+            with self._lock:
+                dbs = list(self.databases.get((project, groups["instance"]), []))
+            return 200, self._page(dbs, "databases", q, self.page_cap)
+        return self._error(404, "no such operation")
+
+    def _query(self, project: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.queries.append(body)
+        match = _REGION.search(str(body.get("query", "")))
+        if body.get("useLegacySql") is not False or not match:
+            return self._error(
+                400, "Syntax error: expected a standard SQL query of INFORMATION_SCHEMA.SCHEMATA_REPLICAS"
+            )
+        region = match.group(1).lower()
+        with self._lock:
+            rows = [
+                [d, loc, name] for d, primary, loc, name in self.replicas.get(project, []) if primary.lower() == region
+            ]
+            job = f"job_{len(self._jobs) + 1}"
+            self._jobs[job] = rows
+        if self.slow_queries:
+            return 200, {
+                "kind": "bigquery#queryResponse",
+                "jobComplete": False,
+                "jobReference": _job(project, job, region),
+            }
+        return 200, self._result(job, rows, {"maxResults": str(body.get("maxResults", 10000))}, project, region)
+
+    def _result(
+        self, job: str, rows: list[list[str]], q: dict[str, str], project: str = "", region: str = ""
+    ) -> dict[str, Any]:
+        page = self._page([{"f": [{"v": v} for v in row]} for row in rows], "rows", q, self.page_cap)
+        if "nextPageToken" in page:  # BigQuery's query results name it pageToken
+            page["pageToken"] = page.pop("nextPageToken")
+        return {
+            "kind": "bigquery#getQueryResultsResponse",
+            "jobComplete": True,
+            "jobReference": _job(project, job, region or q.get("location", "")),
+            "totalRows": str(len(rows)),
+            "schema": {"fields": [{"name": n, "type": "STRING"} for n in ("schema_name", "location", "replica_name")]},
+            **page,
+        }
+
+
+def _job(project: str, job: str, location: str) -> dict[str, str]:
+    return {"projectId": project, "jobId": job, "location": location}
+
+
+def _number(project: str) -> str:
+    # Secret Manager names secrets by project number; any stable number will do here
+    return str(100000 + sum(map(ord, project)))
+
+
+def _service_disabled(api: str, project: str) -> tuple[int, dict[str, Any]]:
+    service = SERVICE_NAMES[api]
+    message = (
+        f"{service.split('.')[0].title()} API has not been used in project {project} before or it is disabled."
+        f" Enable it by visiting https://console.developers.google.com/apis/api/{service}/overview?project={project}"
+    )
+    return 403, {
+        "error": {
+            "code": 403,
+            "message": message,
+            "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SERVICE_DISABLED",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": service, "consumer": f"projects/{project}"},
+                }
+            ],
+        }
+    }

@@ -280,7 +280,11 @@ def test_gallery_keys_are_per_target_region_and_the_weakest_decides() -> None:
         },
     }
     found = image_version(SimpleNamespace(options=AzureOptions()), "s", item)  # type: ignore[arg-type]
-    assert [(c.code, c.key_control) for c in found.footprint] == [("westeurope", None), ("eastus", "provider-managed")]
+    # the home region listed among the targets is the primary copy, under that entry's own keys
+    assert [(c.code, c.key_control) for c in found.footprint] == [
+        ("westeurope", "customer-managed"),
+        ("eastus", "provider-managed"),
+    ]
     assert found.key_control == "provider-managed"  # one region without a customer key: the weakest copy decides
 
 

@@ -25,7 +25,8 @@ def image_version(arm: Arm, sub: str, item: dict[str, Any]) -> Resource:
     """An image version: its home region and every target region's replica."""
     kind = KINDS["gallery-image-version"]
     profile = dict_of(properties_of(item).get("publishingProfile"))
-    footprint = [Copy(location_of(item), CopyRole.PRIMARY)]
+    home = location_of(item)
+    footprint = [Copy(home, CopyRole.PRIMARY)]
     regions = [dict_of(r) for r in list_of(profile.get("targetRegions"))]
     encrypted = 0
     for region in regions:
@@ -34,12 +35,17 @@ def image_version(arm: Arm, sub: str, item: dict[str, Any]) -> Resource:
         # each target region names its own disk encryption set (or none): keys are per copy
         own = bool(dict_of(dict_of(region.get("encryption")).get("osDiskImage")).get("diskEncryptionSetId"))
         encrypted += own
+        own_key = KeyControl.CUSTOMER_MANAGED if own else KeyControl.PROVIDER_MANAGED
+        if isinstance(name, str) and _same_place(name, home):
+            # the home region is listed among the targets (Azure requires it): that entry is the primary's own copy
+            footprint[0] = Copy(home, CopyRole.PRIMARY, key_control=own_key)
+            continue
         footprint.append(
             Copy(
                 name if isinstance(name, str) and name else UNKNOWN_LOCATION,
                 CopyRole.REPLICA,
                 note=f"target region ({count if count is not None else 'default'} replicas)",
-                key_control=KeyControl.CUSTOMER_MANAGED if own else KeyControl.PROVIDER_MANAGED,
+                key_control=own_key,
             )
         )
     if regions and encrypted == len(regions):
@@ -47,6 +53,11 @@ def image_version(arm: Arm, sub: str, item: dict[str, Any]) -> Resource:
     else:
         key = (KeyControl.PROVIDER_MANAGED, "platform-managed keys in at least one target region")
     return resource(arm, kind.service, kind.type, sub, item, footprint, key)
+
+
+def _same_place(name: str, code: str) -> bool:
+    """Whether a display name ("West Europe") and a location code ("westeurope") name one region."""
+    return name.replace(" ", "").lower() == code.replace(" ", "").lower()
 
 
 def arm_versions(arm: Arm, sub: str) -> Iterator[Resource | Skip]:

@@ -103,11 +103,34 @@ def read(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None 
     """
     from .reportlayouts import NotNative, generic, native
 
+    # the own-layout reader can find the file is not its layout after handing some items over (a later line it
+    # cannot split): the general reader, reading from the start, skips what was already handed over (the same
+    # items, in the same order), or they would be reported twice
+    seen = [0, 0]
+
+    def counting(callback: OnItem, i: int) -> OnItem:
+        def on_item(item: dict[str, Any]) -> None:
+            callback(item)
+            seen[i] += 1
+
+        return on_item
+
+    def skipping(callback: OnItem, i: int) -> OnItem:
+        def on_item(item: dict[str, Any]) -> None:
+            if seen[i]:
+                seen[i] -= 1
+            else:
+                callback(item)
+
+        return on_item
+
     try:
-        return native(path, shown, on_resource, on_finding)
+        return native(
+            path, shown, counting(on_resource, 0), counting(on_finding, 1) if on_finding is not None else None
+        )
     except NotNative:
         pass
-    return generic(path, shown, on_resource, on_finding)
+    return generic(path, shown, skipping(on_resource, 0), skipping(on_finding, 1) if on_finding is not None else None)
 
 
 def started_at(path: Path, shown: str) -> datetime:

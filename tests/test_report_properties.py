@@ -238,3 +238,30 @@ def test_stdin_and_pipes_are_read_once(base: dict[str, Any]) -> None:
             fh.write(text.encode())
         out, err = proc.communicate(timeout=120)
     assert (proc.returncode, _strip(json.loads(out))) == base["verdicts"]["a"], err
+
+
+def test_a_late_fallback_to_the_general_reader_hands_each_item_over_once(tmp_path: Path) -> None:
+    """A line the own-layout reader cannot split (a copy's own key_control inside the footprint) after lines it
+    handed over: the general reader reads the file from the start and must not hand those over again."""
+    from residency_audit import reportlayouts
+    from residency_audit.reportfile import read
+
+    path = tmp_path / "late.json"
+    write(path, 4)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    third = [i for i, line in enumerate(lines) if line.startswith("    {")][2]
+    assert '"note": null}]' in lines[third]
+    lines[third] = lines[third].replace('"note": null}]', '"note": null, "key_control": "external"}]', 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    handed: list[str] = []
+    with pytest.raises(reportlayouts.NotNative):
+        reportlayouts.native(path, "late.json", lambda r: handed.append(r["id"]), None)
+    assert handed  # the own-layout reader gave up after handing some resources over
+    ids: list[str] = []
+    findings: list[dict[str, Any]] = []
+    read(path, "late.json", lambda r: ids.append(r["id"]), findings.append)
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    assert ids == [r["id"] for r in expected["resources"]]
+    assert len(findings) == len(expected["findings"])
+    _, out, err = _invoke(tmp_path, "check", "late.json", "--format", "json")
+    assert [r["id"] for r in json.loads(out)["resources"]] == ids, err

@@ -21,20 +21,10 @@ from typing import Any
 from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
+from ..scan import SERVICES as ALL_SERVICES
 from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
 
-SERVICES = (
-    "s3",
-    "dynamodb",
-    "rds",
-    "ebs-snapshot",
-    "backup-vault",
-    "kms-key",
-    "secret",
-    "ecr-repository",
-    "redshift",
-    "efs",
-)
+SERVICES = ALL_SERVICES["aws"]  # one list, in scan.py, so --help need not import this module
 
 # The service each of our service names needs, for botocore's per-partition region lists.
 _ENDPOINT_SERVICE = {

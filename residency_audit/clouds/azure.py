@@ -47,28 +47,10 @@ from ..pipeline import Task
 
 if TYPE_CHECKING:
     from ..stores.azure.sql import SqlServer
+from ..scan import SERVICES as ALL_SERVICES
 from ..stores.common import Memo
 
-SERVICES = (
-    "storage-account",
-    "cosmosdb",
-    "sql-database",
-    "postgresql-flexible",
-    "mysql-flexible",
-    "disk",
-    "snapshot",
-    "recovery-services-vault",
-    "backup-vault",
-    "key-vault",
-    "managed-hsm",
-    "sql-managed-instance",
-    "container-registry",
-    "eventhub-namespace",
-    "servicebus-namespace",
-    "log-analytics-workspace",
-    "redis-cache",
-    "gallery-image-version",
-)
+SERVICES = ALL_SERVICES["azure"]  # one list, in scan.py, so --help need not import this module
 
 _log = logging.getLogger(__name__)
 

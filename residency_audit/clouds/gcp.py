@@ -55,24 +55,10 @@ from typing import Any
 from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
+from ..scan import SERVICES as ALL_SERVICES
 from ..stores.common import CLIENT_SIDE_LABEL, Memo, declared_key_control, dedupe_places
 
-SERVICES = (
-    "gcs",
-    "bigquery-dataset",
-    "cloudsql-instance",
-    "compute-snapshot",
-    "compute-image",
-    "compute-machine-image",
-    "secret-manager",
-    "logging-bucket",
-    "pubsub-topic",
-    "spanner-instance",
-    "artifact-registry",
-    "firestore-database",
-    "bigtable-instance",
-    "backupdr-vault",
-)
+SERVICES = ALL_SERVICES["gcp"]  # one list, in scan.py, so --help need not import this module
 # service → (store module, its lister): each module under stores/gcp/ holds its live reader and its plan reader
 WALKERS = {
     "gcs": ("gcs", "gcs_list"),

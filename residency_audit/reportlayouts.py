@@ -151,7 +151,8 @@ class _Native:
             if line[-1] != 125:  # `}`: every resource line ends with its assessment
                 raise NotNative
             f = line.find(_FOOTPRINT)
-            k = line.find(_KEY_CONTROL, f) if f > 0 else -1
+            # the resource's own key_control follows its countries (`]`); a copy's follows the copy's note
+            k = line.find(_KEY_CONTROL, f) + 1 if f > 0 else -1
             # the assessment is the line's last member and kilobytes long: look for its start from the short
             # members before it (a split at an earlier `, "assessment": `, inside tags, leaves parts that do not
             # parse, so the general reader takes the file)
@@ -234,7 +235,7 @@ def _loads_part(text: bytes) -> dict[str, Any]:
 
 
 _FOOTPRINT = b', "footprint": '
-_KEY_CONTROL = b', "key_control": '
+_KEY_CONTROL = b'], "key_control": '
 
 
 def _loads_lines(lines: list[bytes]) -> list[Any]:

@@ -14,18 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .reportfile import (
-    _BIG,
-    MAX_DEPTH,
-    OnItem,
-    ReportError,
-    _footprint_part_ok,
-    _head_checks,
-    _Items,
-    _keys_part_ok,
-    _no_surrogates,
-    _valid_assessment,
-)
+from .reportfile import _BIG, MAX_DEPTH, OnItem, ReportError, _head_checks, _no_surrogates
+from .reportitems import _footprint_part_ok, _Items, _keys_part_ok, _valid_assessment
 from .safe import visible
 
 

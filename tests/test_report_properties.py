@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
-from residency_audit.reportfile import _valid_assessment, _valid_resource
+from residency_audit.reportitems import _valid_assessment, _valid_resource
 
 from .streaming_inputs import write
 

@@ -7,10 +7,14 @@ knowledge base: after an intended change, rerun with UPDATE_GOLDEN=1 and read th
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
@@ -65,3 +69,46 @@ def test_diff_writes_what_it_always_wrote(saved: Path, fmt: str) -> None:
     code, out, err = _run(saved, "diff", "check.json", "checknew.json", "--format", fmt)
     assert code == 0, err
     _compare("diff.json" if fmt == "json" else "diff.txt", out)
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_WAIVER = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {"resource": _TEXT, "rule": _TEXT, "reason": _TEXT, "expires": _TEXT, "expired": st.booleans()}
+    ),
+)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    f=st.fixed_dictionaries(
+        {
+            "rule": st.sampled_from(["RA001", "RA004", "RA999"]),
+            "severity": st.sampled_from(["error", "note"]),
+            "provider": st.one_of(st.none(), _TEXT),
+            "account": _TEXT,
+            "service": _TEXT,
+            "resource": _TEXT,
+            "name": st.one_of(st.just(""), _TEXT),
+            "message": _TEXT,
+            "reasons": st.lists(_TEXT, max_size=5),
+            "title": _TEXT,
+            "fingerprint": _TEXT,
+            "waived": st.booleans(),
+            "waiver": _WAIVER,
+        },
+    ),
+    resource=st.one_of(
+        st.none(), st.tuples(st.lists(_TEXT, max_size=3), st.one_of(st.none(), _TEXT), st.lists(_TEXT, max_size=3))
+    ),
+    uri=st.one_of(st.none(), _TEXT),
+)
+def test_a_sarif_result_is_written_as_json_dumps_writes_it(f: dict[str, Any], resource: Any, uri: str | None) -> None:
+    """SARIF writes its results by hand (json.dumps with an indent is pure Python, 25,000 times): the same text."""
+    from residency_audit.reporters import sarif
+    from residency_audit.rules import RULES
+
+    rules = list(RULES)
+    expected = json.dumps(sarif._result(f, rules, resource, uri), indent=2, sort_keys=True, ensure_ascii=False)
+    assert sarif._result_text(f, rules, resource, uri) == expected.replace("\n", "\n        ")

@@ -124,13 +124,34 @@ def read(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | None 
 
         return on_item
 
-    try:
-        return native(
-            path, shown, counting(on_resource, 0), counting(on_finding, 1) if on_finding is not None else None
+    with _fewer_collections():
+        try:
+            return native(
+                path, shown, counting(on_resource, 0), counting(on_finding, 1) if on_finding is not None else None
+            )
+        except NotNative:
+            pass
+        return generic(
+            path, shown, skipping(on_resource, 0), skipping(on_finding, 1) if on_finding is not None else None
         )
-    except NotNative:
-        pass
-    return generic(path, shown, skipping(on_resource, 0), skipping(on_finding, 1) if on_finding is not None else None)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector run every 20,000 allocations instead of 700 while a report streams.
+
+    Each resource allocates dozens of short-lived containers that reference counting frees; at the default
+    threshold the collector ran thousands of times over the formats' long-lived buffers (a quarter of SARIF's
+    and JUnit's time at 100,000 resources). Cycles are still collected, so memory stays bounded.
+    """
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(20_000, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def started_at(path: Path, shown: str) -> datetime:

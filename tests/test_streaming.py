@@ -108,12 +108,13 @@ _WAIVER = st.one_of(
 )
 def test_a_sarif_result_is_written_as_json_dumps_writes_it(f: dict[str, Any], resource: Any, uri: str | None) -> None:
     """SARIF writes its results by hand (json.dumps with an indent is pure Python, 25,000 times): the same text."""
-    from residency_audit.reporters import sarif
+    from residency_audit.reporters import sarifresult
     from residency_audit.rules import RULES
 
     rules = list(RULES)
-    expected = json.dumps(sarif._result(f, rules, resource, uri), indent=2, sort_keys=True, ensure_ascii=False)
-    assert sarif._result_text(f, rules, resource, uri) == expected.replace("\n", "\n        ")
+    result = sarifresult._result(f, rules, resource, uri)
+    expected = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False)
+    assert sarifresult._result_text(f, rules, resource, uri) == expected.replace("\n", "\n        ")
 
 
 @settings(max_examples=100, derandomize=True, deadline=None)

@@ -17,11 +17,11 @@ from ..model import Finding, Resource
 from ..rules import RULES, Severity
 from ..safe import relative
 from . import Top, finding_order, resource_key, reverify_lines, severity_rank
+from .sarifresult import FINGERPRINT_KEY as FINGERPRINT_KEY
+from .sarifresult import _Cited, _result_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/residency-audit/"
-FINGERPRINT_KEY = "residencyAudit/v1"
-_MAX_REASONS = 3  # the message carries the first reasons; all of them are in properties.reasons
 _DEFAULT_LEVEL = Severity.WARNING.value  # for a rule no finding in this report used
 _RANKS = {"error": -2, "warning": -1, "note": 0}  # -severity_rank, as finding_order sorts
 
@@ -50,7 +50,6 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
 
 
 _Key = tuple[str, str, str]
-_Cited = tuple[Any, Any, Any]  # what a result shows of its resource: countries, level, foreign reach
 
 
 def _cited(r: dict[str, Any]) -> _Cited:
@@ -185,55 +184,8 @@ class Writer:
         out.write(("\n      ]," if findings else "],") + after)
 
 
-_text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-
-
 def _reverify(text: str) -> dict[str, Any]:
     return {"level": "warning", "descriptor": {"id": "re-verify"}, "message": {"text": text}}
-
-
-_LISTS: dict[tuple[str, ...], str] = {}
-
-
-def _pretty(value: Any, pad: str) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, each line after `pad`, but fast.
-
-    json.dumps with an indent runs its pure-Python encoder; SARIF writes up to 25,000 results that way. This
-    writes the same text (strings, lists of strings and scalars through the C encoder).
-    """
-    kind = type(value)
-    if kind is str:
-        return _text(value)
-    if kind is dict:
-        if not value:
-            return "{}"
-        inner = pad + "  "
-        parts = []
-        for k in sorted(value):
-            v = value[k]
-            parts.append(inner + _text(k) + ": " + (_text(v) if type(v) is str else _pretty(v, inner)))
-        return "{" + ",".join(parts) + pad + "}"
-    if kind is list:
-        if not value:
-            return "[]"
-        if all(type(v) is str for v in value):  # reasons, countries: the same few lists again and again
-            key = (pad, *value)
-            text = _LISTS.get(key)
-            if text is None:
-                inner = pad + "  "
-                text = "[" + ",".join([inner + _text(v) for v in value]) + pad + "]"
-                if len(_LISTS) < 10_000:
-                    _LISTS[key] = text
-            return text
-        inner = pad + "  "
-        return "[" + ",".join([inner + _pretty(v, inner) for v in value]) + pad + "]"
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return json.dumps(value)
 
 
 def _driver(report: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -266,98 +218,6 @@ def _rule(rule_id: str, findings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _result(f: dict[str, Any], rule_ids: list[str], resource: _Cited | None, uri: str | None) -> dict[str, Any]:
-    """One result as a dict: what `_result_text` writes (the tests hold the two to the same text)."""
-    countries, level, foreign = resource or ([], None, [])
-    location: dict[str, Any] = {
-        "logicalLocations": [
-            {
-                "name": f.get("name") or f.get("resource", ""),
-                "fullyQualifiedName": f.get("resource", ""),
-                "kind": "resource",
-            }
-        ]
-    }
-    if uri is not None:
-        # the finding is about the cloud resource, not a line: point at the file the policy came from
-        location["physicalLocation"] = {"artifactLocation": {"uri": uri, "index": 0}, "region": {"startLine": 1}}
-    result: dict[str, Any] = {
-        "ruleId": f["rule"],
-        "ruleIndex": rule_ids.index(f["rule"]) if f["rule"] in rule_ids else -1,
-        "level": f.get("severity", "warning"),
-        "kind": "fail",
-        "message": {"text": _message(f)},
-        "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: f.get("fingerprint", "")},
-        "properties": {
-            "provider": f.get("provider"),
-            "account": f.get("account"),
-            "service": f.get("service"),
-            "countries": list(countries),
-            "level": level,
-            "foreignReach": list(foreign),
-            "reasons": list(f.get("reasons", [])),
-        },
-    }
-    waiver = f.get("waiver")
-    if f.get("waived") and isinstance(waiver, dict):
-        result["suppressions"] = [
-            {"kind": "external", "justification": f"{waiver.get('reason', '')} (waived until {waiver.get('expires')})"}
-        ]
-    elif isinstance(waiver, dict) and waiver.get("expired"):
-        result["properties"]["waiverExpired"] = waiver.get("expires")
-    return result
-
-
-def _result_text(f: dict[str, Any], rule_ids: list[str], resource: _Cited | None, uri: str | None) -> str:
-    """`_pretty(_result(…), pad)` at a result's depth, written straight from the finding: one call per result.
-
-    Indented as json.dumps(indent=2, sort_keys=True) indents a result at depth 4 (keys in sorted order).
-    """
-    countries, level, foreign = resource or ([], None, [])
-    p = "\n          "  # the result's members
-    q = p + "    "  # a location's members
-    name = f.get("name") or f.get("resource", "")
-    logical = (f"[{q}  {{{q}    \"fullyQualifiedName\": {_v(f.get('resource', ''))},"
-               f"{q}    \"kind\": \"resource\",{q}    \"name\": {_v(name)}{q}  }}{q}]")  # fmt: skip
-    location = f'{q}"logicalLocations": {logical}'
-    if uri is not None:
-        r = q + "  "
-        location += (f",{q}\"physicalLocation\": {{{r}\"artifactLocation\": {{{r}  \"index\": 0,"
-                     f"{r}  \"uri\": {_text(uri)}{r}}},{r}\"region\": {{{r}  \"startLine\": 1{r}}}{q}}}")  # fmt: skip
-    pp = p + "  "
-    props = [
-        f'{pp}"account": {_v(f.get("account"))}',
-        f'{pp}"countries": {_pretty(list(countries), pp)}',
-        f'{pp}"foreignReach": {_pretty(list(foreign), pp)}',
-        f'{pp}"level": {_v(level)}',
-        f'{pp}"provider": {_v(f.get("provider"))}',
-        f'{pp}"reasons": {_pretty(list(f.get("reasons", [])), pp)}',
-        f'{pp}"service": {_v(f.get("service"))}',
-    ]
-    waiver = f.get("waiver")
-    suppressions = ""
-    if f.get("waived") and isinstance(waiver, dict):
-        justification = f"{waiver.get('reason', '')} (waived until {waiver.get('expires')})"
-        suppressions = (f",{p}\"suppressions\": [{pp}{{{pp}  \"justification\": {_text(justification)},{pp}  \"kind\": "
-                        f"\"external\"{pp}}}{p}]")  # fmt: skip
-    elif isinstance(waiver, dict) and waiver.get("expired"):
-        props.append(f'{pp}"waiverExpired": {_v(waiver.get("expires"))}')
-    rule = f["rule"]
-    return (
-        f'{{{p}"kind": "fail",{p}"level": {_v(f.get("severity", "warning"))},{p}"locations": [{p}  {{{location}'
-        f'{p}  }}{p}],{p}"message": {{{pp}"text": {_text(_message(f))}{p}}},{p}"partialFingerprints": {{{pp}'
-        f'"{FINGERPRINT_KEY}": {_v(f.get("fingerprint", ""))}{p}}},{p}"properties": {{{",".join(props)}{p}}},'
-        f'{p}"ruleId": {_v(rule)},{p}"ruleIndex": {rule_ids.index(rule) if rule in rule_ids else -1}'
-        f"{suppressions}\n        }}"
-    )
-
-
-def _v(value: Any) -> str:
-    """A scalar as json.dumps writes it (a string through the C encoder)."""
-    return _text(value) if type(value) is str else _pretty(value, "")
-
-
 def _finding_key(f: Any) -> _Key:
     if isinstance(f, Finding):
         return (str(f.provider), f.account, f.resource_id)
@@ -370,17 +230,6 @@ def _expired_waiver(f: dict[str, Any]) -> object:
     if isinstance(waiver, dict) and waiver.get("expired"):
         return (waiver.get("resource"), waiver.get("rule"), waiver.get("reason"), waiver.get("expires"))
     return None
-
-
-def _message(f: dict[str, Any]) -> str:
-    who = f"{f.get('provider')}:{f.get('name') or f.get('resource')} ({f.get('resource')})"
-    text = f"{f.get('title', f['rule'])} — {who}: {f.get('message', '')}"
-    reasons = list(f.get("reasons", []))
-    if reasons:
-        text += "\nReasons: " + "; ".join(reasons[:_MAX_REASONS])
-        if len(reasons) > _MAX_REASONS:
-            text += f"; … {len(reasons) - _MAX_REASONS} more"
-    return text
 
 
 def _invocation(report: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ runs. Cheaper than an SQLite table: no B-tree, no SQL, and a run is written and 
 
 from __future__ import annotations
 
+import codecs
 import heapq
 import pickle
 import tempfile
@@ -118,3 +119,39 @@ class Seen:
         bits[j] |= b
         bits[k] |= c
         return False
+
+
+class TextSpool:
+    """Text spooled to a temporary file in batches, read back in chunks (HTML's rows).
+
+    A read-write TextIOWrapper resets its decoder on every write, a Python call per row; rows joined and
+    encoded a thousand at a time cost one.
+    """
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.pending: list[str] = []
+
+    def write(self, text: str) -> None:
+        """Append text."""
+        self.pending.append(text)
+        if len(self.pending) >= 1000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.file.write("".join(self.pending).encode("utf-8"))
+        self.pending.clear()
+
+    def chunks(self) -> Iterator[str]:
+        """Everything written, from the start, in chunks of about a megabyte."""
+        self._flush()
+        self.file.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
+        while chunk := self.file.read(1 << 20):
+            yield decoder.decode(chunk)
+        if tail := decoder.decode(b"", final=True):
+            yield tail  # pragma: no cover - what was encoded whole decodes whole
+
+    def close(self) -> None:
+        """Remove the file."""
+        self.file.close()

@@ -78,8 +78,14 @@ def _measure(args: list[str]) -> dict[str, Any]:
             "stderr": proc.stderr}  # fmt: skip
 
 
+REPEAT = 3  # each figure is the best of three runs: on a shared machine a run can wait for a core or the disk
+
+
 def _figure(args: list[str], out: Path | None, code: int, n: int, fmt: str) -> str:
-    fig = _measure(args)
+    runs = [_measure(args) for _ in range(REPEAT)]
+    fig = runs[-1] | {"wall": min(r["wall"] for r in runs), "cpu": min(r["cpu"] for r in runs),
+                      "rss_mb": max(r["rss_mb"] for r in runs), "code": next((r["code"] for r in runs
+                                                                              if r["code"] != code), code)}  # fmt: skip
     # a figure counts only if the command did the work: the expected exit and no crash
     ok = fig["code"] == code and "Traceback" not in fig["stderr"] and (out is None or out.exists())
     if ok and fmt == "json" and out is not None:
@@ -103,8 +109,8 @@ def main() -> None:
             keyed[n] = Path(tmp) / f"keyed-{n}.json"
             write_report(keyed[n], n, copy_keys=True)
         print(
-            "\ncheck and diff on saved reports: wall (CPU) / peak RSS. Targets at 100,000: check <= 3 s and <= 300 MB, "
-            "diff <= 6 s and <= 300 MB"
+            f"\ncheck and diff on saved reports: wall (CPU) / peak RSS, best of {REPEAT}. Targets at 100,000: "
+            "check <= 3 s and <= 300 MB, diff <= 6 s and <= 300 MB"
         )
         print(f"  {'':<44}" + "".join(f"{n:>30,}" for n in sizes))
         for fmt in FORMATS:

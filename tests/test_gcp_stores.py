@@ -39,7 +39,7 @@ CMEK = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/cmek"
 EKM = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/ekm"
 SERVICES = ("compute-snapshot", "compute-image", "compute-machine-image", "secret-manager", "logging-bucket")
 SERVICES += ("pubsub-topic", "spanner-instance", "artifact-registry", "firestore-database", "bigtable-instance")
-SERVICES += ("backupdr-vault",)
+SERVICES += ("backupdr-vault", "backupdr-plan", "logging-sink")
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +313,14 @@ def _seed_everything(ep: GcpEndpoint, project: str) -> None:
     s.add_repository(project, f"{project}-repo", "europe-west3")
     s.add_firestore(project, f"{project}-fs", "eur3")
     s.add_bigtable(project, f"{project}-bt", ["europe-west3-a"])
-    s.add_vault(project, f"{project}-vault", "europe-west3")
+    vault = s.add_vault(project, f"{project}-vault", "europe-west3")["name"]
+    s.add_plan(project, f"{project}-plan", "europe-west3", vault)
+    s.add_sink(
+        project,
+        f"{project}-sink",
+        f"logging.googleapis.com/projects/{project}/locations/europe-west3/buckets/{project}-logs",
+    )
+    s.add_regional_secret(project, f"{project}-rsecret", "europe-west3")
 
 
 def test_an_api_disabled_in_a_project_is_a_skip_naming_the_api_and_the_rest_is_read(gcp: GcpEndpoint) -> None:
@@ -336,6 +343,7 @@ def test_an_api_disabled_in_a_project_is_a_skip_naming_the_api_and_the_rest_is_r
     assert {"off-secret", "off-logs", "off-topic"} <= names  # the project's other APIs are still read
     assert {"on-snap", "on-image", "on-mi", "on-secret", "on-logs", "on-topic", "on-spanner", "on-repo"} <= names
     assert {"on-fs", "on-bt", "on-vault", "off-repo", "off-fs", "off-bt", "off-vault"} <= names
+    assert {"on-plan", "on-sink", "on-rsecret", "off-plan", "off-sink", "off-rsecret"} <= names
     assert not names & {"off-snap", "off-image", "off-mi", "off-spanner"}
 
 
@@ -366,7 +374,7 @@ def test_a_denied_project_is_a_skip_and_throttling_is_retried(gcp: GcpEndpoint, 
         assert "HTTP 403): The caller does not have permission" in skip["reason"]
     names = set(by_name(report))
     assert {"ok-snap", "ok-image", "ok-mi", "ok-secret", "ok-logs", "ok-topic", "ok-spanner", "ok-repo"} <= names
-    assert {"ok-fs", "ok-bt", "ok-vault"} <= names
+    assert {"ok-fs", "ok-bt", "ok-vault", "ok-plan", "ok-sink", "ok-rsecret"} <= names
     throttled = [r for r in gcp.requests if r.api == api and r.project == "ok"]
     assert len(throttled) >= 3  # two 429s, then the answer
 

@@ -69,6 +69,8 @@ WALKERS = {
     "firestore-database": ("firestore", "database_list"),
     "bigtable-instance": ("bigtable", "instance_list"),
     "backupdr-vault": ("backupdr", "vault_list"),
+    "backupdr-plan": ("backupdr", "plan_list"),
+    "logging-sink": ("sinks", "sink_list"),
 }
 
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$", re.IGNORECASE)  # us-central1-a → us-central1
@@ -99,6 +101,7 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
     if not anonymous_only:
         # credentials first: without them this root task is the one skip, not one per project and service
         gcp.session()
+    yield from _container_sinks(gcp)
     if options.cloud_asset and not anonymous_only:
         from ..inventory import gcp_engines
 
@@ -131,6 +134,27 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
         )
     if not gcp.options.projects and not gcp.options.organization and not gcp.options.folder:
         yield from _search(gcp, "state:ACTIVE")
+
+
+def _container_sinks(gcp: Gcp) -> Iterator[Task]:
+    """The sinks of the --organization and --folder named (a project's own are its logging-sink service's)."""
+    if "logging-sink" not in (gcp.options.services or SERVICES):
+        return
+    for kind, value in (("organizations", gcp.options.organization), ("folders", gcp.options.folder)):
+        if value:
+            parent = value if value.startswith(kind + "/") else f"{kind}/{value}"
+            yield Task(
+                Provider.GCP,
+                parent.replace(kind, kind[:-1], 1) + "/service/logging-sink",
+                functools.partial(_sinks_of, gcp, parent),
+                describe_error,
+            )
+
+
+def _sinks_of(gcp: Gcp, parent: str) -> Iterator[Resource]:
+    from ..stores.gcp import sinks
+
+    yield from sinks.parent_sinks(gcp, parent, parent)
 
 
 def _search(gcp: Gcp, query: str, *, cai: bool = False) -> Iterator[Task | Found]:

@@ -23,6 +23,7 @@ backoff for at most twice that, so a dead endpoint costs seconds, not the storag
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -41,6 +42,11 @@ ENDPOINT_VARS = {
     "kms": ("RESIDENCY_AUDIT_GCP_KMS_ENDPOINT", "https://cloudkms.googleapis.com"),
     "compute": ("RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT", "https://compute.googleapis.com"),
     "secretmanager": ("RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT", "https://secretmanager.googleapis.com"),
+    # regional secrets are served only by each location's own endpoint; {location} is filled in per call
+    "secretmanager-rep": (
+        "RESIDENCY_AUDIT_GCP_SECRETMANAGER_REP_ENDPOINT",
+        "https://secretmanager.{location}.rep.googleapis.com",
+    ),
     "logging": ("RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT", "https://logging.googleapis.com"),
     "pubsub": ("RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT", "https://pubsub.googleapis.com"),
     "spanner": ("RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT", "https://spanner.googleapis.com"),
@@ -52,6 +58,8 @@ ENDPOINT_VARS = {
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 5
 _EXTERNAL_LEVELS = frozenset({"EXTERNAL", "EXTERNAL_VPC"})
+# a location goes into a host name: only what Google's location ids look like (never a dot, slash or colon)
+_LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -158,16 +166,23 @@ class Gcp:
         params: dict[str, str] | None = None,
         *,
         query: dict[str, Any] | None = None,
+        location: str = "",
     ) -> dict[str, Any]:
         """GET one JSON document, retrying transient failures with backoff within twice the timeout.
 
         With `query`, the request is a POST of that body instead: only BigQuery's read-only metadata query
-        (jobs.query on INFORMATION_SCHEMA, idempotent through its requestId) is ever sent this way.
+        (jobs.query on INFORMATION_SCHEMA, idempotent through its requestId) is ever sent this way. `location`
+        fills in a regional endpoint's `{location}` (secretmanager.{location}.rep.googleapis.com).
         """
         import requests
 
+        base = self.endpoints[api]
+        if "{location}" in base:
+            if not _LOCATION.match(location):
+                raise GcpCallError(f"not a Google Cloud location: {location!r} ({operation})")
+            base = base.replace("{location}", location)
         session = self.session()
-        url = self.endpoints[api] + path
+        url = base + path
         deadline = time.monotonic() + 2 * self.options.timeout
         delay = 0.2
         for attempt in range(1, _MAX_ATTEMPTS + 1):
@@ -194,7 +209,7 @@ class Gcp:
                         what = "malformed JSON response"
                     else:
                         what = "endpoint unreachable"
-                    host = self.endpoints[api].split("://")[-1]
+                    host = base.split("://")[-1]
                     cause = f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError) else _root_cause(exc)
                     raise GcpCallError(f"{what} on {operation} ({host}): {cause}") from exc
             else:
@@ -207,12 +222,18 @@ class Gcp:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def pages(
-        self, api: str, path: str, operation: str, items: str, params: dict[str, str] | None = None
+        self,
+        api: str,
+        path: str,
+        operation: str,
+        items: str,
+        params: dict[str, str] | None = None,
+        location: str = "",
     ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list (`pageToken` / `nextPageToken`)."""
         query = dict(params or {})
         while True:
-            body = self.get(api, path, operation, query)
+            body = self.get(api, path, operation, query, location=location)
             yield from body.get(items, [])
             token = body.get("nextPageToken")
             if not token:

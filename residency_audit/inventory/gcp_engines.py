@@ -78,7 +78,7 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
             if service not in FROM_JSON or any(not i.properties.get("resource") for i in items):
                 # the other stores (snapshots, secrets, topics, ...) list the project's resources themselves: CAI
                 # says where to look, their own APIs say where the copies are (replicas, keys, configurations)
-                yield from _walk_service(gcp, project, service)
+                yield from _walk_service(gcp, project, service, items)
                 continue
             yield Task(
                 Provider.GCP,
@@ -97,13 +97,13 @@ def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
     yield Task(Provider.GCP, scope, functools.partial(walk._container, gcp, scope), walk.describe_error)
 
 
-def _walk_service(gcp: Any, project: str, service: str) -> Iterator[Task]:
-    yield Task(
-        Provider.GCP,
-        walk.scope(project, service),
-        functools.partial(walk.walker(service), gcp, project),
-        walk.describe_error,
-    )
+def _walk_service(gcp: Any, project: str, service: str, items: list[Listed]) -> Iterator[Task]:
+    lister = functools.partial(walk.walker(service), gcp, project)
+    if service == "secret-manager":
+        # regional secrets are listed location by location: CAI says which locations have any
+        regional = {i.location for i in items if i.location and i.location.lower() != "global"}
+        lister = functools.partial(lister, locations=sorted(regional))
+    yield Task(Provider.GCP, walk.scope(project, service), lister, walk.describe_error)
 
 
 def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -> Iterator[Resource | Skip]:

@@ -196,14 +196,124 @@ class StoreSeeding:
             self._add("bigtable_clusters", project, cluster)
         return self._add("bigtable", project, body)
 
-    def add_vault(self, project: str, name: str, location: str) -> dict[str, Any]:
+    def add_vault(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
         """A Backup and DR backup vault."""
-        body = {
+        body: dict[str, Any] = {
             "name": f"projects/{project}/locations/{location}/backupVaults/{name}",
             "state": "ACTIVE",
             "backupMinimumEnforcedRetentionDuration": "86400s",
         }
+        if kms_key:
+            body["encryptionConfig"] = {"kmsKeyName": kms_key}
         return self._add("vaults", project, body)
+
+    def add_plan(
+        self, project: str, name: str, location: str, vault: str, resource_type: str = "compute.googleapis.com/Instance"
+    ) -> dict[str, Any]:
+        """A Backup and DR backup plan backing up into `vault` (its full name)."""
+        body = {
+            "name": f"projects/{project}/locations/{location}/backupPlans/{name}",
+            "resourceType": resource_type,
+            "backupVault": vault,
+            "backupVaultServiceAccount": "vault-sa@example.iam.gserviceaccount.com",
+            "backupRules": [{"ruleId": "daily", "backupRetentionDays": 30}],
+            "state": "ACTIVE",
+        }
+        return self._add("plans", project, body)
+
+    def add_sink(
+        self, parent: str, name: str, destination: str, *, disabled: bool = False, children: bool = False
+    ) -> dict[str, Any]:
+        """A log sink of a project (`parent` a project id) or of organizations/N or folders/N."""
+        owner = parent if "/" in parent else f"projects/{parent}"
+        body: dict[str, Any] = {
+            "name": f"{owner}/sinks/{name}",
+            "destination": destination,
+            "filter": "severity>=INFO",
+            "writerIdentity": "serviceAccount:sink@example.iam.gserviceaccount.com",
+        }
+        if disabled:
+            body["disabled"] = True
+        if children:
+            body["includeChildren"] = True
+        return self._add("sinks", parent, body)
+
+    def add_regional_secret(
+        self, project: str, name: str, location: str, *, kms_key: str | None = None
+    ) -> dict[str, Any]:
+        """A regional secret (served by its location's endpoint only)."""
+        body: dict[str, Any] = {
+            "name": f"projects/{project}/locations/{location}/secrets/{name}",
+            "createTime": "2026-11-01T00:00:00Z",
+        }
+        if kms_key:
+            body["customerManagedEncryption"] = {"kmsKeyName": kms_key}
+        return self._add("regional_secrets", project, body)
+
+    # -- Cloud Asset Inventory's view of the same state -----------------------------------------------------------
+
+    def assets(self, project: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(asset type, full resource name, location, resource JSON) of every resource seeded in `project`."""
+        out: list[tuple[str, str, str, dict[str, Any]]] = []
+        with self._lock:
+            lists = {c: list(v.get(project, [])) for c, v in self.lists.items()}
+            repos = [r for (p, _), rs in self.repositories.items() if p == project for r in rs]
+            firestore = list(self.firestore.get(project, []))
+        for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
+            for r in lists[kind]:
+                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
+                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
+        for r in lists["secrets"]:
+            name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
+            out.append(("secretmanager.googleapis.com/Secret", name, "global", r))
+        for r in lists["log_buckets"]:
+            out.append(
+                (
+                    "logging.googleapis.com/LogBucket",
+                    "//logging.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in lists["topics"]:
+            out.append(("pubsub.googleapis.com/Topic", "//pubsub.googleapis.com/" + r["name"], "global", r))
+        for r in lists["spanner"]:
+            out.append(("spanner.googleapis.com/Instance", "//spanner.googleapis.com/" + r["name"], "global", r))
+        for r in lists["bigtable"]:
+            out.append(
+                ("bigtableadmin.googleapis.com/Instance", "//bigtableadmin.googleapis.com/" + r["name"], "global", r)
+            )
+        for r in lists["regional_secrets"]:
+            out.append(("secretmanager.googleapis.com/Secret", "//secretmanager.googleapis.com/" + r["name"],
+                        r["name"].split("/")[3], r))  # fmt: skip
+        for r in lists["sinks"]:
+            out.append(("logging.googleapis.com/LogSink", "//logging.googleapis.com/" + r["name"], "global", r))
+        for r in lists["plans"]:
+            out.append(("backupdr.googleapis.com/BackupPlan", "//backupdr.googleapis.com/" + r["name"],
+                        r["name"].split("/")[3], r))  # fmt: skip
+        for r in lists["vaults"]:
+            out.append(
+                (
+                    "backupdr.googleapis.com/BackupVault",
+                    "//backupdr.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in repos:
+            out.append(
+                (
+                    "artifactregistry.googleapis.com/Repository",
+                    "//artifactregistry.googleapis.com/" + r["name"],
+                    r["name"].split("/")[3],
+                    r,
+                )
+            )
+        for r in firestore:
+            out.append(
+                ("firestore.googleapis.com/Database", "//firestore.googleapis.com/" + r["name"], r["locationId"], r)
+            )
+        return out
 
 
 def number(project: str) -> str:

@@ -30,15 +30,31 @@ from typing import Any
 from .gcp_seed import StoreSeeding
 
 SPANNER_PREFIX = "/spanner"
+SM_PREFIX = "/secretmanager"
+# Secret Manager's locations (locations.list) in this stand-in: where regional secrets may be
+SM_LOCATIONS = ("europe-west3", "us-central1")
 _P = r"(?P<project>[^/]+)"
 
 ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/snapshots$"), "compute", "snapshots.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/images$"), "compute", "images.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/machineImages$"), "compute", "machineImages.list"),
-    ("GET", re.compile(rf"^/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    # Secret Manager under a prefix: its locations.list path is Artifact Registry's too; each regional endpoint
+    # (the tool's {location} filled in) under /rep/{location}, serving that location only
+    ("GET", re.compile(rf"^{SM_PREFIX}/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    ("GET", re.compile(rf"^{SM_PREFIX}/v1/projects/{_P}/locations$"), "secretmanager", "locations.list"),
+    (
+        "GET",
+        re.compile(rf"^/rep/(?P<rep>[^/]+)/v1/projects/{_P}/locations/(?P<location>[^/]+)/secrets$"),
+        "secretmanager",
+        "regionalSecrets.list",
+    ),
     ("GET", re.compile(rf"^/v2/projects/{_P}/locations/-/buckets$"), "logging", "buckets.list"),
+    ("GET", re.compile(rf"^/v2/(?P<bucket>projects/{_P}/locations/[^/]+/buckets/[^/]+)$"), "logging", "buckets.get"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/sinks$"), "logging", "sinks.list"),
+    ("GET", re.compile(r"^/v2/(?P<parent>(?:organizations|folders)/[^/]+)/sinks$"), "logging", "sinks.list"),
     ("GET", re.compile(rf"^/v1/projects/{_P}/topics$"), "pubsub", "topics.list"),
+    ("GET", re.compile(rf"^/v1/(?P<topic>projects/{_P}/topics/[^/]+)$"), "pubsub", "topics.get"),
     ("GET", re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances$"), "spanner", "instances.list"),
     (
         "GET",
@@ -63,6 +79,13 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances$"), "bigtableadmin", "instances.list"),
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances/-/clusters$"), "bigtableadmin", "clusters.list"),
     ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupVaults$"), "backupdr", "backupVaults.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupPlans$"), "backupdr", "backupPlans.list"),
+    (
+        "GET",
+        re.compile(rf"^/v1/(?P<vault>projects/{_P}/locations/[^/]+/backupVaults/[^/]+)$"),
+        "backupdr",
+        "backupVaults.get",
+    ),
     # BigQuery's metadata query for dataset replicas (the rest of BigQuery is tests/servers/gcp.py's)
     ("POST", re.compile(rf"^/bigquery/v2/projects/{_P}/queries$"), "bigquery", "jobs.query"),
     ("GET", re.compile(rf"^/bigquery/v2/projects/{_P}/queries/(?P<job>[^/]+)$"), "bigquery", "jobs.getQueryResults"),
@@ -91,6 +114,15 @@ _COLLECTIONS = {
     ("bigtableadmin", "instances.list"): ("bigtable", "instances", None),
     ("bigtableadmin", "clusters.list"): ("bigtable_clusters", "clusters", None),
     ("backupdr", "backupVaults.list"): ("vaults", "backupVaults", None),
+    ("backupdr", "backupPlans.list"): ("plans", "backupPlans", None),
+    ("logging", "sinks.list"): ("sinks", "sinks", None),
+    ("secretmanager", "regionalSecrets.list"): ("regional_secrets", "secrets", None),
+}
+# get operations: the path's group naming the resource, and the collection it is found in
+_GETS = {
+    "buckets.get": ("bucket", "log_buckets"),
+    "topics.get": ("topic", "topics"),
+    "backupVaults.get": ("vault", "vaults"),
 }
 # Artifact Registry's locations (locations.list) in this stand-in
 AR_LOCATIONS = ("europe-west3", "us-central1", "europe", "us", "asia")
@@ -149,7 +181,8 @@ class Stores(StoreSeeding):
         """The tool's endpoint variables for these APIs."""
         return {
             "RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT": url,
-            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url + SM_PREFIX,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_REP_ENDPOINT": url + "/rep/{location}",
             "RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT": url + SPANNER_PREFIX,
@@ -163,63 +196,6 @@ class Stores(StoreSeeding):
         """Answer every call of `api` about `project` with 403 SERVICE_DISABLED, as Google does for an API off."""
         with self._lock:
             self.disabled.add((project, api))
-
-    # -- Cloud Asset Inventory's view of the same state -----------------------------------------------------------
-
-    def assets(self, project: str) -> list[tuple[str, str, str, dict[str, Any]]]:
-        """(asset type, full resource name, location, resource JSON) of every resource seeded in `project`."""
-        out: list[tuple[str, str, str, dict[str, Any]]] = []
-        with self._lock:
-            lists = {c: list(v.get(project, [])) for c, v in self.lists.items()}
-            repos = [r for (p, _), rs in self.repositories.items() if p == project for r in rs]
-            firestore = list(self.firestore.get(project, []))
-        for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
-            for r in lists[kind]:
-                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
-                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
-        for r in lists["secrets"]:
-            name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
-            out.append(("secretmanager.googleapis.com/Secret", name, "global", r))
-        for r in lists["log_buckets"]:
-            out.append(
-                (
-                    "logging.googleapis.com/LogBucket",
-                    "//logging.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in lists["topics"]:
-            out.append(("pubsub.googleapis.com/Topic", "//pubsub.googleapis.com/" + r["name"], "global", r))
-        for r in lists["spanner"]:
-            out.append(("spanner.googleapis.com/Instance", "//spanner.googleapis.com/" + r["name"], "global", r))
-        for r in lists["bigtable"]:
-            out.append(
-                ("bigtableadmin.googleapis.com/Instance", "//bigtableadmin.googleapis.com/" + r["name"], "global", r)
-            )
-        for r in lists["vaults"]:
-            out.append(
-                (
-                    "backupdr.googleapis.com/BackupVault",
-                    "//backupdr.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in repos:
-            out.append(
-                (
-                    "artifactregistry.googleapis.com/Repository",
-                    "//artifactregistry.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in firestore:
-            out.append(
-                ("firestore.googleapis.com/Database", "//firestore.googleapis.com/" + r["name"], r["locationId"], r)
-            )
-        return out
 
     # -- requests -------------------------------------------------------------------------------------------------
 
@@ -235,8 +211,20 @@ class Stores(StoreSeeding):
         if (api, op) in _COLLECTIONS:
             collection, key, kind = _COLLECTIONS[(api, op)]
             with self._lock:
-                items = list(self.lists[collection].get(project, []))
+                items = list(self.lists[collection].get(project or groups.get("parent", ""), []))
+            if op == "regionalSecrets.list":
+                if groups["rep"] != groups["location"]:  # a regional endpoint serves its own location only
+                    return self._error(400, f"Location {groups['location']} is not served by this endpoint")
+                items = [i for i in items if i["name"].split("/")[3] == groups["location"]]
             return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
+        if op in _GETS:
+            group, collection = _GETS[op]
+            with self._lock:
+                found = [i for i in self.lists[collection].get(project, []) if i["name"] == groups[group]]
+            return (200, found[0]) if found else self._error(404, f"{groups[group]} not found")
+        if api == "secretmanager" and op == "locations.list":
+            rows = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc} for loc in SM_LOCATIONS]
+            return 200, self._page(rows, "locations", q, self.page_cap)
         if op == "jobs.query":
             return self._query(project, json.loads(body or b"{}"))
         if op == "jobs.getQueryResults":

@@ -195,6 +195,29 @@ def test_an_unreachable_location_is_a_skip_naming_it_and_cai_names_the_locations
     assert _ops(gcp, "locations.list") == 0 and _ops(gcp, "regionalSecrets.list") == 2
 
 
+# --- regional snapshots -----------------------------------------------------------------------------------------
+
+
+def test_regional_snapshots_are_in_their_region_never_widened(gcp: GcpEndpoint) -> None:
+    gcp.add_project("p")
+    gcp.cloud_asset.enabled = True
+    s = gcp.stores
+    s.add_snapshot("p", "pinned-region", ["europe-west3"])  # global scope, stored in one region
+    s.add_snapshot("p", "regional", ["europe-west3"], region="europe-west3", kms_key=CMEK)
+    s.add_snapshot("p", "regional-bare", None, region="europe-west4")
+    code, report, err = scan("--project", "p", *services("compute-snapshot"))
+    assert code == 0 and report["skipped"] == [], err
+    r = by_name(report)
+    # a region in storageLocations is that region's country only, not the eu multi-region around it
+    assert places(r["pinned-region"]) == [("europe-west3", "primary")] and r["pinned-region"]["countries"] == ["DE"]
+    regional = r["regional"]
+    assert regional["id"] == "//compute.googleapis.com/projects/p/regions/europe-west3/snapshots/regional"
+    assert regional["countries"] == ["DE"] and regional["key_control"] == "customer-managed"
+    assert places(r["regional-bare"]) == [("europe-west4", "primary")]  # its scope is where it is stored
+    # regional snapshots come from CAI's JSON: snapshots.list (global) is asked once, for the global one
+    assert _ops(gcp, "snapshots.list") == 1
+
+
 # --- the Terraform plan readers --------------------------------------------------------------------------------
 
 
@@ -219,6 +242,7 @@ def test_plan_readers_for_sinks_backup_plans_and_regional_secrets() -> None:
             {"backup_vault": True},
         ),
         ("google_secret_manager_regional_secret.r", {"secret_id": "r", "location": "europe-west3"}, {}),
+        ("google_compute_snapshot.regional", {"name": "s", "storage_locations": ["europe-west3"]}, {}),
     )
     r = _read(data)
     assert _where(r["google_logging_project_sink.b"]) == [("europe-west3", R)]
@@ -230,6 +254,7 @@ def test_plan_readers_for_sinks_backup_plans_and_regional_secrets() -> None:
     regional = r["google_secret_manager_regional_secret.r"]
     assert _where(regional) == [("europe-west3", CopyRole.PRIMARY)]
     assert regional.key_control is KeyControl.PROVIDER_MANAGED
+    assert _where(r["google_compute_snapshot.regional"]) == [("europe-west3", CopyRole.PRIMARY)]
 
 
 # --- API bodies are outside input -------------------------------------------------------------------------------

@@ -75,6 +75,19 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
             items = by_project.get(project, {}).get(service, [])
             if not items:
                 continue  # CAI lists none here: nothing to read
+            if service == "compute-snapshot":
+                # regionally scoped snapshots are not in snapshots.list: assessed from CAI's JSON of them
+                regional = [i for i in items if i.location and i.location.lower() != "global"]
+                if regional:
+                    yield Task(
+                        Provider.GCP,
+                        walk.scope(project, service, "regional"),
+                        functools.partial(_regional_snapshots, gcp, project, regional),
+                        walk.describe_error,
+                    )
+                    items = [i for i in items if i not in regional]
+                    if not items:
+                        continue
             if service not in FROM_JSON or any(not i.properties.get("resource") for i in items):
                 # the other stores (snapshots, secrets, topics, ...) list the project's resources themselves: CAI
                 # says where to look, their own APIs say where the copies are (replicas, keys, configurations)
@@ -85,6 +98,21 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
                 walk.scope(project, service),
                 functools.partial(_assess, gcp, project, service, [dict(i.properties["resource"]) for i in items]),
                 walk.describe_error,
+            )
+
+
+def _regional_snapshots(gcp: Any, project: str, records: list[Listed]) -> Iterator[Resource | Skip]:
+    from ..stores.gcp import compute
+
+    for record in records:
+        body = record.properties.get("resource")
+        if isinstance(body, dict) and body:
+            yield compute.regional_snapshot(gcp, project, record.location, dict(body))
+        else:
+            yield Skip(
+                Provider.GCP,
+                walk.scope(project, "compute-snapshot", "snapshot", record.name),
+                f"regional snapshot in {record.location} found without its configuration: location and keys unknown",
             )
 
 

@@ -31,18 +31,23 @@ class StoreSeeding:
         csek: bool = False,
         labels: dict[str, str] | None = None,
         kind: str = "snapshots",
+        region: str | None = None,
     ) -> dict[str, Any]:
-        """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape)."""
+        """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape).
+
+        With ``region``, a regionally scoped snapshot: not in snapshots.list, only in Cloud Asset Inventory here.
+        """
         field = {"snapshots": "snapshotEncryptionKey", "images": "imageEncryptionKey"}.get(
             kind, "machineImageEncryptionKey"
         )
         source = {"snapshots": "sourceDisk", "images": "sourceDisk"}.get(kind, "sourceInstance")
+        scope = f"regions/{region}" if region else "global"
         body: dict[str, Any] = {
             "kind": f"compute#{kind[:-1]}",
             "id": str(1000 + sum(len(v) for v in self.lists[kind].values())),
             "name": name,
             "status": "READY",
-            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{project}/global/{kind}/{name}",
+            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{project}/{scope}/{kind}/{name}",
             source: f"https://www.googleapis.com/compute/v1/projects/{project}/{source_disk}",
         }
         if storage_locations is not None:
@@ -261,8 +266,9 @@ class StoreSeeding:
             firestore = list(self.firestore.get(project, []))
         for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
             for r in lists[kind]:
-                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
-                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
+                scope = r["selfLink"].split(f"/projects/{project}/", 1)[1].rsplit(f"/{kind}/", 1)[0]
+                name = f"//compute.googleapis.com/projects/{project}/{scope}/{kind}/{r['name']}"
+                out.append((f"compute.googleapis.com/{asset}", name, scope.split("/")[-1], r))
         for r in lists["secrets"]:
             name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
             out.append(("secretmanager.googleapis.com/Secret", name, "global", r))

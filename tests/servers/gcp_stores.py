@@ -212,6 +212,8 @@ class Stores(StoreSeeding):
             collection, key, kind = _COLLECTIONS[(api, op)]
             with self._lock:
                 items = list(self.lists[collection].get(project or groups.get("parent", ""), []))
+            if api == "compute":  # regionally scoped snapshots are not in the global list
+                items = [i for i in items if "/global/" in i["selfLink"]]
             if op == "regionalSecrets.list":
                 if groups["rep"] != groups["location"]:  # a regional endpoint serves its own location only
                     return self._error(400, f"Location {groups['location']} is not served by this endpoint")

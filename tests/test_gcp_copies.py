@@ -137,18 +137,33 @@ def test_sinks_are_copies_where_their_destinations_are(gcp: GcpEndpoint) -> None
     assert _ops(gcp, "buckets.get") == 3  # audit once for two sinks, theirs, and the Cloud Storage bucket
 
 
-def test_organization_sinks_are_read_with_the_organization(gcp: GcpEndpoint) -> None:
+@pytest.mark.parametrize("cai", [False, True], ids=["walk", "cloud-asset"])
+def test_organization_and_folder_sinks_are_read_once(gcp: GcpEndpoint, cai: bool) -> None:
     gcp.add_project("p", "organizations/1000")
     gcp.stores.add_log_bucket("p", "central", "europe-west4")
     dest = "logging.googleapis.com/projects/p/locations/europe-west4/buckets/central"
     gcp.stores.add_sink("organizations/1000", "org-audit", dest, children=True)
+    gcp.stores.add_sink("folders/77", "folder-audit", dest)
     gcp.stores.add_sink("p", "own", dest)
+    if cai:
+        gcp.cloud_asset.enabled = True
+        # CAI names sinks of an organization or folder with no project: each parent is listed, once
+        for parent, sink in (("organizations/1000", "org-audit"), ("folders/77", "folder-audit")):
+            row = {"name": f"//logging.googleapis.com/{parent}/sinks/{sink}", "assetType": sinks.ASSET}
+            gcp.cloud_asset.extra.append(
+                ("p", {**row, "location": "global", "project": "", "organization": "organizations/1000"})
+            )
+        gcp.cloud_asset.add("p", sinks.ASSET, "//logging.googleapis.com/projects/p/sinks/own", "global")
     code, report, err = scan("--organization", "1000", *services("logging-sink"))
-    assert code == 0, err
+    assert code == 0 and report["skipped"] == [], err
     r = by_name(report)
     assert r["org-audit"]["id"] == "//logging.googleapis.com/organizations/1000/sinks/org-audit"
     assert r["org-audit"]["countries"] == ["NL"] and "every project below" in r["org-audit"]["footprint"][0]["note"]
     assert r["own"]["account"] == "p"
+    # the folder's sinks: found through CAI; the walk lists only the organization named (not its sub-folders)
+    assert ("folder-audit" in r) is cai
+    assert _ops(gcp, "sinks.list") == (3 if cai else 2)
+    assert _ops(gcp, "buckets.get") == 1  # one destination, read once
 
 
 # --- regional secrets ------------------------------------------------------------------------------------------

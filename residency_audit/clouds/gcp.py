@@ -142,13 +142,18 @@ def _container_sinks(gcp: Gcp) -> Iterator[Task]:
         return
     for kind, value in (("organizations", gcp.options.organization), ("folders", gcp.options.folder)):
         if value:
-            parent = value if value.startswith(kind + "/") else f"{kind}/{value}"
-            yield Task(
-                Provider.GCP,
-                parent.replace(kind, kind[:-1], 1) + "/service/logging-sink",
-                functools.partial(_sinks_of, gcp, parent),
-                describe_error,
-            )
+            yield from container_sinks_task(gcp, value if value.startswith(kind + "/") else f"{kind}/{value}")
+
+
+def container_sinks_task(gcp: Gcp, parent: str) -> Iterator[Task]:
+    """The task listing an organization's or folder's sinks (`parent`), the first time it is asked for."""
+    if gcp.claim(f"sinks:{parent}"):  # named on the command line and found by CAI: listed once
+        yield Task(
+            Provider.GCP,
+            parent.replace("organizations/", "organization/").replace("folders/", "folder/") + "/service/logging-sink",
+            functools.partial(_sinks_of, gcp, parent),
+            describe_error,
+        )
 
 
 def _sinks_of(gcp: Gcp, parent: str) -> Iterator[Resource]:

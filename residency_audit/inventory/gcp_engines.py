@@ -33,6 +33,7 @@ _log = logging.getLogger(__name__)
 READERS = {name: service for name, service in readers(Provider.GCP).items() if service in walk.SERVICES}
 #: the services assessed from CAI's own JSON of the resource; the other stores list a project where CAI found some
 FROM_JSON = ("gcs", "bigquery-dataset", "cloudsql-instance")
+SINK_TYPE = "logging.googleapis.com/LogSink"
 
 
 def scope_task(gcp: Any, scope: str) -> Task:
@@ -61,6 +62,12 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
         if record.native_type not in READERS and not gcp.options.services:
             where = (record.location,) if record.location else ()
             yield Found(Provider.GCP, cloud_asset.ENGINE, f"project/{record.account}", record.native_type, 1, where)
+    # sinks of an organization or folder (no project): each such parent's sinks are listed once
+    container_sinks = {_sink_parent(r) for r in listed if r.native_type == SINK_TYPE and "/" in r.account}
+    listed = [r for r in listed if not (r.native_type == SINK_TYPE and "/" in r.account)]
+    if "logging-sink" in (gcp.options.services or walk.SERVICES):
+        for parent in sorted(p for p in container_sinks if p):
+            yield from walk.container_sinks_task(gcp, parent)
     projects = sorted({r.account for r in listed if r.native_type == cloud_asset.PROJECT_TYPE})
     by_project: dict[str, dict[str, list[Listed]]] = {}
     for record in listed:
@@ -114,6 +121,12 @@ def _regional_snapshots(gcp: Any, project: str, records: list[Listed]) -> Iterat
                 walk.scope(project, "compute-snapshot", "snapshot", record.name),
                 f"regional snapshot in {record.location} found without its configuration: location and keys unknown",
             )
+
+
+def _sink_parent(record: Listed) -> str:
+    """organizations/N or folders/N of a sink's full name (//logging.googleapis.com/folders/N/sinks/S), else ""."""
+    parts = record.id.removeprefix("//logging.googleapis.com/").split("/")
+    return "/".join(parts[:2]) if len(parts) == 4 and parts[0] in ("organizations", "folders") else ""
 
 
 def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:

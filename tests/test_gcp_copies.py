@@ -324,3 +324,35 @@ def test_any_body_gives_a_resource_with_a_footprint(body: dict[str, Any]) -> Non
     ]
     for resource in out:
         assert resource.footprint and all(isinstance(c.code, str) and c.code for c in resource.footprint)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    extra=st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in ("name", "destination", "backupVault")),
+        _JSON,
+        max_size=4,
+    ),
+    reverse=st.booleans(),
+    location=st.sampled_from(["europe-west3", "us", "global", "asia-east1"]),
+)
+def test_the_same_body_in_any_layout_gives_the_same_copies(extra: dict[str, Any], reverse: bool, location: str) -> None:
+    """Unknown fields and key order never move a sink's, a plan's or a regional secret's copy."""
+    gcp: Any = _Offline()
+    bodies = {
+        "sink": {"name": "s", "destination": f"logging.googleapis.com/projects/p/locations/{location}/buckets/b"},
+        "plan": {
+            "name": "projects/p/locations/l/backupPlans/x",
+            "backupVault": f"projects/p/locations/{location}/backupVaults/v",
+        },
+        "secret": {"name": f"projects/p/locations/{location}/secrets/x"},
+    }
+    readers = {
+        "sink": lambda b: sinks.from_body(gcp, "p", b),
+        "plan": lambda b: backupdr.plan_from_body(gcp, "p", b),
+        "secret": lambda b: secrets.regional_from_body(gcp, "p", b, "elsewhere"),
+    }
+    for kind, body in bodies.items():
+        items = list({**extra, **body}.items())
+        plain, laid_out = readers[kind](body), readers[kind](dict(reversed(items) if reverse else items))
+        assert [c.code for c in plain.footprint] == [c.code for c in laid_out.footprint] == [location]

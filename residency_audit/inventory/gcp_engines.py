@@ -84,7 +84,8 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
                 continue  # CAI lists none here: nothing to read
             if service == "compute-snapshot":
                 # regionally scoped snapshots are not in snapshots.list: assessed from CAI's JSON of them
-                regional = [i for i in items if i.location and i.location.lower() != "global"]
+                # by name (…/regions/R/snapshots/S): a global snapshot's CAI location may be its storage location
+                regional = [i for i in items if _segment(i.id, "regions")]
                 if regional:
                     yield Task(
                         Provider.GCP,
@@ -114,13 +115,23 @@ def _regional_snapshots(gcp: Any, project: str, records: list[Listed]) -> Iterat
     for record in records:
         body = record.properties.get("resource")
         if isinstance(body, dict) and body:
-            yield compute.regional_snapshot(gcp, project, record.location, dict(body))
+            yield compute.regional_snapshot(gcp, project, _segment(record.id, "regions"), dict(body))
         else:
             yield Skip(
                 Provider.GCP,
                 walk.scope(project, "compute-snapshot", "snapshot", record.name),
-                f"regional snapshot in {record.location} found without its configuration: location and keys unknown",
+                f"regional snapshot in {_segment(record.id, 'regions')} found without its configuration:"
+                " location and keys unknown",
             )
+
+
+def _segment(name: str, collection: str) -> str:
+    """The id after `collection` in a full resource name (…/regions/europe-west3/…), else ""."""
+    parts = name.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == collection and i >= 4 and parts[i - 2] == "projects":
+            return parts[i + 1]
+    return ""
 
 
 def _sink_parent(record: Listed) -> str:
@@ -141,8 +152,9 @@ def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
 def _walk_service(gcp: Any, project: str, service: str, items: list[Listed]) -> Iterator[Task]:
     lister = functools.partial(walk.walker(service), gcp, project)
     if service == "secret-manager":
-        # regional secrets are listed location by location: CAI says which locations have any
-        regional = {i.location for i in items if i.location and i.location.lower() != "global"}
+        # regional secrets are listed location by location: CAI says which locations have any (by name,
+        # //secretmanager.googleapis.com/projects/P/locations/L/secrets/S: a global secret's has no location)
+        regional = {loc for i in items if (loc := _segment(i.id, "locations"))}
         lister = functools.partial(lister, locations=sorted(regional))
     yield Task(Provider.GCP, walk.scope(project, service), lister, walk.describe_error)
 

@@ -20,7 +20,8 @@ from residency_audit.stores.gcp import backupdr, secrets, sinks
 
 from .conftest import by_name, isolate_env, places
 from .servers.gcp import GcpEndpoint
-from .test_gcp_stores import CMEK, EKM, _plan, _read, _where, scan, services
+from .test_gcp_bodies import _plan, _read, _where
+from .test_gcp_stores import CMEK, EKM, scan, services
 
 R = CopyRole.REPLICA
 

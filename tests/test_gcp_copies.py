@@ -259,14 +259,41 @@ def test_plan_readers_for_sinks_backup_plans_and_regional_secrets() -> None:
         ),
         ("google_secret_manager_regional_secret.r", {"secret_id": "r", "location": "europe-west3"}, {}),
         ("google_compute_snapshot.regional", {"name": "s", "storage_locations": ["europe-west3"]}, {}),
+        # destinations and a vault created by the same plan: looked up there, by name or by reference
+        ("google_storage_bucket.archive", {"name": "archive", "location": "EU"}, {}),
+        ("google_bigquery_dataset.us", {"dataset_id": "logs_us", "location": "US"}, {}),
+        ("google_logging_project_sink.named", {"name": "n", "destination": "storage.googleapis.com/archive"}, {}),
+        ("google_logging_project_sink.ref", {"name": "r"}, {"destination": True}),
+        ("google_backup_dr_backup_vault.new", {"backup_vault_id": "new", "location": "europe-west4"}, {"name": True}),
+        (
+            "google_backup_dr_backup_plan.ref",
+            {"backup_plan_id": "r", "location": "europe-west3"},
+            {"backup_vault": True},
+        ),
     )
+    expressions = {
+        "google_logging_project_sink.ref": {
+            "destination": {"references": ["google_bigquery_dataset.us.dataset_id", "google_bigquery_dataset.us"]}
+        },
+        "google_backup_dr_backup_plan.ref": {
+            "backup_vault": {
+                "references": ["google_backup_dr_backup_vault.new.id", "google_backup_dr_backup_vault.new"]
+            }
+        },
+    }
+    for config in data["configuration"]["root_module"]["resources"]:
+        config["expressions"] = expressions.get(config["address"], {})
     r = _read(data)
     assert _where(r["google_logging_project_sink.b"]) == [("europe-west3", R)]
-    # a bucket, dataset or topic: their own location, never guessed from the sink
+    # a bucket, dataset or topic outside the plan: its own location, never guessed from the sink
     assert _where(r["google_logging_project_sink.gcs"]) == [("unknown", R)]
     assert _where(r["google_logging_organization_sink.later"]) == [("unknown", R)]
+    assert _where(r["google_logging_project_sink.named"]) == [("EU", R)]
+    assert _where(r["google_logging_project_sink.ref"]) == [("US", R)]
+    assert r["google_logging_project_sink.ref"].key_control is KeyControl.PROVIDER_MANAGED
     assert _where(r["google_backup_dr_backup_plan.p"]) == [("us", CopyRole.PRIMARY)]
     assert _where(r["google_backup_dr_backup_plan.later"]) == [("unknown", CopyRole.PRIMARY)]
+    assert _where(r["google_backup_dr_backup_plan.ref"]) == [("europe-west4", CopyRole.PRIMARY)]
     regional = r["google_secret_manager_regional_secret.r"]
     assert _where(regional) == [("europe-west3", CopyRole.PRIMARY)]
     assert regional.key_control is KeyControl.PROVIDER_MANAGED

@@ -152,8 +152,12 @@ def _plan_vault(ctx: Context, item: Item) -> Resource:
 def _plan_plan(ctx: Context, item: Item) -> Resource:
     vault = item.text("backup_vault")
     where = vault_location(vault)
+    planned = ctx.referenced(item, ("backup_vault",), "google_backup_dr_backup_vault") if where is None else []
     if where is not None:
         copy = Copy(where, CopyRole.PRIMARY, note=f"backups kept in backup vault {vault}")
+    elif len(planned) == 1 and planned[0].text("location"):
+        # the vault of the same plan: its name is known only after apply, its location now
+        copy = Copy(str(planned[0].text("location")), CopyRole.PRIMARY, note=f"backups kept in {planned[0].address}")
     elif item.is_unknown("backup_vault"):
         # typically a vault created by the same plan: its name (and so its location) is known only after apply
         copy = unknown_copy(CopyRole.PRIMARY, f"backup_vault {AFTER_APPLY}")

@@ -21,6 +21,7 @@ still its name's. A disabled sink routes nothing now; its destination keeps what
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, describe_error, resource
@@ -127,26 +128,51 @@ def _read(gcp: Gcp, destination: str) -> Where:
 # --- the Terraform plan reader --------------------------------------------------------------------------------
 
 
+# destination service → the Terraform type of its resource, and the attribute the destination's last part names
+_DESTINATIONS = {
+    "storage.googleapis.com": ("google_storage_bucket", "name"),
+    "bigquery.googleapis.com": ("google_bigquery_dataset", "dataset_id"),
+    "pubsub.googleapis.com": ("google_pubsub_topic", "name"),
+    "logging.googleapis.com": ("google_logging_project_bucket_config", "bucket_id"),
+}
+
+
 def _plan_sink(ctx: Context, item: Item) -> Resource:
     destination = item.text("destination")
     bucket = _log_bucket(destination or "")
-    if bucket is not None:  # the only destination whose location is in its name
-        copy = Copy(bucket[1], CopyRole.REPLICA, note=f"logs routed to {destination}")
+    planned = None if bucket is not None else _planned_destination(ctx, item, destination)
+    key: tuple[KeyControl, str] = (KeyControl.UNKNOWN, "the destination's key is not in the sink: see the destination")
+    if bucket is not None:  # a log bucket's location is in its name
+        copies = [Copy(bucket[1], CopyRole.REPLICA, note=f"logs routed to {destination}")]
+    elif planned is not None:  # a bucket, dataset or topic of the same plan: where its own reader says
+        note = f"logs routed to {planned.type.split('/')[-1]} {planned.name} of this plan"
+        copies = [
+            replace(c, role=CopyRole.REPLICA, note=f"{note}; {c.note}" if c.note else note) for c in planned.footprint
+        ]
+        key = (planned.key_control, planned.key_note or "")
     elif destination:
-        # a bucket, dataset or topic: its location is its own resource's (in this plan or not), never guessed here
-        copy = unknown_copy(CopyRole.REPLICA, f"logs routed to {destination}: that resource's location")
+        # a resource outside this plan: its location is its own, never guessed from the sink
+        copies = [unknown_copy(CopyRole.REPLICA, f"logs routed to {destination}: that resource's location")]
     elif item.is_unknown("destination"):
-        copy = unknown_copy(CopyRole.REPLICA, f"destination {AFTER_APPLY}")
+        copies = [unknown_copy(CopyRole.REPLICA, f"destination {AFTER_APPLY}")]
     else:
-        copy = unknown_copy(CopyRole.REPLICA, "no destination in the plan")
-    return ctx.resource(
-        item,
-        Provider.GCP,
-        ("logging-sink", ASSET, "name"),
-        [copy],
-        (KeyControl.UNKNOWN, "the destination's key is not in the sink: see the destination"),
-        {},
-    )
+        copies = [unknown_copy(CopyRole.REPLICA, "no destination in the plan")]
+    return ctx.resource(item, Provider.GCP, ("logging-sink", ASSET, "name"), copies, key, {})
+
+
+def _planned_destination(ctx: Context, item: Item, destination: str | None) -> Resource | None:
+    """The destination as its own plan reader assesses it, when it is a resource of this plan (by name or reference)."""
+    from ...plan.stores import PLAN_READERS  # the readers of every store; imported here, as it imports this module
+
+    service = (destination or "").split("/", 1)[0]
+    if destination and service == "logging.googleapis.com":
+        return None  # known and not a log bucket: another project's Log Router
+    kinds = [_DESTINATIONS[service]] if destination and service in _DESTINATIONS else list(_DESTINATIONS.values())
+    for rtype, attribute in kinds:
+        found = ctx.target(item, ("destination",), rtype, (attribute,), lambda v: v.rstrip("/").rsplit("/", 1)[-1])
+        if len(found) == 1:
+            return PLAN_READERS[rtype](ctx, found[0])
+    return None
 
 
 # Terraform resource types this module's plan reader evaluates (google provider: destination)

@@ -334,6 +334,7 @@ def aws_cloud() -> Iterator[Cloud]:
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
         for key, value in ep.env({}).items():
             mp.setenv(key, value)  # the seeding helpers' boto3 too
+        ep.reset()  # moto's state is per process: a module run before this one on the same worker may have left some
         yield _aws_cloud(ep)
 
 

@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pytest-xdist workers (CI has 2 cores); `make test PYTEST_WORKERS=0` runs in one process. Each test module runs on
-# one worker, so its module-scoped servers start once; tests/conftest.py starts the slowest modules first.
+# one worker, so its module-scoped servers start once; tests/conftest.py starts the slowest modules first. The few
+# tests marked `alone` (they bound the tool's wall-clock time) run afterwards, by themselves.
 PYTEST_WORKERS ?= 2
 
 .PHONY: install test lint kb-check bench demo screenshots clean
@@ -28,7 +29,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) kb-check lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not alone"
+	$(BIN)/pytest -p no:xdist -m alone
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -515,6 +515,7 @@ def slow_gcp() -> Iterator[tuple[GcpEndpoint, dict[str, str], list[str]]]:
         yield ep, ep.env(_base_env()), args
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_scan_deadline_reports_what_was_found(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:
@@ -549,6 +550,7 @@ def test_scan_deadline_reports_what_was_found(
             assert (rid in ids) != (f"project/slow-{i}/service/{service}" in reasons), (i, service)
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_ctrl_c_stops_promptly_and_writes_nothing(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:

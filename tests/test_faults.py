@@ -347,6 +347,7 @@ def aws_cloud() -> Iterator[Cloud]:
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
         for key, value in ep.env({}).items():
             mp.setenv(key, value)  # the seeding helpers' boto3 too
+        ep.reset()  # moto's state is per process: a module run before this one on the same worker may have left some
         yield _aws_cloud(ep)
 
 
@@ -531,6 +532,7 @@ def slow_gcp() -> Iterator[tuple[GcpEndpoint, dict[str, str], list[str]]]:
         yield ep, ep.env(_base_env()), args
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_scan_deadline_reports_what_was_found(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:
@@ -565,6 +567,7 @@ def test_scan_deadline_reports_what_was_found(
             assert (rid in ids) != (f"project/slow-{i}/service/{service}" in reasons), (i, service)
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_ctrl_c_stops_promptly_and_writes_nothing(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:

@@ -28,6 +28,8 @@ SERVICES = {
         "ecr-repository",
         "redshift",
         "efs",
+        "docdb",
+        "neptune",
     ),
     "azure": (
         "storage-account",

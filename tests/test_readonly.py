@@ -88,6 +88,7 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+    ("rds", "DescribeDBInstanceAutomatedBackups"): "rds:DescribeDBInstanceAutomatedBackups",
     ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
     ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
     ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
@@ -379,6 +380,8 @@ def seed_aws(ep: AwsEndpoint) -> str:
         StorageEncrypted=True,
         KmsKeyId=key,
     )
+    s.client("neptune", region_name="eu-west-1").create_db_cluster(DBClusterIdentifier="graph", Engine="neptune")
+    ep.graph.docdb_cluster("docs", "eu-west-1", global_id="docs-global")
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
     dr_us = seed_backup_vault(s, "dr-us", "us-east-1")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +88,7 @@ class Account:
         )
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._memos: dict[str, Memo] = {}
         # botocore reads an unparsable JSON body as {"message": body}: a listing would silently come back empty
         session.events.register(
             "needs-retry",
@@ -113,6 +114,11 @@ class Account:
             if key not in self._clients:
                 self._clients[key] = self.session.client(service, region_name=region, config=self._config)
             return self._clients[key]
+
+    def memo(self, name: str, fn: Callable[[Any], Any]) -> Memo:
+        """The account's memo `name`, made on first use: a lookup several stores share (one request for all)."""
+        with self._lock:
+            return self._memos.setdefault(name, Memo(fn))
 
     def scope(self, *parts: str) -> str:
         """A skip scope under this account (or project): the parts joined by '/'."""

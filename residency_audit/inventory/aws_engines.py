@@ -34,6 +34,9 @@ ALL = "*"  # every enabled region of the account
 #: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes),
 #: from the catalogue's entries that name a store
 SERVICE_OF_TYPE = {name: service for name, service in readers(Provider.AWS).items() if service in walk.SERVICES}
+#: Services listed wherever another is: DocumentDB and Neptune clusters are RDS clusters to Resource Explorer
+#: (`rds:cluster`) and come from the same DescribeDBClusters answer, so listing them there costs no request.
+ALSO = {"rds": ("docdb", "neptune")}
 
 
 @dataclass
@@ -44,7 +47,8 @@ class _Work:
     buckets: dict[str, str] = field(default_factory=dict)  # S3 bucket found → its region
 
     def add(self, service: str, region: str) -> None:
-        self.regions.setdefault(service, set()).add(region)
+        for name in (service, *ALSO.get(service, ())):
+            self.regions.setdefault(name, set()).add(region)
 
     def __bool__(self) -> bool:
         return bool(self.regions or self.buckets)
@@ -139,6 +143,8 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
             walk.describe_error,
         )
     for service, wanted in sorted(todo.regions.items()):
+        if account.options.services and service not in account.options.services:
+            continue  # added alongside another service (ALSO) but not asked for
         chosen = regions_of(service, wanted)
         if service == "s3":
             yield Task(

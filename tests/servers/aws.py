@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from . import aws_inventory
+from . import aws_graph, aws_inventory
 from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
@@ -198,6 +198,8 @@ class AwsEndpoint(Endpoint):
         self.recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Resource Explorer indexes and Config aggregators (tests/servers/aws_inventory.py)
         self.inventory = aws_inventory.AwsInventory()
+        #: DocumentDB clusters and the other stores moto lacks (tests/servers/aws_graph.py)
+        self.graph = aws_graph.GraphState()
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -272,6 +274,7 @@ class AwsEndpoint(Endpoint):
         self.efs_replications.clear()
         self.recovery_points.clear()
         self.inventory.reset()
+        self.graph.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -446,7 +449,7 @@ class AwsEndpoint(Endpoint):
             vault = urlsplit(rec.path).path.split("/")[2]
             doc = {"RecoveryPoints": self.recovery_points.get((rec.region or "", vault), [])}
             return 200, "OK", [("Content-Type", "application/json")], json.dumps(doc).encode()
-        resp = self._upstream(rec.method, rec.path, headers, body)
+        resp = self.graph.edit(rec.service, rec.region, rec.action, self._upstream(rec.method, rec.path, headers, body))
         if rec.service == "s3":
             # moto keeps "EU" as the region of buckets created with that constraint; S3 headers carry region codes.
             status, reason, resp_headers, data = resp

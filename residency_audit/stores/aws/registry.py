@@ -26,6 +26,8 @@ ENDPOINT_SERVICE = {
     "ecr-repository": "ecr",
     "redshift": "redshift",
     "efs": "efs",
+    "docdb": "docdb",
+    "neptune": "neptune",
 }
 # Resource Groups Tagging API resource types, for stores whose list calls carry no tags
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
@@ -34,6 +36,7 @@ TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
     """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
     from .backup import backup_list
+    from .docdb import docdb_list, neptune_list
     from .dynamodb import dynamodb_list
     from .ebs import ebs_list
     from .ecr import ecr_list
@@ -53,4 +56,6 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "ecr-repository": ecr_list,
         "redshift": redshift_list,
         "efs": efs_list,
+        "docdb": docdb_list,
+        "neptune": neptune_list,
     }

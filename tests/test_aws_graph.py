@@ -1,0 +1,119 @@
+"""Graph and document databases (issue 12): DocumentDB and Neptune global clusters, and a key per copy of Aurora
+global members and of RDS replicated automated backups, scanned by the real CLI over real HTTP (moto, plus
+tests/servers/aws_graph.py for what moto lacks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from residency_audit.stores.common import UNKNOWN_LOCATION
+
+from .conftest import invoke_json, isolate_env, places
+from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_kms_key
+
+REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[AwsEndpoint]:
+    with AwsEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
+    endpoint.reset()
+    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
+    return endpoint
+
+
+def scan(*services: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
+    args = ["scan", "--format", "json", "--profile", "eu-gdpr", *extra]
+    for region in REGIONS:
+        args += ["--region", region]
+    for service in services:
+        args += ["--service", service]
+    return invoke_json(args)
+
+
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in report["resources"]}
+
+
+def keys(resource: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(c["location"], c.get("key_control")) for c in resource["footprint"]]
+
+
+def _arn(region: str, name: str) -> str:
+    return f"arn:aws:rds:{region}:{DEFAULT_ACCOUNT}:cluster:{name}"
+
+
+def _global(s: Any, service: str, engine: str, gid: str, members: dict[str, str | None]) -> None:
+    """A global cluster of `engine` with one member per region ({region: KMS key ARN or None})."""
+    s.client(service, region_name="eu-west-1").create_global_cluster(GlobalClusterIdentifier=gid, Engine=engine)
+    for region, key in members.items():
+        extra: dict[str, Any] = {"StorageEncrypted": True, "KmsKeyId": key} if key else {}
+        if engine.startswith("aurora"):
+            extra |= {"MasterUsername": "admin1", "MasterUserPassword": "seeded-password-1"}
+        s.client(service, region_name=region).create_db_cluster(
+            DBClusterIdentifier=f"{gid}-{region}", Engine=engine, GlobalClusterIdentifier=gid, **extra
+        )
+
+
+@pytest.mark.parametrize("kind", ["neptune", "docdb", "aurora"])
+def test_global_cluster_members_are_copies_each_under_its_own_key(aws: AwsEndpoint, kind: str) -> None:
+    s = aws.session(direct=True)
+    eu_key = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    eu, us = _arn("eu-west-1", f"g-{kind}-eu-west-1"), _arn("us-east-1", f"g-{kind}-us-east-1")
+    if kind == "docdb":  # moto refuses the docdb engine: declared to the proxy, served in the RDS wire format
+        aws.graph.docdb_cluster(f"g-{kind}-eu-west-1", "eu-west-1", kms_key_arn=eu_key, global_id=f"g-{kind}")
+        aws.graph.docdb_cluster(f"g-{kind}-us-east-1", "us-east-1", global_id=f"g-{kind}")
+    else:
+        engine = "neptune" if kind == "neptune" else "aurora-postgresql"
+        _global(s, kind if kind == "neptune" else "rds", engine, f"g-{kind}", {"eu-west-1": eu_key, "us-east-1": None})
+    service = "rds" if kind == "aurora" else kind
+    # a cluster of another engine in the same answer is left to its own store
+    s.client("neptune", region_name="eu-central-1").create_db_cluster(DBClusterIdentifier="other", Engine="neptune")
+
+    code, report, err = scan(service)
+    assert code == 0, err  # a US copy: warned of under eu-gdpr (reach), not an error (the DPF adequacy decision)
+    assert report["complete"] is True and report["skipped"] == []
+    r = by_id(report)
+    assert set(r) == {eu, us} | ({_arn("eu-central-1", "other")} if kind == "neptune" else set())
+    assert places(r[eu]) == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    # the EU primary is under an external key store; its US member is not encrypted: that copy decides
+    assert keys(r[eu])[1] == ("us-east-1", "provider-managed")
+    assert "global cluster g-" in r[eu]["footprint"][1]["note"]
+    assert places(r[us]) == [("us-east-1", "primary"), ("eu-west-1", "replica")]
+    assert keys(r[us])[1] == ("eu-west-1", "external")
+    assert r[eu]["type"] == {"neptune": "AWS::Neptune::DBCluster", "docdb": "AWS::DocDB::DBCluster",
+                             "aurora": "AWS::RDS::DBCluster"}[kind]  # fmt: skip
+    # one DescribeDBClusters per region, however many stores (and members' keys) need it
+    calls = [rec.region for rec in aws.requests if rec.action == "DescribeDBClusters"]
+    assert sorted(calls) == sorted(REGIONS)
+
+
+def test_rds_leaves_document_and_graph_clusters_to_their_stores(aws: AwsEndpoint) -> None:
+    aws.graph.docdb_cluster("docs", "eu-west-1")
+    s = aws.session(direct=True)
+    s.client("neptune", region_name="eu-west-1").create_db_cluster(DBClusterIdentifier="graph", Engine="neptune")
+    code, report, err = scan("rds", "docdb", "neptune")
+    assert code == 0, err
+    r = by_id(report)
+    assert {(x["service"], x["name"]) for x in r.values()} == {("docdb", "docs"), ("neptune", "graph")}
+
+
+def test_an_unreadable_global_cluster_is_a_skip_and_an_unknown_copy(aws: AwsEndpoint) -> None:
+    aws.graph.docdb_cluster("docs", "eu-west-1", global_id="g")
+    aws.graph.docdb_cluster("docs-us", "us-east-1", global_id="g")
+    aws.add_fault("rds", "eu-west-1", "DescribeGlobalClusters", status=403, code="AccessDenied", message="no")
+    code, report, err = scan("docdb")
+    assert code == 3, err
+    scope = f"account/{DEFAULT_ACCOUNT}/region/eu-west-1/service/docdb/global-cluster/"
+    assert any(s["scope"] == scope and "AccessDenied on DescribeGlobalClusters" in s["reason"]
+               for s in report["skipped"]), report["skipped"]  # fmt: skip
+    eu = by_id(report)[_arn("eu-west-1", "docs")]
+    assert places(eu) == [("eu-west-1", "primary"), (UNKNOWN_LOCATION, "replica")]

@@ -30,6 +30,7 @@ SERVICES = {
         "efs",
         "docdb",
         "neptune",
+        "elasticache",
     ),
     "azure": (
         "storage-account",

@@ -117,3 +117,49 @@ def test_an_unreadable_global_cluster_is_a_skip_and_an_unknown_copy(aws: AwsEndp
                for s in report["skipped"]), report["skipped"]  # fmt: skip
     eu = by_id(report)[_arn("eu-west-1", "docs")]
     assert places(eu) == [("eu-west-1", "primary"), (UNKNOWN_LOCATION, "replica")]
+
+
+def test_elasticache_global_datastore_members_are_copies_each_under_its_own_key(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    eu = aws.graph.cache_group("sessions-eu", "eu-west-1", kms_key_arn=xks, global_id="ldgnf-sessions")
+    us = aws.graph.cache_group("sessions-us", "us-east-1", global_id="ldgnf-sessions")
+    alone = aws.graph.cache_group("local", "eu-central-1")
+    code, report, err = scan("elasticache")
+    assert code == 0, err
+    assert report["complete"] is True and report["skipped"] == []
+    r = by_id(report)
+    assert set(r) == {eu, us, alone}
+    assert places(r[eu]) == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    assert r[eu]["key_control"] == "external"
+    assert keys(r[eu])[1] == ("us-east-1", "provider-managed")  # the US member's own ElastiCache-managed key
+    assert keys(r[us])[1] == ("eu-west-1", "external")
+    assert places(r[alone]) == [("eu-central-1", "primary")]
+    assert r[eu]["type"] == "AWS::ElastiCache::ReplicationGroup"
+    # the global datastore is described once per region with a member; none is asked in a region without one
+    described = sorted(rec.region for rec in aws.requests if rec.action == "DescribeGlobalReplicationGroups")
+    assert described == ["eu-west-1", "us-east-1"]
+    aws.add_fault("elasticache", "us-east-1", "DescribeGlobalReplicationGroups", status=403, code="AccessDenied",
+                  message="no")  # fmt: skip
+    code, report, err = scan("elasticache")
+    assert code == 3, err
+    r = by_id(report)
+    assert places(r[us]) == [("us-east-1", "primary"), (UNKNOWN_LOCATION, "replica")]
+    assert [s["scope"] for s in report["skipped"]] == [
+        f"account/{DEFAULT_ACCOUNT}/region/us-east-1/service/elasticache/global-datastore/ldgnf-sessions"
+    ]
+
+
+def test_replicated_automated_backups_carry_their_own_key(aws: AwsEndpoint) -> None:
+    from .servers.aws import seed_db_instance
+
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    seed_db_instance(s, "pg", "eu-west-1", kms_key_arn=xks)
+    backups = aws.graph.backup_replica("pg", "us-east-1")  # re-encrypted there: here, not encrypted at all
+    code, report, err = scan("rds")
+    assert code == 0 and report["complete"] is True, err
+    (pg,) = report["resources"]
+    assert pg["key_control"] == "external"
+    assert keys(pg) == [("eu-west-1", None), ("us-east-1", "provider-managed")]
+    assert backups in pg["footprint"][1]["note"]

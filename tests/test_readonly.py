@@ -89,6 +89,8 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
     ("rds", "DescribeDBInstanceAutomatedBackups"): "rds:DescribeDBInstanceAutomatedBackups",
+    ("elasticache", "DescribeReplicationGroups"): "elasticache:DescribeReplicationGroups",
+    ("elasticache", "DescribeGlobalReplicationGroups"): "elasticache:DescribeGlobalReplicationGroups",
     ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
     ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
     ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
@@ -382,6 +384,8 @@ def seed_aws(ep: AwsEndpoint) -> str:
     )
     s.client("neptune", region_name="eu-west-1").create_db_cluster(DBClusterIdentifier="graph", Engine="neptune")
     ep.graph.docdb_cluster("docs", "eu-west-1", global_id="docs-global")
+    ep.graph.backup_replica("pg", "eu-central-1")
+    ep.graph.cache_group("sessions", "eu-west-1", global_id="sessions-global")
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
     dr_us = seed_backup_vault(s, "dr-us", "us-east-1")

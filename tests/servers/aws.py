@@ -445,6 +445,8 @@ class AwsEndpoint(Endpoint):
                 return redirect
         if rec.service == "elasticfilesystem" and rec.action == "DescribeReplicationConfigurations":
             return self._efs_replications(rec)
+        if (answer := self.graph.answer(rec.service, rec.action, body)) is not None:
+            return answer
         if rec.service == "backup" and rec.action == "ListRecoveryPointsByBackupVault":
             vault = urlsplit(rec.path).path.split("/")[2]
             doc = {"RecoveryPoints": self.recovery_points.get((rec.region or "", vault), [])}

@@ -61,6 +61,20 @@ def insert(resp: Response, service: str, operation: str, list_name: str, items: 
     return status, reason, [(k, v) for k, v in headers if k.lower() != "content-length"], text.encode()
 
 
+def _query_answer(service: str, action: str, doc: dict[str, Any]) -> Response:
+    xml = to_xml(_model(service).operation_model(action).output_shape, doc)
+    ns = _model(service).metadata.get("xmlNamespace", "")
+    text = (f'<{action}Response xmlns="{ns}"><{action}Result>{xml}</{action}Result>'
+            f"<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></{action}Response>")  # fmt: skip
+    return 200, "OK", [("Content-Type", "text/xml")], text.encode()
+
+
+def _query_error(status: int, code: str, message: str) -> Response:
+    xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+           "</Error><RequestId>1</RequestId></ErrorResponse>")  # fmt: skip
+    return status, "Error", [("Content-Type", "text/xml")], xml.encode()
+
+
 @dataclass
 class GraphState:
     """Declared resources moto cannot hold; cleared by AwsEndpoint.reset()."""
@@ -70,19 +84,102 @@ class GraphState:
     #: DocumentDB global clusters (GlobalCluster fields); every region's DescribeGlobalClusters lists them
     docdb_globals: list[dict[str, Any]] = field(default_factory=list)
 
+    #: region → ElastiCache replication groups (ReplicationGroup fields), added to moto's DescribeReplicationGroups
+    cache_groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: ElastiCache global datastores (GlobalReplicationGroup fields): moto has none
+    cache_globals: list[dict[str, Any]] = field(default_factory=list)
+
+    #: RDS instance id → its automated backups replicated to other regions (DBInstanceAutomatedBackup fields:
+    #: DBInstanceAutomatedBackupsArn, Region, Encrypted, KmsKeyId); moto has no backup replication
+    backup_replicas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
     def reset(self) -> None:
+        self.backup_replicas.clear()
         self.docdb_clusters.clear()
         self.docdb_globals.clear()
+        self.cache_groups.clear()
+        self.cache_globals.clear()
+
+    def answer(self, service: str | None, action: str | None, body: bytes) -> Response | None:
+        """An answer moto cannot give at all (None: ask moto)."""
+        if service == "rds" and action == "DescribeDBInstanceAutomatedBackups":
+            from urllib.parse import parse_qs
+
+            arn = parse_qs(body.decode()).get("DBInstanceAutomatedBackupsArn", [None])[0]
+            found = [b for bs in self.backup_replicas.values() for b in bs if b["DBInstanceAutomatedBackupsArn"] == arn]
+            if arn and not found:
+                return _query_error(404, "DBInstanceAutomatedBackupNotFound", f"{arn} not found")
+            if found:
+                return _query_answer("rds", action, {"DBInstanceAutomatedBackups": found})
+        if service == "elasticache" and action == "DescribeGlobalReplicationGroups":
+            from urllib.parse import parse_qs
+
+            wanted = parse_qs(body.decode()).get("GlobalReplicationGroupId", [None])[0]
+            found = [g for g in self.cache_globals if wanted in (None, g["GlobalReplicationGroupId"])]
+            if wanted and not found:
+                return _query_error(404, "GlobalReplicationGroupNotFoundFault", f"{wanted} not found")
+            return _query_answer("elasticache", action, {"GlobalReplicationGroups": found})
+        return None
+
+    def cache_group(
+        self, name: str, region: str, *, kms_key_arn: str | None = None, global_id: str | None = None
+    ) -> str:
+        """Declare a replication group (a member of global datastore `global_id` if given); returns its ARN."""
+        arn = f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{name}"
+        group: dict[str, Any] = {"ReplicationGroupId": name, "ARN": arn, "Status": "available",
+                                 "AtRestEncryptionEnabled": True}  # fmt: skip
+        if kms_key_arn:
+            group["KmsKeyId"] = kms_key_arn
+        if global_id:
+            found = [g for g in self.cache_globals if g["GlobalReplicationGroupId"] == global_id]
+            glob = found[0] if found else {"GlobalReplicationGroupId": global_id, "Members": []}
+            if not found:
+                self.cache_globals.append(glob)
+            role = "SECONDARY" if glob["Members"] else "PRIMARY"
+            glob["Members"].append({"ReplicationGroupId": name, "ReplicationGroupRegion": region, "Role": role})
+            group["GlobalReplicationGroupInfo"] = {"GlobalReplicationGroupId": global_id,
+                                                   "GlobalReplicationGroupMemberRole": role}  # fmt: skip
+        self.cache_groups.setdefault(region, []).append(group)
+        return arn
 
     def edit(self, service: str | None, region: str | None, action: str | None, resp: Response) -> Response:
         """moto's answer with the declared resources added (only successful answers are edited)."""
+        if resp[0] == 200 and service == "elasticache" and action == "DescribeReplicationGroups":
+            return insert(resp, "elasticache", action, "ReplicationGroups", self.cache_groups.get(region or "", []))
         if resp[0] != 200 or service != "rds":
             return resp
         if action == "DescribeDBClusters":
             return insert(resp, "rds", action, "DBClusters", self.docdb_clusters.get(region or "", []))
         if action == "DescribeGlobalClusters":
             return insert(resp, "rds", action, "GlobalClusters", self.docdb_globals)
+        if action == "DescribeDBInstances" and self.backup_replicas:
+            return self._add_backup_replicas(resp)
         return resp
+
+    def _add_backup_replicas(self, resp: Response) -> Response:
+        """Each declared instance's DBInstanceAutomatedBackupsReplications, inside its own DBInstance element."""
+        status, reason, headers, data = resp
+        text = data.decode()
+        shape = _model("rds").shape_for("DBInstance").members["DBInstanceAutomatedBackupsReplications"]
+        for name, replicas in self.backup_replicas.items():
+            at = text.find(f"<DBInstanceIdentifier>{escape(name)}</DBInstanceIdentifier>")
+            end = text.find("</DBInstance>", at)
+            if at < 0 or end < 0:
+                continue
+            links = [{"DBInstanceAutomatedBackupsArn": b["DBInstanceAutomatedBackupsArn"]} for b in replicas]
+            xml = f"<DBInstanceAutomatedBackupsReplications>{to_xml(shape, links)}</DBInstanceAutomatedBackupsReplications>"
+            text = text[:end] + xml + text[end:]
+        return status, reason, [(k, v) for k, v in headers if k.lower() != "content-length"], text.encode()
+
+    def backup_replica(self, instance: str, region: str, *, kms_key_arn: str | None = None) -> str:
+        """Declare `instance`'s automated backups replicated to `region`; returns the replicated backups' ARN."""
+        arn = f"arn:aws:rds:{region}:{ACCOUNT}:auto-backup:ab-{instance}-{region}"
+        backup: dict[str, Any] = {"DBInstanceAutomatedBackupsArn": arn, "Region": region,
+                                  "DBInstanceIdentifier": instance, "Encrypted": bool(kms_key_arn)}  # fmt: skip
+        if kms_key_arn:
+            backup["KmsKeyId"] = kms_key_arn
+        self.backup_replicas.setdefault(instance, []).append(backup)
+        return arn
 
     def docdb_cluster(
         self, name: str, region: str, *, kms_key_arn: str | None = None, global_id: str | None = None

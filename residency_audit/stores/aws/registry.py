@@ -28,9 +28,10 @@ ENDPOINT_SERVICE = {
     "efs": "efs",
     "docdb": "docdb",
     "neptune": "neptune",
+    "elasticache": "elasticache",
 }
 # Resource Groups Tagging API resource types, for stores whose list calls carry no tags
-TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
+TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table", "elasticache": "elasticache:replicationgroup"}
 
 
 def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
@@ -41,6 +42,7 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
     from .ebs import ebs_list
     from .ecr import ecr_list
     from .efs import efs_list
+    from .elasticache import elasticache_list
     from .kms import kms_list
     from .rds import rds_list
     from .redshift import redshift_list
@@ -58,4 +60,5 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "efs": efs_list,
         "docdb": docdb_list,
         "neptune": neptune_list,
+        "elasticache": elasticache_list,
     }

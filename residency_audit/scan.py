@@ -31,6 +31,8 @@ SERVICES = {
         "docdb",
         "neptune",
         "elasticache",
+        "memorydb",
+        "opensearch",
     ),
     "azure": (
         "storage-account",

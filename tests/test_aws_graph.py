@@ -163,3 +163,40 @@ def test_replicated_automated_backups_carry_their_own_key(aws: AwsEndpoint) -> N
     assert pg["key_control"] == "external"
     assert keys(pg) == [("eu-west-1", None), ("us-east-1", "provider-managed")]
     assert backups in pg["footprint"][1]["note"]
+
+
+def test_memorydb_multi_region_members_are_copies_each_under_its_own_key(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "eu-west-1", origin="EXTERNAL_KEY_STORE")
+    eu = aws.graph.memorydb_cluster("cart-eu", "eu-west-1", kms_key_arn=xks, multi_region="mr-cart")
+    us = aws.graph.memorydb_cluster("cart-us", "us-east-1", multi_region="mr-cart")
+    code, report, err = scan("memorydb")
+    assert code == 0 and report["complete"] is True, (err, report.get("skipped"))
+    r = by_id(report)
+    assert set(r) == {eu, us}
+    assert places(r[eu]) == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    assert r[eu]["key_control"] == "external"
+    assert keys(r[eu])[1] == ("us-east-1", "provider-managed")  # an AWS owned key: MemoryDB's default
+    assert keys(r[us])[1] == ("eu-west-1", "external")
+    assert r[eu]["type"] == "AWS::MemoryDB::Cluster"
+
+
+def test_opensearch_connections_are_possible_copies_of_the_remote_domain(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    s.client("opensearch", region_name="eu-west-1").create_domain(DomainName="search-eu")
+    s.client("opensearch", region_name="us-east-1").create_domain(DomainName="search-us")
+    aws.graph.connect(("us-east-1", "search-us"), ("eu-west-1", "search-eu"))  # the US domain pulls from the EU one
+    aws.graph.connect(("us-east-1", "other"), ("eu-west-1", "search-eu"), status="REJECTED")
+    _code, report, err = scan("opensearch")
+    assert report["complete"] is True, (err, report.get("skipped"))
+    r = {x["name"]: x for x in report["resources"]}
+    assert set(r) == {"search-eu", "search-us"}
+    # the remote (leader) domain's data may be copied into the connecting domain's region; not the other way
+    assert places(r["search-eu"]) == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    assert "possible copy" in r["search-eu"]["footprint"][1]["note"]
+    assert keys(r["search-eu"])[1] == ("us-east-1", "unknown")
+    assert places(r["search-us"]) == [("us-east-1", "primary")]
+    assert r["search-eu"]["type"] == "AWS::OpenSearchService::Domain"
+    # a region without a domain costs ListDomainNames alone
+    asked = {(rec.region, rec.action) for rec in aws.requests if rec.service == "es"}
+    assert {a for reg, a in asked if reg == "eu-central-1"} == {"ListDomainNames"}

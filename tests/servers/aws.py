@@ -445,7 +445,7 @@ class AwsEndpoint(Endpoint):
                 return redirect
         if rec.service == "elasticfilesystem" and rec.action == "DescribeReplicationConfigurations":
             return self._efs_replications(rec)
-        if (answer := self.graph.answer(rec.service, rec.action, body)) is not None:
+        if (answer := self.graph.answer(rec.service, rec.action, body, rec.region)) is not None:
             return answer
         if rec.service == "backup" and rec.action == "ListRecoveryPointsByBackupVault":
             vault = urlsplit(rec.path).path.split("/")[2]
@@ -757,7 +757,7 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
 
 
 #: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
-_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs"}
+_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs", "es": "opensearch"}
 
 
 @functools.cache

@@ -11,6 +11,7 @@ Hooked into tests/servers/aws.py's proxy with one line: `AwsEndpoint.graph.edit(
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -69,6 +70,11 @@ def _query_answer(service: str, action: str, doc: dict[str, Any]) -> Response:
     return 200, "OK", [("Content-Type", "text/xml")], text.encode()
 
 
+def _json_error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return status, "Error", [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)], body
+
+
 def _query_error(status: int, code: str, message: str) -> Response:
     xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
            "</Error><RequestId>1</RequestId></ErrorResponse>")  # fmt: skip
@@ -93,15 +99,36 @@ class GraphState:
     #: DBInstanceAutomatedBackupsArn, Region, Encrypted, KmsKeyId); moto has no backup replication
     backup_replicas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
+    #: region → MemoryDB clusters (Cluster fields: Name, ARN, KmsKeyId, MultiRegionClusterName), added to moto's
+    memorydb_clusters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: region → OpenSearch inbound connections (InboundConnection fields): moto has none
+    inbound: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
     def reset(self) -> None:
         self.backup_replicas.clear()
+        self.memorydb_clusters.clear()
+        self.inbound.clear()
         self.docdb_clusters.clear()
         self.docdb_globals.clear()
         self.cache_groups.clear()
         self.cache_globals.clear()
 
-    def answer(self, service: str | None, action: str | None, body: bytes) -> Response | None:
+    def answer(
+        self, service: str | None, action: str | None, body: bytes, region: str | None = None
+    ) -> Response | None:
         """An answer moto cannot give at all (None: ask moto)."""
+        if service == "memorydb" and action == "DescribeMultiRegionClusters":
+            wanted = json.loads(body or b"{}").get("MultiRegionClusterName")
+            members = [{"ClusterName": c["Name"], "Region": r, "ARN": c["ARN"], "Status": "available"}
+                       for r, cs in self.memorydb_clusters.items() for c in cs
+                       if c.get("MultiRegionClusterName") == wanted]  # fmt: skip
+            if not members:
+                return _json_error(404, "MultiRegionClusterNotFoundFault", f"{wanted} not found")
+            doc = {"MultiRegionClusters": [{"MultiRegionClusterName": wanted, "Clusters": members}]}
+            return 200, "OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(doc).encode()
+        if service == "es" and action == "DescribeInboundConnections":
+            doc = {"Connections": self.inbound.get(region or "", [])}
+            return 200, "OK", [("Content-Type", "application/json")], json.dumps(doc).encode()
         if service == "rds" and action == "DescribeDBInstanceAutomatedBackups":
             from urllib.parse import parse_qs
 
@@ -144,6 +171,16 @@ class GraphState:
 
     def edit(self, service: str | None, region: str | None, action: str | None, resp: Response) -> Response:
         """moto's answer with the declared resources added (only successful answers are edited)."""
+        if resp[0] == 200 and service == "memorydb" and action == "DescribeClusters":
+            extra = self.memorydb_clusters.get(region or "", [])
+            doc = json.loads(resp[3])
+            doc["Clusters"] = [*doc.get("Clusters", []), *extra]
+            return (
+                resp[0],
+                resp[1],
+                [(k, v) for k, v in resp[2] if k.lower() != "content-length"],
+                json.dumps(doc).encode(),
+            )
         if resp[0] == 200 and service == "elasticache" and action == "DescribeReplicationGroups":
             return insert(resp, "elasticache", action, "ReplicationGroups", self.cache_groups.get(region or "", []))
         if resp[0] != 200 or service != "rds":
@@ -180,6 +217,30 @@ class GraphState:
             backup["KmsKeyId"] = kms_key_arn
         self.backup_replicas.setdefault(instance, []).append(backup)
         return arn
+
+    def memorydb_cluster(
+        self, name: str, region: str, *, kms_key_arn: str | None = None, multi_region: str | None = None
+    ) -> str:
+        """Declare a MemoryDB cluster (a Regional cluster of `multi_region` if given); returns its ARN."""
+        arn = f"arn:aws:memorydb:{region}:{ACCOUNT}:cluster/{name}"
+        cluster: dict[str, Any] = {"Name": name, "ARN": arn, "Status": "available"}
+        if kms_key_arn:
+            cluster["KmsKeyId"] = kms_key_arn
+        if multi_region:
+            cluster["MultiRegionClusterName"] = multi_region
+        self.memorydb_clusters.setdefault(region, []).append(cluster)
+        return arn
+
+    def connect(self, local: tuple[str, str], remote: tuple[str, str], *, status: str = "ACTIVE") -> None:
+        """Declare a cross-cluster connection from domain (region, name) `local` to `remote` (inbound there)."""
+
+        def info(where: str, name: str) -> dict[str, Any]:
+            return {"AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": name, "Region": where}}
+
+        self.inbound.setdefault(remote[0], []).append({
+            "LocalDomainInfo": info(*local), "RemoteDomainInfo": info(*remote), "ConnectionMode": "DIRECT",
+            "ConnectionId": f"cc-{local[1]}-{remote[1]}", "ConnectionStatus": {"StatusCode": status},
+        })  # fmt: skip
 
     def docdb_cluster(
         self, name: str, region: str, *, kms_key_arn: str | None = None, global_id: str | None = None

@@ -29,9 +29,17 @@ ENDPOINT_SERVICE = {
     "docdb": "docdb",
     "neptune": "neptune",
     "elasticache": "elasticache",
+    "memorydb": "memorydb",
+    "opensearch": "opensearch",
 }
 # Resource Groups Tagging API resource types, for stores whose list calls carry no tags
-TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table", "elasticache": "elasticache:replicationgroup"}
+TAG_TYPES = {
+    "s3": "s3:bucket",
+    "dynamodb": "dynamodb:table",
+    "elasticache": "elasticache:replicationgroup",
+    "memorydb": "memorydb:cluster",
+    "opensearch": "es:domain",
+}
 
 
 def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
@@ -44,6 +52,8 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
     from .efs import efs_list
     from .elasticache import elasticache_list
     from .kms import kms_list
+    from .memorydb import memorydb_list
+    from .opensearch import opensearch_list
     from .rds import rds_list
     from .redshift import redshift_list
     from .secrets import secrets_list
@@ -61,4 +71,6 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "docdb": docdb_list,
         "neptune": neptune_list,
         "elasticache": elasticache_list,
+        "memorydb": memorydb_list,
+        "opensearch": opensearch_list,
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from residency_audit.model import KeyControl
 from residency_audit.stores.common import UNKNOWN_LOCATION
 
 from .conftest import invoke_json, isolate_env, places
@@ -200,3 +201,67 @@ def test_opensearch_connections_are_possible_copies_of_the_remote_domain(aws: Aw
     # a region without a domain costs ListDomainNames alone
     asked = {(rec.region, rec.action) for rec in aws.requests if rec.service == "es"}
     assert {a for reg, a in asked if reg == "eu-central-1"} == {"ListDomainNames"}
+
+
+# --- Terraform plans: the same copies before apply ----------------------------------------------------------------
+
+
+def _ref(address: str) -> dict[str, list[str]]:
+    return {"references": [f"{address}.id", address]}
+
+
+@pytest.mark.parametrize(
+    ("cluster", "glob", "gid_attr", "key_attr", "rtype"),
+    [
+        ("aws_docdb_cluster", "aws_docdb_global_cluster", "global_cluster_identifier", "kms_key_id",
+         "AWS::DocDB::DBCluster"),
+        ("aws_neptune_cluster", "aws_neptune_global_cluster", "global_cluster_identifier", "kms_key_arn",
+         "AWS::Neptune::DBCluster"),
+    ],
+)  # fmt: skip
+def test_planned_global_cluster_members_are_copies_under_their_own_keys(
+    cluster: str, glob: str, gid_attr: str, key_attr: str, rtype: str
+) -> None:
+    from .test_terraform import P, R, _add, _load, _places, _provider, _read
+
+    data = _load("aws")
+    _provider(data, "tokyo", "ap-northeast-1")
+    _add(data, f"{glob}.g", {"global_cluster_identifier": "g"}, "aws.eu")
+    _add(data, f"{cluster}.eu", {"cluster_identifier": "eu", "storage_encrypted": True}, "aws.eu",
+         **{gid_attr: _ref(f"{glob}.g")})  # fmt: skip
+    _add(data, f"{cluster}.ap", {"cluster_identifier": "ap", "storage_encrypted": False}, "aws.tokyo",
+         **{gid_attr: _ref(f"{glob}.g")})  # fmt: skip
+    resources, skipped = _read("aws", data)
+    eu, ap = resources[f"{cluster}.eu"], resources[f"{cluster}.ap"]
+    assert eu.type == rtype and _places(eu) == [("eu-central-1", P), ("ap-northeast-1", R)]
+    assert eu.footprint[1].key_control is KeyControl.PROVIDER_MANAGED
+    assert _places(ap) == [("ap-northeast-1", P), ("eu-central-1", R)]
+    assert all(s.type != cluster for s in skipped)
+    # the global cluster holds no data of its own: counted as part of the store it copies
+    assert [s.category for s in skipped if s.type == glob] == ["part-of-store"]
+
+
+def test_planned_cache_and_memory_groups_and_search_connections_are_copies() -> None:
+    from .test_terraform import P, R, _add, _load, _places, _provider, _read
+
+    data = _load("aws")
+    _provider(data, "virginia", "us-east-1")
+    group = "aws_elasticache_replication_group"
+    _add(data, f"{group}.eu", {"replication_group_id": "eu", "at_rest_encryption_enabled": True}, "aws.eu")
+    _add(data, "aws_elasticache_global_replication_group.g", {"global_replication_group_id_suffix": "g"}, "aws.eu",
+         primary_replication_group_id=_ref(f"{group}.eu"))  # fmt: skip
+    _add(data, f"{group}.us", {"replication_group_id": "us"}, "aws.virginia",
+         global_replication_group_id=_ref("aws_elasticache_global_replication_group.g"))  # fmt: skip
+    for name, provider in (("eu", "aws.eu"), ("us", "aws.virginia")):
+        _add(data, f"aws_memorydb_cluster.{name}", {"name": name, "multi_region_cluster_name": "mr"}, provider)
+    _add(data, "aws_opensearch_domain.eu", {"domain_name": "search-eu"}, "aws.eu")
+    _add(data, "aws_opensearch_outbound_connection.c", {
+        "connection_alias": "c",
+        "local_domain_info": [{"owner_id": "1", "region": "us-east-1", "domain_name": "search-us"}],
+        "remote_domain_info": [{"owner_id": "1", "region": "eu-central-1", "domain_name": "search-eu"}],
+    }, "aws.virginia")  # fmt: skip
+    resources, _ = _read("aws", data)
+    for address in (f"{group}.eu", "aws_memorydb_cluster.eu", "aws_opensearch_domain.eu"):
+        assert _places(resources[address]) == [("eu-central-1", P), ("us-east-1", R)], address
+    assert _places(resources[f"{group}.us"]) == [("us-east-1", P), ("eu-central-1", R)]
+    assert resources["aws_opensearch_domain.eu"].footprint[1].key_control is KeyControl.UNKNOWN

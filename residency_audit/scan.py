@@ -69,6 +69,8 @@ SERVICES = {
         "firestore-database",
         "bigtable-instance",
         "backupdr-vault",
+        "backupdr-plan",
+        "logging-sink",
     ),
 }
 

@@ -28,6 +28,8 @@ SERVICES = {
         "ecr-repository",
         "redshift",
         "efs",
+        "ami",
+        "log-group",
     ),
     "azure": (
         "storage-account",

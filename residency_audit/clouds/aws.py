@@ -38,6 +38,8 @@ _ENDPOINT_SERVICE = {
     "ecr-repository": "ecr",
     "redshift": "redshift",
     "efs": "efs",
+    "ami": "ec2",
+    "log-group": "logs",
 }
 TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
@@ -388,12 +390,14 @@ def offered(account: Account, service: str, regions: list[str]) -> list[str]:
 
 def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
     """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
+    from ..stores.aws.ami import ami_list
     from ..stores.aws.backup import backup_list
     from ..stores.aws.dynamodb import dynamodb_list
     from ..stores.aws.ebs import ebs_list
     from ..stores.aws.ecr import ecr_list
     from ..stores.aws.efs import efs_list
     from ..stores.aws.kms import kms_list
+    from ..stores.aws.logs import logs_list
     from ..stores.aws.rds import rds_list
     from ..stores.aws.redshift import redshift_list
     from ..stores.aws.secrets import secrets_list
@@ -408,6 +412,8 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "ecr-repository": ecr_list,
         "redshift": redshift_list,
         "efs": efs_list,
+        "ami": ami_list,
+        "log-group": logs_list,
     }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import Resource
-from ..stores.aws import backup, dynamodb, ecr, efs, kms, rds, redshift, s3, secrets
+from ..stores.aws import ami, backup, dynamodb, ecr, efs, kms, rds, redshift, s3, secrets
+from ..stores.aws import logs as aws_logs
 from ..stores.azure import (
     cache,
     cosmos,
@@ -24,7 +25,7 @@ from ..stores.gcp import secrets as gcp_secrets
 from .context import Context, Item
 
 _MODULES = (
-    *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs),
+    *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, ami, aws_logs),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
 )

@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from . import aws_inventory
+from . import aws_copies, aws_inventory
 from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
@@ -198,6 +198,8 @@ class AwsEndpoint(Endpoint):
         self.recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Resource Explorer indexes and Config aggregators (tests/servers/aws_inventory.py)
         self.inventory = aws_inventory.AwsInventory()
+        #: AMI fields, subscription filters and account policies moto lacks (tests/servers/aws_copies.py)
+        self.copies = aws_copies.CopiesState()
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -272,6 +274,7 @@ class AwsEndpoint(Endpoint):
         self.efs_replications.clear()
         self.recovery_points.clear()
         self.inventory.reset()
+        self.copies.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -434,6 +437,11 @@ class AwsEndpoint(Endpoint):
     def _forward(self, rec: RequestRecord, headers: list[tuple[str, str]], body: bytes) -> _Response:
         if self.inventory.handles(rec.service, rec.action):
             return aws_inventory.run(self.inventory, rec.service, rec.region, rec.action, body)
+        upstream = functools.partial(self._upstream, rec.method, rec.path, headers, body)
+        if (
+            done := aws_copies.forward(self.copies, rec.service, rec.region or "", rec.action, body, upstream)
+        ) is not None:
+            return done
         if rec.service == "s3" and rec.action == "ListBuckets" and rec.method == "GET":
             return self._list_buckets(rec, headers)
         if rec.service == "s3" and self.s3_region_redirects:

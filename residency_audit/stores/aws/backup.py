@@ -4,18 +4,22 @@ Often imposed org-wide by a backup policy, a copy action is the copy most likely
 plan whose rule backs up into an EU vault can copy each recovery point to a vault in us-east-1. Field names are
 those of botocore's `backup` service model (2018-11-15): ListBackupVaults `BackupVaultList[]` (`BackupVaultName`,
 `BackupVaultArn`, `EncryptionKeyArn`, `EncryptionKeyType`), ListBackupPlans `BackupPlansList[].BackupPlanId`,
-GetBackupPlan `BackupPlan.Rules[]` (`RuleName`, `TargetBackupVaultName`, `CopyActions[].DestinationBackupVaultArn`).
+GetBackupPlan `BackupPlan.Rules[]` (`RuleName`, `TargetBackupVaultName`, `CopyActions[].DestinationBackupVaultArn`),
+DescribeBackupVault (`EncryptionKeyArn`, `EncryptionKeyType`) of each copy action's destination vault: its keys are
+the copy's.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...clouds.aws import Account, describe_error, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+from ..common import UNKNOWN_LOCATION, Memo, dedupe_places, region_of_arn
 
 TAG_TYPE = "backup:backup-vault"  # the Resource Groups Tagging API's resource type filter
 
@@ -34,8 +38,10 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
     for rule_copies, skip in _plan_copies(account, region):
         if skip is not None:
             yield skip
-        for vault_name, copy in rule_copies:
-            copies.setdefault(vault_name, []).append(copy)
+        for vault_name, copy, dest in rule_copies:
+            keyed, skips = _with_destination_keys(account, copy, dest)
+            yield from skips
+            copies.setdefault(vault_name, []).append(keyed)
     for vault in vaults:
         name, arn = vault["BackupVaultName"], vault["BackupVaultArn"]
         footprint = [Copy(region, CopyRole.PRIMARY), *copies.get(name, [])]
@@ -60,6 +66,57 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         )
 
 
+def _with_destination_keys(account: Account, copy: Copy, dest: str | None) -> tuple[Copy, list[Skip]]:
+    """A copy action's copy under the keys of its destination vault (DescribeBackupVault, once per vault).
+
+    A recovery point copied into another vault is re-encrypted with that vault's key, so the copy's key control is
+    the destination vault's: read where it is in this account, unknown (never assumed) in another account.
+    """
+    parts = (dest or "").split(":")
+    if len(parts) < 7 or parts[0] != "arn":
+        return Copy(copy.code, copy.role, note=copy.note, key_control=KeyControl.UNKNOWN), []
+    where, owner, name = parts[3], parts[4], parts[6]
+    if owner != account.id:
+        note = f"{copy.note}; its keys: vault in account {owner}, not read from this one (unknown)"
+        return Copy(copy.code, copy.role, note=note, key_control=KeyControl.UNKNOWN), []
+    skips: list[Skip] = []
+    memo = _vault_memo(account)
+    try:
+        found = memo.get((where, name))
+    except Exception as exc:
+        if memo.first_failure((where, name)):
+            reason = f"the keys of this copy-action destination are unknown: {describe_error(exc)}"
+            scope = account.scope("region", where, "service", "backup-vault", "destination-vault", name)
+            skips.append(Skip(Provider.AWS, scope, reason))
+        found = {}
+    if found.get("EncryptionKeyType") == "AWS_OWNED_KMS_KEY":
+        key = (KeyControl.PROVIDER_MANAGED, "an AWS owned key")
+    elif found:
+        key = account.key_control(where, found.get("EncryptionKeyArn"), None)
+        skips.extend(account.key_skips(where, found.get("EncryptionKeyArn")))
+    else:
+        key = (KeyControl.UNKNOWN, "destination vault unreadable")
+    return Copy(copy.code, copy.role, note=f"{copy.note}; its keys: {key[1]}", key_control=key[0]), skips
+
+
+_MEMO_LOCK = threading.Lock()
+
+
+def _vault_memo(account: Account) -> Memo:
+    """(region, vault name) → DescribeBackupVault, shared by every region's task of the account: one request a vault."""
+    with _MEMO_LOCK:
+        memo: Memo | None = account.__dict__.get("_backup_vaults")
+        if memo is None:
+            memo = account.__dict__["_backup_vaults"] = Memo(functools.partial(_describe_vault, account))
+        return memo
+
+
+def _describe_vault(account: Account, arg: tuple[str, str]) -> dict[str, Any]:
+    region, name = arg
+    out: dict[str, Any] = account.client("backup", region).describe_backup_vault(BackupVaultName=name)
+    return out
+
+
 def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
     """A copy in each region the vault's recovery points were copied in from: the same data is in the source vault.
 
@@ -75,8 +132,8 @@ def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
     return list(sources.values())
 
 
-def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy]], Skip | None]]:
-    """Per backup plan: (target vault name, copy) for each copy action, or a skip naming the unreadable plan."""
+def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy, str | None]], Skip | None]]:
+    """Per backup plan: (target vault name, copy, destination ARN) per copy action, or a skip naming the plan."""
     client = account.client("backup", region)
     scope = ("region", region, "service", "backup-vault")
     try:
@@ -93,7 +150,7 @@ def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str
             reason = f"copy actions of this backup plan unknown: {describe_error(exc)}"
             yield [], Skip(Provider.AWS, account.scope(*scope, "plan", plan_id), reason)
             continue
-        found: list[tuple[str, Copy]] = []
+        found: list[tuple[str, Copy, str | None]] = []
         for rule in doc.get("Rules", []):
             for action in rule.get("CopyActions", []):
                 dest = action.get("DestinationBackupVaultArn")
@@ -102,7 +159,7 @@ def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str
                     f"copies recovery points to {dest}"
                 )
                 where = region_of_arn(dest) or UNKNOWN_LOCATION
-                found.append((rule.get("TargetBackupVaultName", ""), Copy(where, CopyRole.REPLICA, note=note)))
+                found.append((rule.get("TargetBackupVaultName", ""), Copy(where, CopyRole.REPLICA, note=note), dest))
         yield found, None
 
 

@@ -198,3 +198,65 @@ def test_plan_log_group_subscription_filter_and_account_policy() -> None:
     existing = r["aws_cloudwatch_log_subscription_filter.existing"]
     assert existing.type == "AWS::Logs::SubscriptionFilter"
     assert [(c.code, c.role) for c in existing.footprint] == [("eu-west-1", "primary"), ("ap-southeast-2", "replica")]
+
+
+@pytest.mark.parametrize("case", ["org", "denied", "single-account", "transient", "get-fails"])
+def test_organization_centralization_rules_copy_log_groups(aws: AwsEndpoint, case: str) -> None:
+    from .servers.aws import seed_organization
+    from .servers.aws_copies import seed_centralization_rule
+
+    s = aws.session(direct=True)
+    seed_organization(s, ["member"])
+    ireland = seed_log_group(aws.copies, s, "/app/api", "eu-west-1")
+    frankfurt = seed_log_group(aws.copies, s, "/de/app", "eu-central-1")
+    key = "arn:aws:kms:us-east-1:210987654321:key/central"
+    seed_centralization_rule(aws.copies, "to-us", "eu-west-1", ["eu-west-1"], "us-east-1", backup_region="ap-southeast-2",
+                             kms_key_arn=key)  # fmt: skip
+    seed_centralization_rule(aws.copies, "someone-else", "eu-west-1", ["eu-west-1", "eu-central-1"], "us-west-2",
+                             scope="AccountId IN ('999999999999', '888888888888')")  # fmt: skip
+    seed_centralization_rule(aws.copies, "by-ou", "us-east-1", ["eu-central-1"], "us-east-1",
+                             scope="OrganizationUnitId = 'ou-ab12-cdef3456'")  # fmt: skip
+    if case == "denied":
+        aws.add_fault("observabilityadmin", "us-east-1", "ListCentralizationRulesForOrganization", status=403,
+                      code="AccessDeniedException", message="not the management account")  # fmt: skip
+    for action, region in (("ListCentralizationRulesForOrganization", "us-east-1"),
+                           ("GetCentralizationRuleForOrganization", "eu-west-1")):  # fmt: skip
+        if case == "transient":  # each retryable kind once on each call: retried, and the scan is complete
+            aws.add_fault("observabilityadmin", region, action, times=1, status=400, code="ThrottlingException",
+                          message="Rate exceeded")  # fmt: skip
+            aws.add_fault("observabilityadmin", region, action, times=1, status=500, code="InternalServerError",
+                          message="internal")  # fmt: skip
+            aws.add_fault("observabilityadmin", region, action, times=1, mode="malformed")
+    if case == "get-fails":
+        aws.add_fault("observabilityadmin", "eu-west-1", "GetCentralizationRuleForOrganization", status=500,
+                      code="InternalServerError", message="internal")  # fmt: skip
+    aws.clear_log()
+    args = ["scan", "--format", "json", "--service", "log-group", *(["--org"] if case != "single-account" else [])]
+    for region in REGIONS:
+        args += ["--region", region]
+    code, report, err = invoke_json(args)
+    r = by_id(report)
+    calls = [(rec.action, rec.region) for rec in aws.requests if rec.service == "observabilityadmin"]
+    if case == "single-account":  # a member account cannot read them: not asked
+        assert calls == [] and code == 0, err
+        assert places(r[ireland]) == [("eu-west-1", "primary")]
+        return
+    if case in ("denied", "get-fails"):
+        assert code == 3, err
+        (skip,) = report["skipped"]
+        assert skip["scope"] == f"account/{DEFAULT_ACCOUNT}/log-centralization"
+        assert "observabilityadmin:ListCentralizationRulesForOrganization" in skip["reason"]
+        assert ("AccessDeniedException" if case == "denied" else "InternalServerError") in skip["reason"]
+        assert set(r) == {ireland, frankfurt}  # still reported, copies unknown
+        return
+    assert code == 0 and report["skipped"] == [], err
+    # listed for the organization (all Regions; the server pages one rule at a time), each rule read where it was made
+    expected = [("GetCentralizationRuleForOrganization", "eu-west-1")] * 2
+    expected += [("GetCentralizationRuleForOrganization", "us-east-1")]
+    expected += [("ListCentralizationRulesForOrganization", "us-east-1")] * 3
+    retried = 3 * 2 if case == "transient" else 0  # three faults on each call, each one retried
+    assert sorted(set(calls)) == sorted(set(expected)) and len(calls) == len(expected) + retried
+    assert copies(r[ireland]) == [("eu-west-1", "primary", None), ("us-east-1", "replica", "customer-managed"),
+                                  ("ap-southeast-2", "replica", "unknown")]  # fmt: skip
+    assert copies(r[frankfurt]) == [("eu-central-1", "primary", None), ("us-east-1", "replica", "provider-managed")]
+    assert "not evaluated" in r[frankfurt]["footprint"][1]["note"]

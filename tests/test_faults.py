@@ -608,6 +608,7 @@ STORE_CALLS = {
     ("logs", "DescribeAccountPolicies"): "us-east-2",
     ("logs", "DescribeSubscriptionFilters"): "us-west-1",
     ("backup", "DescribeBackupVault"): "us-east-1",  # the copy actions' destination vault, dr
+    ("organizations", "DescribeEffectivePolicy"): "us-east-1",  # the account's backup policy (a global service)
 }
 STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
 STORE_FAULTS: dict[str, dict[str, Any]] = {
@@ -637,6 +638,7 @@ STORE_SCOPES = {
     "DescribeAccountPolicies": "log-group/account-policies",
     "DescribeSubscriptionFilters": "log-group/log-group/",
     "DescribeBackupVault": "backup-vault/destination-vault/dr",
+    "DescribeEffectivePolicy": "",  # account-wide: account/…/backup-policy
 }
 # the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
 STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
@@ -786,6 +788,8 @@ def test_store_calls_persistent_faults_are_skips(
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/kms-key/"
         if action == "DescribeAvailabilityZones":
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/availability-zones"
+        if action == "DescribeEffectivePolicy":
+            prefix = f"account/{DEFAULT_ACCOUNT}/backup-policy"
         found = {scope: reason for scope, reason in run.skips.items() if scope.startswith(prefix)}
         assert found, (action, prefix, run.skips)
         if kind == "malformed" and action in STORE_XML:

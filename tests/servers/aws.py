@@ -198,7 +198,7 @@ class AwsEndpoint(Endpoint):
         self.recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Resource Explorer indexes and Config aggregators (tests/servers/aws_inventory.py)
         self.inventory = aws_inventory.AwsInventory()
-        #: AMI fields, subscription filters and account policies moto lacks (tests/servers/aws_copies.py)
+        #: AMI fields, log subscriptions and backup policies moto lacks (tests/servers/aws_copies.py)
         self.copies = aws_copies.CopiesState()
         self.url = ""
         self.moto_url = ""
@@ -438,9 +438,9 @@ class AwsEndpoint(Endpoint):
         if self.inventory.handles(rec.service, rec.action):
             return aws_inventory.run(self.inventory, rec.service, rec.region, rec.action, body)
         upstream = functools.partial(self._upstream, rec.method, rec.path, headers, body)
-        if (
-            done := aws_copies.forward(self.copies, rec.service, rec.region or "", rec.action, body, upstream)
-        ) is not None:
+        auth = next((v for k, v in headers if k.lower() == "authorization"), "")
+        done = aws_copies.forward(self.copies, rec.service, rec.region or "", rec.action, body, upstream, auth)
+        if done is not None:
             return done
         if rec.service == "s3" and rec.action == "ListBuckets" and rec.method == "GET":
             return self._list_buckets(rec, headers)
@@ -760,7 +760,7 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
 
 
 #: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
-_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs"}
+_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs", "observabilityadmin": "observabilityadmin"}
 
 
 @functools.cache

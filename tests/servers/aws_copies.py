@@ -7,6 +7,10 @@
   filter sending to another region (the case that matters) cannot be created there; declared filters are appended
   to moto's answer.
 * DescribeAccountPolicies (JSON): not in moto; answered from the declared policies, paged by `nextToken`.
+* CloudWatch Observability Admin List/GetCentralizationRuleForOrganization (REST-JSON): not in moto; the declared
+  rules (the Get answer's shape), each in the Region it was created in.
+* Organizations DescribeEffectivePolicy (JSON): not in moto; the declared effective BACKUP_POLICY of the calling
+  account (its access key, as moto maps it), else `EffectivePolicyNotFoundException` as real Organizations answers.
 
 Seeding helpers write through boto3 straight to moto and declare what moto cannot hold.
 """
@@ -35,8 +39,14 @@ class CopiesState:
     images: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     filters: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     account_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: account → the content (a policy document) of its effective backup policy
+    backup_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: GetCentralizationRuleForOrganization answers, each with its CreatedRegion
+    centralization_rules: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
+        self.centralization_rules.clear()
+        self.backup_policies.clear()
         self.images.clear()
         self.filters.clear()
         self.account_policies.clear()
@@ -44,9 +54,14 @@ class CopiesState:
 
 def forward(
     state: CopiesState, service: str | None, region: str, action: str | None, body: bytes,
-    upstream: Callable[[], _Response],
+    upstream: Callable[[], _Response], authorization: str = "",
 ) -> _Response | None:  # fmt: skip
     """The answer for a call this module completes, or None for any other call."""
+    if service == "observabilityadmin" and action in ("ListCentralizationRulesForOrganization",
+                                                       "GetCentralizationRuleForOrganization"):  # fmt: skip
+        return _centralization(state, region, action, json.loads(body or b"{}"))
+    if service == "organizations" and action == "DescribeEffectivePolicy":
+        return _effective_policy(state, json.loads(body or b"{}"), authorization)
     if service == "logs" and action == "DescribeAccountPolicies":
         return _account_policies(state, region, json.loads(body or b"{}"))
     if service == "logs" and action == "DescribeSubscriptionFilters":
@@ -73,6 +88,44 @@ def _account_policies(state: CopiesState, region: str, params: dict[str, Any]) -
     if start + 1 < len(rows):
         out["nextToken"] = str(start + 1)
     return ok("logs", out)
+
+
+_SUMMARY = ("RuleName", "RuleArn", "CreatorAccountId", "CreatedTimeStamp", "CreatedRegion", "LastUpdateTimeStamp",
+            "RuleHealth")  # fmt: skip
+
+
+def _centralization(state: CopiesState, region: str, action: str, params: dict[str, Any]) -> _Response:
+    rules = state.centralization_rules
+    if action == "GetCentralizationRuleForOrganization":
+        wanted = params.get("RuleIdentifier")
+        for rule in rules:
+            if wanted in (rule["RuleName"], rule["RuleArn"]) and rule["CreatedRegion"] == region:
+                return ok("observabilityadmin", rule)
+        return error("observabilityadmin", 404, "ResourceNotFoundException", f"no rule {wanted} in {region}")
+    here = [r for r in rules if params.get("AllRegions") or r["CreatedRegion"] == region]
+    summaries = [{k: r[k] for k in _SUMMARY if k in r} | {"DestinationAccountId": r["CentralizationRule"][
+        "Destination"].get("Account"), "DestinationRegion": r["CentralizationRule"]["Destination"].get("Region")}
+        for r in here]  # fmt: skip
+    start = int(params.get("NextToken") or 0)
+    out: dict[str, Any] = {"CentralizationRuleSummaries": summaries[start : start + 1]}  # one a page: follow tokens
+    if start + 1 < len(summaries):
+        out["NextToken"] = str(start + 1)
+    return ok("observabilityadmin", out)
+
+
+def _effective_policy(state: CopiesState, params: dict[str, Any], authorization: str) -> _Response:
+    from moto.iam.models import get_account_id_from
+
+    if params.get("PolicyType") != "BACKUP_POLICY":
+        return error("organizations", 400, "InvalidInputException", "only BACKUP_POLICY is declared here")
+    key = authorization.split("Credential=", 1)[-1].split("/", 1)[0]
+    account = params.get("TargetId") or get_account_id_from(key)
+    doc = state.backup_policies.get(account)
+    if doc is None:
+        return error("organizations", 400, "EffectivePolicyNotFoundException", "no effective policy of this type")
+    policy = {"PolicyContent": json.dumps(doc), "LastUpdatedTimestamp": 1764374400, "TargetId": account,
+              "PolicyType": "BACKUP_POLICY"}  # fmt: skip
+    return ok("organizations", {"EffectivePolicy": policy})
 
 
 @functools.cache
@@ -189,3 +242,49 @@ def seed_account_subscription_policy(
     if except_groups:
         policy["selectionCriteria"] = "LogGroupName NOT IN [" + ", ".join(json.dumps(g) for g in except_groups) + "]"
     state.account_policies.setdefault(region, []).append(policy)
+
+
+def seed_backup_policy(state: CopiesState, account: str, plans: dict[str, Any]) -> None:
+    """An organization backup policy in effect for `account`: `plans` in the policy syntax (with its operators)."""
+    state.backup_policies[account] = {"plans": plans}
+
+
+def backup_policy_plan(vault: str, regions: Sequence[str], copy_to: Sequence[str]) -> dict[str, Any]:
+    """One plan of a backup policy: a daily rule into `vault` in `regions`, copying to each of `copy_to` (ARNs)."""
+    actions = {arn: {"target_backup_vault_arn": {"@@assign": arn}} for arn in copy_to}
+    rule = {"schedule_expression": {"@@assign": "cron(0 5 ? * * *)"}, "target_backup_vault_name": {"@@assign": vault},
+            "copy_actions": actions}  # fmt: skip
+    return {"regions": {"@@assign": list(regions)}, "rules": {"daily": rule}}
+
+
+def seed_centralization_rule(
+    state: CopiesState, name: str, created_in: str, source_regions: Sequence[str], dest_region: str, *,
+    dest_account: str = "210987654321", scope: str = "*", backup_region: str | None = None,
+    kms_key_arn: str | None = None,
+) -> None:  # fmt: skip
+    """An organization centralization rule copying the log groups of `source_regions` to `dest_region`."""
+    logs: dict[str, Any] = {}
+    if kms_key_arn:
+        logs["LogsEncryptionConfiguration"] = {"EncryptionStrategy": "CUSTOMER_MANAGED", "KmsKeyArn": kms_key_arn}
+    else:
+        logs["LogsEncryptionConfiguration"] = {"EncryptionStrategy": "AWS_OWNED"}
+    if backup_region:
+        logs["BackupConfiguration"] = {"Region": backup_region}
+    state.centralization_rules.append(
+        {
+            "RuleName": name,
+            "RuleArn": f"arn:aws:observabilityadmin:{created_in}:123456789012:organization-centralization-rule/{name}",
+            "CreatorAccountId": "123456789012",
+            "CreatedTimeStamp": 1764374400000,
+            "CreatedRegion": created_in,
+            "LastUpdateTimeStamp": 1764374400000,
+            "RuleHealth": "Healthy",
+            "CentralizationRule": {
+                "Source": {"Regions": list(source_regions), "Scope": scope,
+                           "SourceLogsConfiguration": {"LogGroupSelectionCriteria": "*",
+                                                       "EncryptedLogGroupStrategy": "ALLOW"}},
+                "Destination": {"Region": dest_region, "Account": dest_account,
+                                "DestinationLogsConfiguration": logs},
+            },
+        }
+    )  # fmt: skip

@@ -20,6 +20,7 @@ from ...clouds.aws import Account, describe_error, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, Memo, dedupe_places, region_of_arn
+from .backup_policy import policy_copies
 
 TAG_TYPE = "backup:backup-vault"  # the Resource Groups Tagging API's resource type filter
 
@@ -35,7 +36,8 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
     if not vaults:
         return  # a rule backs up into a vault of its own region: with none here, no plan here copies anything
     copies: dict[str, list[Copy]] = {}
-    for rule_copies, skip in _plan_copies(account, region):
+    # the account's own plans, and those an organization backup policy runs in it (read once per account)
+    for rule_copies, skip in [*_plan_copies(account, region), policy_copies(account, region)]:
         if skip is not None:
             yield skip
         for vault_name, copy, dest in rule_copies:

@@ -10,7 +10,7 @@ groups, one DescribeAccountPolicies for the region and one DescribeSubscriptionF
 region's or an account's per-group filters at once (DescribeSubscriptionFilters takes a `logGroupName`), and no field
 of DescribeLogGroups says which groups have one. Tags come from the Resource Groups Tagging API, one paged call per
 region. Each copy at a destination carries key control *unknown*: what the destination stores, and under which
-keys, is not read.
+keys, is not read. The organization's centralization rules (stores/aws/log_centralization.py) add their copies.
 
 Field names are those of botocore's `logs` model (2014-03-28): DescribeLogGroups `logGroups[]` (`logGroupName`,
 `logGroupArn`, `arn`, `kmsKeyId`), DescribeSubscriptionFilters `subscriptionFilters[]` (`filterName`,
@@ -29,6 +29,7 @@ from ...clouds.aws import Account, describe_error, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+from .log_centralization import centralized_copies
 
 TAG_TYPE = "logs:log-group"  # the Resource Groups Tagging API's resource type filter
 GROUP_TYPE = "AWS::Logs::LogGroup"
@@ -61,6 +62,10 @@ def logs_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         arn = group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*")
         footprint = [Copy(region, CopyRole.PRIMARY)]
         footprint += [c for p in policies if (c := _policy_copy(p, name)) is not None]
+        central, skip = centralized_copies(account, region, name)
+        if skip:
+            yield skip
+        footprint += central
         try:
             footprint += _filter_copies(client, name)
         except Exception as exc:

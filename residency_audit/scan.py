@@ -66,6 +66,8 @@ SERVICES = {
         "firestore-database",
         "bigtable-instance",
         "backupdr-vault",
+        "backupdr-plan",
+        "logging-sink",
     ),
 }
 

@@ -33,6 +33,8 @@ SERVICES = {
         "elasticache",
         "memorydb",
         "opensearch",
+        "ami",
+        "log-group",
     ),
     "azure": (
         "storage-account",

@@ -539,3 +539,66 @@ def test_unreadable_replica_keys_are_a_skip_and_unknown(aws: AwsEndpoint, fault:
     [(where, reason)] = [(s["scope"], s["reason"]) for s in report["skipped"]]
     assert where.startswith(scope) and cause in reason
     assert replica_key == "unknown"  # never credited with a key it may not have
+
+
+def test_backup_secret_and_registry_copies_carry_their_own_keys(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    xks = seed_kms_key(s, "us-east-1", origin="EXTERNAL_KEY_STORE")
+    aws.kms_origin_override[xks] = "EXTERNAL_KEY_STORE"
+    held_outside = seed_backup_vault(s, "dr-xks", "us-east-1", kms_key_arn=xks)
+    unnamed = seed_backup_vault(s, "dr-plain", "ap-southeast-2")  # moto names no key: unknown, never assumed
+    cmk = seed_kms_key(s, "eu-west-1")
+    vault = seed_backup_vault(s, "eu-main", "eu-west-1", copy_to=[held_outside, unnamed], kms_key_arn=cmk)
+    secret = seed_secret(s, "db", "eu-west-1", replicas=["ap-southeast-2"], kms_key_id=cmk)
+    repo = seed_repository(s, "repo", "eu-west-1", replicate_to=["us-east-1"])
+
+    aws.clear_log()
+    code, report, err = scan("backup-vault", "secret", "ecr-repository")
+    assert code == 1, err
+    assert report["skipped"] == []
+    r = by_id(report)
+    keys = {rid: [(c["location"], c.get("key_control")) for c in r[rid]["footprint"]] for rid in (vault, secret, repo)}
+    assert keys[vault] == [("eu-west-1", None), ("us-east-1", "external"), ("ap-southeast-2", "unknown")]
+    assert r[vault]["key_control"] == "customer-managed"  # the resource's own; the worst copy decides the level
+    # a replica is encrypted in its own region: here with the AWS managed key (moto's ReplicationStatus KmsKeyId)
+    assert keys[secret] == [("eu-west-1", None), ("ap-southeast-2", "provider-managed")]
+    assert keys[repo] == [("eu-west-1", None), ("us-east-1", "unknown")]  # the destination registry decides
+    # each destination vault is described once, however many regions' plans copy to it
+    described = Counter(rec.region for rec in aws.requests if rec.action == "DescribeBackupVault")
+    assert described == Counter({"us-east-1": 1, "ap-southeast-2": 1})
+
+
+@pytest.mark.parametrize("denied", [False, True])
+def test_organization_backup_policy_copy_actions_are_copies_of_the_vault(aws: AwsEndpoint, denied: bool) -> None:
+    from .servers.aws_copies import backup_policy_plan, seed_backup_policy
+
+    s = aws.session(direct=True)
+    dr = seed_backup_vault(s, "dr-us", "us-east-1")
+    governed = seed_backup_vault(s, "central", "eu-west-1")
+    elsewhere = seed_backup_vault(s, "central", "eu-central-1")  # the plan does not run in this region
+    other = seed_backup_vault(s, "other", "eu-west-1")
+    plan = backup_policy_plan(
+        "central", ["eu-west-1", "ap-southeast-2"], ["arn:aws:backup:us-east-1:$account:backup-vault:dr-us"]
+    )
+    seed_backup_policy(aws.copies, DEFAULT_ACCOUNT, {"org-daily": plan})
+    if denied:
+        aws.add_fault("organizations", "us-east-1", "DescribeEffectivePolicy", status=400, code="AccessDeniedException",
+                      message="not authorised")  # fmt: skip
+    aws.clear_log()
+    code, report, err = scan("backup-vault")
+    r = by_id(report)
+    assert set(r) == {dr, governed, elsewhere, other}
+    # the caller's own effective policy: one request for the account, whichever regions hold vaults
+    assert [rec.action for rec in aws.requests if rec.service == "organizations"] == ["DescribeEffectivePolicy"]
+    if denied:
+        assert code == 3, err
+        (skip,) = report["skipped"]
+        assert skip["scope"] == f"account/{DEFAULT_ACCOUNT}/backup-policy"
+        assert "organizations:DescribeEffectivePolicy" in skip["reason"] and "AccessDeniedException" in skip["reason"]
+        assert places(r[governed]) == [("eu-west-1", "primary")]
+        return
+    assert code == 0 and report["skipped"] == [], err
+    assert places(r[governed]) == [("eu-west-1", "primary"), ("us-east-1", "replica")]
+    note = r[governed]["footprint"][1]["note"]
+    assert "organization backup policy plan org-daily rule daily" in note and dr in note
+    assert places(r[elsewhere]) == [("eu-central-1", "primary")] and places(r[other]) == [("eu-west-1", "primary")]

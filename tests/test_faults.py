@@ -632,6 +632,13 @@ STORE_CALLS = {
     ("es", "ListDomainNames"): "ap-east-1",
     ("es", "DescribeDomains"): "me-south-1",
     ("es", "DescribeInboundConnections"): "af-south-1",
+    # AMIs and log groups: regions shared with other calls (their skips' scopes differ), so no region is added
+    ("ec2", "DescribeImages"): "eu-west-2",
+    ("logs", "DescribeLogGroups"): "eu-west-3",
+    ("logs", "DescribeAccountPolicies"): "us-east-2",
+    ("logs", "DescribeSubscriptionFilters"): "us-west-1",
+    ("backup", "DescribeBackupVault"): "us-east-1",  # the copy actions' destination vault, dr
+    ("organizations", "DescribeEffectivePolicy"): "us-east-1",  # the account's backup policy (a global service)
 }
 STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
 STORE_FAULTS: dict[str, dict[str, Any]] = {
@@ -665,18 +672,25 @@ STORE_SCOPES = {
     "ListDomainNames": "opensearch",
     "DescribeDomains": "opensearch",
     "DescribeInboundConnections": "opensearch/connections",
+    "DescribeImages": "ami",
+    "DescribeLogGroups": "log-group",
+    "DescribeAccountPolicies": "log-group/account-policies",
+    "DescribeSubscriptionFilters": "log-group/log-group/",
+    "DescribeBackupVault": "backup-vault/destination-vault/dr",
+    "DescribeEffectivePolicy": "",  # account-wide: account/…/backup-policy
 }
 # the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
 STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
                "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs",
                "DescribeReplicationGroups": "elasticache", "memorydb:DescribeClusters": "memorydb",
-               "ListDomainNames": "opensearch", "DescribeDomains": "opensearch"}  # fmt: skip
+               "ListDomainNames": "opensearch", "DescribeDomains": "opensearch",
+               "DescribeImages": "ami", "DescribeLogGroups": "logs"}  # fmt: skip
 
 
 # XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
 # handler, so even a transient one is a skip (never silence); the JSON protocols' malformed bodies are retried.
 STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones", "DescribeGlobalClusters", "DescribeDBInstanceAutomatedBackups",
-             "DescribeReplicationGroups", "DescribeGlobalReplicationGroups"}  # fmt: skip
+             "DescribeReplicationGroups", "DescribeGlobalReplicationGroups", "DescribeImages"}  # fmt: skip
 
 
 def _call(service: str, action: str) -> str:
@@ -705,6 +719,7 @@ def store_estate() -> Iterator[StoreEstate]:
         seed_repository,
         seed_secret,
     )
+    from .servers.aws_copies import copy_image, seed_account_subscription_policy, seed_image, seed_log_group
 
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
         for key, value in ep.env({}).items():
@@ -714,6 +729,8 @@ def store_estate() -> Iterator[StoreEstate]:
         dr = seed_backup_vault(s, "dr", "us-east-1")
         ids: dict[tuple[str, str], set[str]] = {}
         for region in dict.fromkeys(STORE_CALLS.values()):
+            if region == "us-east-1":
+                continue  # where the copies go (dr): its DescribeBackupVault is faulted, its stores are not seeded
             ids[(region, "backup")] = {seed_backup_vault(s, f"v-{region}", region, copy_to=[dr])}
             copy_recovery_point(ep, dr, next(iter(ids[(region, "backup")])))
             ids[(region, "kms")] = {seed_kms_key(s, region)}
@@ -722,6 +739,12 @@ def store_estate() -> Iterator[StoreEstate]:
             seed_redshift_cluster(s, f"dw-{region}", region, copy_to="us-east-1")
             ids[(region, "redshift")] = {f"arn:aws:redshift:{region}:{DEFAULT_ACCOUNT}:cluster:dw-{region}"}
             ids[(region, "efs")] = {seed_file_system(ep, s, f"fs-{region}", region, replicate_to=["us-east-1"])[0]}
+            image = seed_image(ep.copies, s, f"ami-{region}", region)
+            ids[(region, "ami")] = {f"arn:aws:ec2:{region}::image/{image}"}
+            copy_image(ep.copies, s, image, region, "us-east-1")
+            stream = f"arn:aws:kinesis:us-east-1:{DEFAULT_ACCOUNT}:stream/siem"
+            ids[(region, "logs")] = {seed_log_group(ep.copies, s, f"/app/{region}", region, send_to=[stream])}
+            seed_account_subscription_policy(ep.copies, region, stream)
         warsaw = {"ZoneName": "eu-central-1-waw-1a", "ZoneType": "local-zone", "GroupName": "eu-central-1-waw-1",
                   "ParentZoneName": "eu-central-1a"}  # fmt: skip
         seed_local_zone_db(ep, s, "warsaw", warsaw)
@@ -757,6 +780,7 @@ def store_estate() -> Iterator[StoreEstate]:
             "--service",
             "efs",
             *("--service", "docdb", "--service", "elasticache", "--service", "memorydb", "--service", "opensearch"),
+            *("--service", "ami", "--service", "log-group"),
         ]
         for region in STORE_REGIONS:
             args += ["--region", region]
@@ -828,6 +852,8 @@ def test_store_calls_persistent_faults_are_skips(
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/kms-key/"
         if action == "DescribeAvailabilityZones":
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/availability-zones"
+        if action == "DescribeEffectivePolicy":
+            prefix = f"account/{DEFAULT_ACCOUNT}/backup-policy"
         found = {scope: reason for scope, reason in run.skips.items() if scope.startswith(prefix)}
         assert found, (action, prefix, run.skips)
         if kind == "malformed" and call in STORE_XML:

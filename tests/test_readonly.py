@@ -44,6 +44,14 @@ from .servers.aws import (
     seed_table,
     seed_volume,
 )
+from .servers.aws_copies import (
+    backup_policy_plan,
+    copy_image,
+    seed_backup_policy,
+    seed_centralization_rule,
+    seed_image,
+    seed_log_group,
+)
 from .servers.azure import AzureEndpoint
 from .servers.azure_stores import (
     add_backup_vault,
@@ -109,6 +117,19 @@ AWS_ACTIONS = {
     ("ec2", "DescribeAvailabilityZones"): "ec2:DescribeAvailabilityZones",
     ("elasticfilesystem", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
     ("elasticfilesystem", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfigurations",
+    ("ec2", "DescribeImages"): "ec2:DescribeImages",
+    ("backup", "DescribeBackupVault"): "backup:DescribeBackupVault",
+    ("organizations", "DescribeEffectivePolicy"): "organizations:DescribeEffectivePolicy",
+    ("observabilityadmin", "ListCentralizationRulesForOrganization"): (
+        "observabilityadmin:ListCentralizationRulesForOrganization"
+    ),
+    (
+        "observabilityadmin",
+        "GetCentralizationRuleForOrganization",
+    ): "observabilityadmin:GetCentralizationRuleForOrganization",
+    ("logs", "DescribeLogGroups"): "logs:DescribeLogGroups",
+    ("logs", "DescribeAccountPolicies"): "logs:DescribeAccountPolicies",
+    ("logs", "DescribeSubscriptionFilters"): "logs:DescribeSubscriptionFilters",
     # --aws-inventory resource-explorer / config:NAME (the IAM prefix of Resource Explorer is its signing name)
     ("resource-explorer-2", "ListIndexes"): "resource-explorer-2:ListIndexes",
     ("resource-explorer-2", "ListIndexesForMembers"): "resource-explorer-2:ListIndexesForMembers",
@@ -412,6 +433,11 @@ def seed_aws(ep: AwsEndpoint) -> str:
     seed_redshift_cluster(s, "warehouse", "eu-west-1", copy_to="us-east-1")
     seed_local_zone_db(ep, s, "lima-db")
     seed_file_system(ep, s, "shared-fs", "eu-west-1", replicate_to=["us-west-2"])
+    plan = backup_policy_plan("eu-main", ["eu-west-1"], ["arn:aws:backup:us-east-1:$account:backup-vault:dr-us"])
+    seed_backup_policy(ep.copies, _account_of_session(s), {"org-daily": plan})
+    copy_image(ep.copies, s, seed_image(ep.copies, s, "base", "eu-west-1", kms_key_id=key), "eu-west-1", "us-east-1")
+    seed_log_group(ep.copies, s, "/app/api", "eu-west-1", send_to=["arn:aws:kinesis:us-east-1:1:stream/siem"])
+    seed_centralization_rule(ep.copies, "central", "eu-west-1", ["eu-west-1"], "eu-central-1")
     (member,) = seed_organization(s, ["member"])
     seed_bucket(ep.member_session(member, direct=True), "member-data", "eu-central-1")
     # the organization-wide engines: an index in every account-region, an aggregator over all of them

@@ -105,6 +105,7 @@ class Account:
         # bucket name → LocationConstraint as S3 returns it; seeded from ListBuckets' BucketRegion
         self.bucket_regions = Memo(self._bucket_location)
         self.home_region = session.region_name
+        self.caller = self  # the account the scan runs as (assume() sets it for a member account)
 
     def client(self, service: str, region: str) -> Any:
         """The account's client for `service` in `region`, created once."""
@@ -301,7 +302,9 @@ def assume(me: Account, account_id: str) -> Account:
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
     ]
-    return Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+    member = Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+    member.caller = me  # organization-wide settings are read once, with the caller's (management) credentials
+    return member
 
 
 def _enter(me: Account, account_id: str) -> Iterator[Task | Skip | Found]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..model import Resource
 from ..stores.aws import (
+    ami,
     backup,
     docdb,
     dynamodb,
@@ -20,6 +21,7 @@ from ..stores.aws import (
     s3,
     secrets,
 )
+from ..stores.aws import logs as aws_logs
 from ..stores.azure import (
     cache,
     cosmos,
@@ -40,6 +42,7 @@ from .context import Context, Item
 
 _MODULES = (
     *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, docdb, elasticache, memorydb, opensearch),
+    *(ami, aws_logs),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
     gcp_sinks,

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
-from . import aws_graph, aws_inventory
+from . import aws_copies, aws_graph, aws_inventory
 from .base import Endpoint, FaultMode
 
 if TYPE_CHECKING:
@@ -201,6 +201,8 @@ class AwsEndpoint(Endpoint):
         self.inventory = aws_inventory.AwsInventory()
         #: DocumentDB clusters and the other stores moto lacks (tests/servers/aws_graph.py)
         self.graph = aws_graph.GraphState()
+        #: AMI fields, log subscriptions and backup policies moto lacks (tests/servers/aws_copies.py)
+        self.copies = aws_copies.CopiesState()
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -276,6 +278,7 @@ class AwsEndpoint(Endpoint):
         self.recovery_points.clear()
         self.inventory.reset()
         self.graph.reset()
+        self.copies.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 
@@ -438,6 +441,11 @@ class AwsEndpoint(Endpoint):
     def _forward(self, rec: RequestRecord, headers: list[tuple[str, str]], body: bytes) -> _Response:
         if self.inventory.handles(rec.service, rec.action):
             return aws_inventory.run(self.inventory, rec.service, rec.region, rec.action, body)
+        upstream = functools.partial(self._upstream, rec.method, rec.path, headers, body)
+        auth = next((v for k, v in headers if k.lower() == "authorization"), "")
+        done = aws_copies.forward(self.copies, rec.service, rec.region or "", rec.action, body, upstream, auth)
+        if done is not None:
+            return done
         if rec.service == "s3" and rec.action == "ListBuckets" and rec.method == "GET":
             return self._list_buckets(rec, headers)
         if rec.service == "s3" and self.s3_region_redirects:
@@ -758,7 +766,12 @@ def _classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestR
 
 
 #: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
-_REST_JSON = {"backup": "backup", "elasticfilesystem": "efs", "es": "opensearch"}
+_REST_JSON = {
+    "backup": "backup",
+    "elasticfilesystem": "efs",
+    "es": "opensearch",
+    "observabilityadmin": "observabilityadmin",
+}
 
 
 @functools.cache

@@ -4,18 +4,23 @@ Often imposed org-wide by a backup policy, a copy action is the copy most likely
 plan whose rule backs up into an EU vault can copy each recovery point to a vault in us-east-1. Field names are
 those of botocore's `backup` service model (2018-11-15): ListBackupVaults `BackupVaultList[]` (`BackupVaultName`,
 `BackupVaultArn`, `EncryptionKeyArn`, `EncryptionKeyType`), ListBackupPlans `BackupPlansList[].BackupPlanId`,
-GetBackupPlan `BackupPlan.Rules[]` (`RuleName`, `TargetBackupVaultName`, `CopyActions[].DestinationBackupVaultArn`).
+GetBackupPlan `BackupPlan.Rules[]` (`RuleName`, `TargetBackupVaultName`, `CopyActions[].DestinationBackupVaultArn`),
+DescribeBackupVault (`EncryptionKeyArn`, `EncryptionKeyType`) of each copy action's destination vault: its keys are
+the copy's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ...clouds.aws import Account, describe_error, resource
+from ...clouds.aws import Account, describe_error, error_code, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+from ..common import UNKNOWN_LOCATION, Memo, dedupe_places, region_of_arn
 
 TAG_TYPE = "backup:backup-vault"  # the Resource Groups Tagging API's resource type filter
 
@@ -31,11 +36,14 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
     if not vaults:
         return  # a rule backs up into a vault of its own region: with none here, no plan here copies anything
     copies: dict[str, list[Copy]] = {}
-    for rule_copies, skip in _plan_copies(account, region):
+    # the account's own plans, and those an organization backup policy runs in it (read once per account)
+    for rule_copies, skip in [*_plan_copies(account, region), policy_copies(account, region)]:
         if skip is not None:
             yield skip
-        for vault_name, copy in rule_copies:
-            copies.setdefault(vault_name, []).append(copy)
+        for vault_name, copy, dest in rule_copies:
+            keyed, skips = _with_destination_keys(account, copy, dest)
+            yield from skips
+            copies.setdefault(vault_name, []).append(keyed)
     for vault in vaults:
         name, arn = vault["BackupVaultName"], vault["BackupVaultArn"]
         footprint = [Copy(region, CopyRole.PRIMARY), *copies.get(name, [])]
@@ -60,6 +68,57 @@ def backup_list(account: Account, region: str) -> Iterator[Resource | Skip]:
         )
 
 
+def _with_destination_keys(account: Account, copy: Copy, dest: str | None) -> tuple[Copy, list[Skip]]:
+    """A copy action's copy under the keys of its destination vault (DescribeBackupVault, once per vault).
+
+    A recovery point copied into another vault is re-encrypted with that vault's key, so the copy's key control is
+    the destination vault's: read where it is in this account, unknown (never assumed) in another account.
+    """
+    parts = (dest or "").split(":")
+    if len(parts) < 7 or parts[0] != "arn":
+        return Copy(copy.code, copy.role, note=copy.note, key_control=KeyControl.UNKNOWN), []
+    where, owner, name = parts[3], parts[4], parts[6]
+    if owner != account.id:
+        note = f"{copy.note}; its keys: vault in account {owner}, not read from this one (unknown)"
+        return Copy(copy.code, copy.role, note=note, key_control=KeyControl.UNKNOWN), []
+    skips: list[Skip] = []
+    memo = _vault_memo(account)
+    try:
+        found = memo.get((where, name))
+    except Exception as exc:
+        if memo.first_failure((where, name)):
+            reason = f"the keys of this copy-action destination are unknown: {describe_error(exc)}"
+            scope = account.scope("region", where, "service", "backup-vault", "destination-vault", name)
+            skips.append(Skip(Provider.AWS, scope, reason))
+        found = {}
+    if found.get("EncryptionKeyType") == "AWS_OWNED_KMS_KEY":
+        key = (KeyControl.PROVIDER_MANAGED, "an AWS owned key")
+    elif found:
+        key = account.key_control(where, found.get("EncryptionKeyArn"), None)
+        skips.extend(account.key_skips(where, found.get("EncryptionKeyArn")))
+    else:
+        key = (KeyControl.UNKNOWN, "destination vault unreadable")
+    return Copy(copy.code, copy.role, note=f"{copy.note}; its keys: {key[1]}", key_control=key[0]), skips
+
+
+_MEMO_LOCK = threading.Lock()
+
+
+def _vault_memo(account: Account) -> Memo:
+    """(region, vault name) → DescribeBackupVault, shared by every region's task of the account: one request a vault."""
+    with _MEMO_LOCK:
+        memo: Memo | None = account.__dict__.get("_backup_vaults")
+        if memo is None:
+            memo = account.__dict__["_backup_vaults"] = Memo(functools.partial(_describe_vault, account))
+        return memo
+
+
+def _describe_vault(account: Account, arg: tuple[str, str]) -> dict[str, Any]:
+    region, name = arg
+    out: dict[str, Any] = account.client("backup", region).describe_backup_vault(BackupVaultName=name)
+    return out
+
+
 def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
     """A copy in each region the vault's recovery points were copied in from: the same data is in the source vault.
 
@@ -75,8 +134,8 @@ def _copied_in(client: Any, vault: str, region: str) -> list[Copy]:
     return list(sources.values())
 
 
-def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy]], Skip | None]]:
-    """Per backup plan: (target vault name, copy) for each copy action, or a skip naming the unreadable plan."""
+def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str, Copy, str | None]], Skip | None]]:
+    """Per backup plan: (target vault name, copy, destination ARN) per copy action, or a skip naming the plan."""
     client = account.client("backup", region)
     scope = ("region", region, "service", "backup-vault")
     try:
@@ -93,7 +152,7 @@ def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str
             reason = f"copy actions of this backup plan unknown: {describe_error(exc)}"
             yield [], Skip(Provider.AWS, account.scope(*scope, "plan", plan_id), reason)
             continue
-        found: list[tuple[str, Copy]] = []
+        found: list[tuple[str, Copy, str | None]] = []
         for rule in doc.get("Rules", []):
             for action in rule.get("CopyActions", []):
                 dest = action.get("DestinationBackupVaultArn")
@@ -102,8 +161,111 @@ def _plan_copies(account: Account, region: str) -> Iterator[tuple[list[tuple[str
                     f"copies recovery points to {dest}"
                 )
                 where = region_of_arn(dest) or UNKNOWN_LOCATION
-                found.append((rule.get("TargetBackupVaultName", ""), Copy(where, CopyRole.REPLICA, note=note)))
+                found.append((rule.get("TargetBackupVaultName", ""), Copy(where, CopyRole.REPLICA, note=note), dest))
         yield found, None
+
+
+# --- organization backup policies -----------------------------------------------------------------------
+#
+# Organization-wide backup policies: the copy actions an AWS Organizations backup policy imposes on an account.
+#
+# A backup policy attached to the organization's root, an OU or the account makes AWS Backup run its plans in the
+# account, in the policy's `regions`, backing up into the vault its rules name (`target_backup_vault_name`) and copying
+# each recovery point to its `copy_actions` (keyed by, and naming in `target_backup_vault_arn`, the destination vault;
+# `$account` stands for the account). Those copies are copies of that vault's recovery points, so they join the
+# footprint of the vault of that name in each of the plan's regions, as a local backup plan's copy actions do.
+#
+# Read with DescribeEffectivePolicy (PolicyType BACKUP_POLICY, no TargetId): the account's own effective policy, the
+# inheritance of root, OUs and account already resolved by Organizations. It can be called from any account in the
+# organization, so each account scanned (the caller, or a member entered with --role-name) reads its own: no
+# management or delegated-admin account is needed, and there is no inheritance for this tool to get wrong (ListPolicies
+# and DescribePolicy from the management account would leave it to). One request per account that has a backup vault,
+# none per region. An account outside any organization, or with no backup policy, has none; a denied or failed read is
+# one skip naming the permission, `organizations:DescribeEffectivePolicy`.
+#
+# Policy syntax: the AWS Organizations User Guide, "Backup policy syntax and examples" (value operators `@@assign`
+# and friends around each value; the effective policy keeps them).
+
+PERMISSION = "organizations:DescribeEffectivePolicy"
+# an account with no policy of this type, or outside any organization: nothing is imposed
+_NONE = {"EffectivePolicyNotFoundException", "AWSOrganizationsNotInUseException"}
+_LOCK = threading.Lock()
+
+
+def policy_copies(account: Account, region: str) -> tuple[list[tuple[str, Copy, str | None]], Skip | None]:
+    """Each copy action the account's effective backup policy runs in `region`: (vault name, copy, destination ARN).
+
+    A skip (once per account) where the policy cannot be read or understood.
+    """
+    memo = _memo(account)
+    try:
+        content: str | None = memo.get(account.id)
+    except Exception as exc:
+        if not memo.first_failure(account.id):
+            return [], None
+        reason = (
+            f"the organization's backup policy for this account is unreadable (needs {PERMISSION}), so the copies "
+            f"its copy actions make are unknown: {describe_error(exc)}"
+        )
+        return [], Skip(Provider.AWS, account.scope("backup-policy"), reason)
+    if content is None:
+        return [], None
+    try:
+        return _copies(json.loads(content), account.id, region), None
+    except (ValueError, TypeError, AttributeError) as exc:
+        if not memo.first_failure(account.id):
+            return [], None
+        reason = f"the organization's backup policy for this account could not be understood ({exc}): copies unknown"
+        return [], Skip(Provider.AWS, account.scope("backup-policy"), reason)
+
+
+def _memo(account: Account) -> Memo:
+    with _LOCK:
+        memo: Memo | None = account.__dict__.get("_backup_policy")
+        if memo is None:
+            memo = account.__dict__["_backup_policy"] = Memo(lambda _: _effective(account))
+        return memo
+
+
+def _effective(account: Account) -> str | None:
+    org = account.client("organizations", account.home_region)
+    try:
+        out = org.describe_effective_policy(PolicyType="BACKUP_POLICY")
+    except Exception as exc:
+        if error_code(exc) in _NONE:
+            return None
+        raise
+    content = out.get("EffectivePolicy", {}).get("PolicyContent")
+    return content if isinstance(content, str) else None
+
+
+def _value(node: Any) -> Any:
+    """A policy value without its operator: {"@@assign": X} → X (the effective policy keeps the operators)."""
+    if isinstance(node, Mapping):
+        for op in ("@@assign", "@@append", "@@remove"):
+            if op in node:
+                return node[op]
+    return node
+
+
+def _copies(doc: Mapping[str, Any], account_id: str, region: str) -> list[tuple[str, Copy, str | None]]:
+    found: list[tuple[str, Copy, str | None]] = []
+    for plan_name, plan in (_value(doc.get("plans")) or {}).items():
+        regions = _value(plan.get("regions"))
+        understood = isinstance(regions, list)
+        if understood and region not in regions:
+            continue
+        for rule_name, rule in (_value(plan.get("rules")) or {}).items():
+            vault = _value(rule.get("target_backup_vault_name"))
+            for key, action in (_value(rule.get("copy_actions")) or {}).items():
+                dest = _value(action.get("target_backup_vault_arn")) if isinstance(action, Mapping) else None
+                dest = str(dest or key).replace("$account", account_id)
+                note = f"organization backup policy plan {plan_name} rule {rule_name} copies recovery points to {dest}"
+                if not understood:
+                    note += " (the plan's regions were not understood: counted in every region)"
+                where = region_of_arn(dest) or UNKNOWN_LOCATION
+                found.append((str(vault or ""), Copy(where, CopyRole.REPLICA, note=note), dest))
+    return found
 
 
 # --- the Terraform plan reader --------------------------------------------------------------------------------

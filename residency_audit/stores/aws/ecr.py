@@ -19,6 +19,10 @@ from ..common import UNKNOWN_LOCATION, dedupe_places
 
 TAG_TYPE = "ecr:repository"  # the Resource Groups Tagging API's resource type filter
 DEFAULT_KEY = "encrypted with the AWS managed key aws/ecr"
+# Replication copies images, not repository settings: the destination repository's encryption is whatever the
+# destination registry gives it (an existing repository's own setting, a repository creation template applied for
+# REPLICATION, else AES256), in another region or account. Not read here, so a replica's key control is unknown.
+REPLICA_KEYS = "the replica repository's keys are set by the destination registry and not read (unknown)"
 
 # --- live -----------------------------------------------------------------------------------------------------
 
@@ -63,8 +67,9 @@ def _replicas(account_id: str, name: str, rules: Sequence[Mapping[str, Any]]) ->
         for dest in rule.get("destinations", []):
             registry = dest.get("registryId")
             whose = "this account's registry" if registry in (None, account_id) else f"registry {registry}"
-            note = f"replication rule {i} copies images to {whose} in {dest.get('region', '?')}{match}"
-            copies.append(Copy(dest.get("region") or UNKNOWN_LOCATION, CopyRole.REPLICA, note=note))
+            note = f"replication rule {i} copies images to {whose} in {dest.get('region', '?')}{match}; {REPLICA_KEYS}"
+            where = dest.get("region") or UNKNOWN_LOCATION
+            copies.append(Copy(where, CopyRole.REPLICA, note=note, key_control=KeyControl.UNKNOWN))
     return copies
 
 
@@ -106,7 +111,8 @@ def _plan_repository(ctx: Context, item: Item) -> Resource:
             for dest in _blocks(rule, "destination"):
                 dest_region = dest.get("region")
                 if isinstance(dest_region, str) and dest_region:
-                    footprint.append(Copy(dest_region, CopyRole.REPLICA, note=f"{where} replicates images{match}"))
+                    note = f"{where} replicates images{match}; {REPLICA_KEYS}"
+                    footprint.append(Copy(dest_region, CopyRole.REPLICA, note=note, key_control=KeyControl.UNKNOWN))
                 else:
                     footprint.append(unknown_copy(CopyRole.REPLICA, f"{where}: destination region {AFTER_APPLY}"))
     enc = item.blocks("encryption_configuration")

@@ -31,6 +31,8 @@ ENDPOINT_SERVICE = {
     "elasticache": "elasticache",
     "memorydb": "memorydb",
     "opensearch": "opensearch",
+    "ami": "ec2",
+    "log-group": "logs",
 }
 # Resource Groups Tagging API resource types, for stores whose list calls carry no tags
 TAG_TYPES = {
@@ -44,6 +46,7 @@ TAG_TYPES = {
 
 def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
     """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
+    from .ami import ami_list
     from .backup import backup_list
     from .docdb import docdb_list, neptune_list
     from .dynamodb import dynamodb_list
@@ -52,6 +55,7 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
     from .efs import efs_list
     from .elasticache import elasticache_list
     from .kms import kms_list
+    from .logs import logs_list
     from .memorydb import memorydb_list
     from .opensearch import opensearch_list
     from .rds import rds_list
@@ -73,4 +77,6 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "elasticache": elasticache_list,
         "memorydb": memorydb_list,
         "opensearch": opensearch_list,
+        "ami": ami_list,
+        "log-group": logs_list,
     }

@@ -1,7 +1,8 @@
 """Secrets Manager secrets: the secret's region and every region it is replicated to.
 
 Field names are those of botocore's `secretsmanager` model (2017-10-17): ListSecrets `SecretList[]` (`ARN`, `Name`,
-`KmsKeyId`, `Tags`, `PrimaryRegion`), DescribeSecret `ReplicationStatus[]` (`Region`, `KmsKeyId`, `Status`). Only
+`KmsKeyId`, `Tags`, `PrimaryRegion`), DescribeSecret `KmsKeyId`, `ReplicationStatus[]` (`Region`, `KmsKeyId`,
+`Status`): each replica is encrypted with its own key in its own region, so each copy carries its own key control. Only
 DescribeSecret names the replicas, so each secret costs one DescribeSecret; a replica is described through its
 primary (same ARN, the primary's region), which alone lists every replica. Secret values are never read.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...clouds.aws import Account, describe_error, resource, tag_list
-from ...model import Copy, CopyRole, Provider, Resource, Skip
+from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import dedupe_places
 
@@ -42,15 +43,34 @@ def _secret(account: Account, region: str, entry: dict[str, Any]) -> Iterator[Re
         reason = f"replicas unknown: {describe_error(exc)}"
         yield Skip(Provider.AWS, account.scope("region", region, "service", "secret", "secret", arn), reason)
         described = {}
+    if primary != region and described:
+        # the primary's own key (DescribeSecret KmsKeyId): keys are per copy, the worst decides
+        own, how = _key(account, primary, described.get("KmsKeyId"))
+        yield from account.key_skips(primary, described.get("KmsKeyId"))
+        footprint[1] = Copy(primary, CopyRole.REPLICA, note=f"primary secret of this replica; its keys: {how}",
+                            key_control=own)  # fmt: skip
     for replica in described.get("ReplicationStatus", []):
-        if replica.get("Region"):
-            note = f"replica secret ({replica.get('Status', '?')})"
-            footprint.append(Copy(replica["Region"], CopyRole.REPLICA, note=note))
+        where = replica.get("Region")
+        if where and where != region:
+            own, how = _key(account, where, replica.get("KmsKeyId"))
+            yield from account.key_skips(where, _kms_id(replica.get("KmsKeyId")))
+            note = f"replica secret ({replica.get('Status', '?')}); its keys: {how}"
+            footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=own))
     key_id = entry.get("KmsKeyId")
     key = account.key_control(region, key_id, DEFAULT_KEY)
     yield from account.key_skips(region, key_id)
     tags = tag_list(entry.get("Tags", []))
     yield resource(account, "secret", "AWS::SecretsManager::Secret", arn, name, dedupe_places(footprint), tags, key)
+
+
+def _kms_id(key_id: str | None) -> str | None:
+    """A key to describe: None for the AWS managed key (by default or named by its alias), which needs no request."""
+    return None if not key_id or key_id.endswith("alias/aws/secretsmanager") else key_id
+
+
+def _key(account: Account, region: str, key_id: str | None) -> tuple[KeyControl, str]:
+    """A copy's key control from ReplicationStatus[].KmsKeyId (or the primary's KmsKeyId) in its own region."""
+    return account.key_control(region, _kms_id(key_id), DEFAULT_KEY)
 
 
 def _in_region(arn: str, region: str) -> str:

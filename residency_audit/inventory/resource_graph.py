@@ -14,11 +14,11 @@ from ..clouds.azure import (
     SERVICES,
     SQL_SERVERS,
     SUBSCRIPTIONS_API,
-    Arm,
     AzureOptions,
     Kind,
     describe_error,
 )
+from ..clouds.azure_arm import Arm
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task

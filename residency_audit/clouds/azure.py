@@ -1,6 +1,7 @@
-"""Azure connector: the clouds, resource types and options of a scan, and its error messages (the Resource Manager
-client is clouds/azure_arm.py). Stores: storage, Cosmos DB, SQL (databases, managed instances), flexible servers, disks,
-vaults, Key Vault and the rest of the catalogue.
+"""Azure connector: the clouds, resource types and options of a scan, and its error messages.
+
+The Resource Manager client is clouds/azure_arm.py. Stores: storage (with blob object replication), Cosmos DB, SQL
+(databases, managed instances), flexible servers, disks, vaults, Key Vault and the rest of the catalogue.
 
 Every subscription the credential can see (or those named), in the public, China (21Vianet) or US Government cloud.
 

@@ -116,6 +116,18 @@ class Arm:
         self.replicas = Memo(self._replicas)
         # any child list several resources share (a resource group's instance failover groups): (path, api-version)
         self.lists = Memo(lambda arg: list(self.pages(*arg)))
+        # storage accounts by lower-case id (an object replication policy's destination): seeded from the inventory,
+        # read by id only when it holds no such account; and the inventory's accounts by lower-case name, for a
+        # policy that names its destination by name only (cross-tenant replication allowed)
+        self.storage_accounts = Memo(lambda rid: self.get(rid, KINDS["storage-account"].api_version))
+        self.storage_names: dict[str, str] = {}
+
+    def seed_storage_account(self, item: dict[str, Any]) -> None:
+        """Remember a storage account the inventory returned, so a policy naming it as destination costs no GET."""
+        rid = str(item.get("id") or "")
+        if rid:
+            self.storage_accounts.seed(rid.lower(), item)
+            self.storage_names.setdefault(str(item.get("name") or rid.rsplit("/", 1)[-1]).lower(), rid)
 
     def _send(self, method: str, url: str, params: dict[str, str], body: Any = None) -> dict[str, Any]:
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError

@@ -22,6 +22,7 @@ from ..clouds.azure_arm import Arm
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
+from ..stores.azure.blob_replication import replication_readable, storage_task
 from ..stores.azure.cache import cache, cache_needs_lookups, cache_task
 from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
@@ -41,7 +42,6 @@ _log = logging.getLogger(__name__)
 RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
 # stores whose every copy is in the inventory record (and the knowledge base): one call, no further reading
 _ONE_RECORD = {
-    "storage-account": storage_account,
     "cosmosdb": cosmosdb,
     "recovery-services-vault": recovery_vault,
     "backup-vault": backup_vault,
@@ -142,6 +142,10 @@ def _graph_inventory(
         yield from census(RESOURCE_GRAPH, rows)
         # every subscription asked about answered, even one with nothing in it
         yield from (Found(Provider.AZURE, RESOURCE_GRAPH, f"subscription/{sub}", "", 0) for sub in subscriptions)
+    storage = KINDS["storage-account"].type.lower()
+    for row in rows:  # every account first: an object replication destination is then found without a request
+        if str(row.get("type", "")).lower() == storage:
+            arm.seed_storage_account(row)
     by_server: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         kind = BY_TYPE.get(str(row.get("type", "")).lower())
@@ -218,7 +222,11 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
 def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> Iterator[Resource | Skip | Task]:
     """Resources from listed items; items that need more reading become tasks of their own."""
     for item in items:
-        if kind.service in _ONE_RECORD:
+        if kind.service == "storage-account":
+            arm.seed_storage_account(item)  # idempotent: Graph rows are seeded before any task runs
+            # object replication policies are child resources no record shows: one GET per account that can have them
+            yield storage_task(arm, sub, item) if replication_readable(item) else storage_account(arm, sub, item)
+        elif kind.service in _ONE_RECORD:
             yield _ONE_RECORD[kind.service](arm, sub, item)
         elif kind.service == "sql-managed-instance":
             yield managed_instance_task(arm, sub, item)

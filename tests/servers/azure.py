@@ -53,6 +53,16 @@ from .azure_wire import (
 )
 from .base import Endpoint, FaultMode
 
+# child lists served under their parent's id, in the order they were seeded
+CHILD_LISTS = (
+    "failoverGroups",
+    "replicationLinks",
+    "replicas",
+    "replications",
+    "linkedServers",
+    "objectReplicationPolicies",
+)
+
 __all__ = ["_DISPLAY", "AzureEndpoint", "Fault", "RequestRecord", "wire"]
 
 
@@ -322,7 +332,7 @@ print(json.dumps({{
             return 200, self._page(
                 list(children.get((parent, "instanceFailoverGroups"), [])), raw_path, query, self.url
             )
-        for child_kind in ("failoverGroups", "replicationLinks", "replicas", "replications", "linkedServers"):
+        for child_kind in CHILD_LISTS:
             if kind == child_kind.lower() and parent in resources:
                 return 200, self._page(list(children.get((parent, child_kind), [])), raw_path, query, self.url)
         raise KeyError(path)

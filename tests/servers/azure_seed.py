@@ -78,6 +78,7 @@ class Seeding:
         secondary_location: str | None = None,
         key_source: str = "Microsoft.Storage",
         tags: Mapping[str, str] | None = None,
+        kind: str = "StorageV2",
     ) -> str:
         """A storage account; ``secondary_location`` is what the API reports (None: no such field)."""
         from azure.mgmt.storage import models as m
@@ -98,7 +99,7 @@ class Seeding:
             ),
         )
         account = m.StorageAccount(
-            location=location, sku=m.Sku(name=sku), kind="StorageV2", tags=dict(tags or {}), properties=props
+            location=location, sku=m.Sku(name=sku), kind=kind, tags=dict(tags or {}), properties=props
         )
         return self._put(sub, rg, "Microsoft.Storage/storageAccounts", name, wire(account))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...clouds.azure import KINDS
@@ -12,6 +12,7 @@ from ...plan.context import AFTER_APPLY, GEO_REPLICATION, Context, Item, plan_ta
 from ..common import UNKNOWN_LOCATION
 from .common import (
     azure_place,
+    dict_of,
     kb_pair,
     paired_copy,
     plan_location,
@@ -25,31 +26,39 @@ GEO_SKUS = {"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
 # --- storage accounts --------------------------------------------------------------------------------------------
 
 
-def storage_account(arm: Arm, sub: str, item: dict[str, Any]) -> Resource:
-    """A storage account: its location and, for geo-redundant SKUs, its secondary."""
+def storage_account(arm: Arm, sub: str, item: dict[str, Any], replicas: Iterable[Copy] = ()) -> Resource:
+    """A storage account: its location, for geo-redundant SKUs its secondary, and `replicas` (object replication)."""
+    footprint = [*storage_places(item, "geo-redundant SKU"), *replicas]
+    return resource(arm, "storage-account", KINDS["storage-account"].type, sub, item, footprint, storage_key(item))
+
+
+def storage_places(item: dict[str, Any], what: str) -> list[Copy]:
+    """Where an account's copies are: the primary and, for geo-redundant SKUs, the secondary."""
     props = properties_of(item)
     location = str(props.get("primaryLocation") or item.get("location") or UNKNOWN_LOCATION)
-    sku = str((item.get("sku") or {}).get("name") or "")
+    sku = str(dict_of(item.get("sku")).get("name") or "")
     footprint = [Copy(location, CopyRole.PRIMARY)]
     if sku in GEO_SKUS:
-        footprint.append(_storage_secondary(location, sku, props.get("secondaryLocation")))
-    encryption = props.get("encryption") or {}
+        footprint.append(_storage_secondary(location, f"{what} {sku}", props.get("secondaryLocation")))
+    return footprint
+
+
+def storage_key(item: dict[str, Any]) -> tuple[KeyControl, str]:
+    """Who holds an account's keys, from `properties.encryption.keySource`."""
+    encryption = dict_of(properties_of(item).get("encryption"))
     source = str(encryption.get("keySource") or "")
     if source.lower() == "microsoft.keyvault":
-        vault = encryption.get("keyvaultproperties") or encryption.get("keyVaultProperties") or {}
+        vault = dict_of(encryption.get("keyvaultproperties") or encryption.get("keyVaultProperties"))
         where = vault.get("keyvaulturi") or vault.get("keyVaultUri") or "Key Vault"
         name = vault.get("keyname") or vault.get("keyName") or "?"
-        key = (KeyControl.CUSTOMER_MANAGED, f"customer-managed key {name} in {where}")
-    elif source.lower() == "microsoft.storage" or not encryption:
-        key = (KeyControl.PROVIDER_MANAGED, "Microsoft-managed keys (keySource Microsoft.Storage)")
-    else:
-        key = (KeyControl.UNKNOWN, f"unrecognised encryption keySource {source!r}")
-    return resource(arm, "storage-account", KINDS["storage-account"].type, sub, item, footprint, key)
+        return KeyControl.CUSTOMER_MANAGED, f"customer-managed key {name} in {where}"
+    if source.lower() == "microsoft.storage" or not encryption:
+        return KeyControl.PROVIDER_MANAGED, "Microsoft-managed keys (keySource Microsoft.Storage)"
+    return KeyControl.UNKNOWN, f"unrecognised encryption keySource {source!r}"
 
 
-def _storage_secondary(location: str, sku: str, reported: Any) -> Copy:
+def _storage_secondary(location: str, what: str, reported: Any) -> Copy:
     pair, code = kb_pair(location)
-    what = f"geo-redundant SKU {sku}"
     if reported:
         secondary = str(reported)
         note = f"{what}: secondary region reported by the API"
@@ -75,6 +84,9 @@ def _plan_storage_account(ctx: Context, item: Item) -> Resource:
         footprint.append(_plan_storage_secondary(item, location, f"geo-redundant replication {kind}"))
     elif kind is None and item.is_unknown("account_replication_type"):
         footprint.append(unknown_copy(CopyRole.REPLICA, f"replication type {AFTER_APPLY} (geo types add a copy)"))
+    from .blob_replication import plan_object_replicas  # here: that module builds on this one
+
+    footprint.extend(plan_object_replicas(ctx, item, _plan_storage_key))
     return ctx.resource(
         item,
         Provider.AZURE,

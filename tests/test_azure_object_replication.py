@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from residency_audit.clouds.azure import AzureOptions
 from residency_audit.model import CopyRole, KeyControl
 from residency_audit.plan.reader import read_plan
-from residency_audit.stores.azure.blob_replication import object_replicas
+from residency_audit.stores.azure.storage import object_replicas
 
 from .conftest import by_name, isolate_env, places
 from .servers.azure import AzureEndpoint

@@ -22,7 +22,6 @@ from ..clouds.azure_arm import Arm
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
-from ..stores.azure.blob_replication import replication_readable, storage_task
 from ..stores.azure.cache import cache, cache_needs_lookups, cache_task
 from ..stores.azure.common import parent_id, subscription_of
 from ..stores.azure.cosmos import cosmosdb
@@ -34,7 +33,7 @@ from ..stores.azure.managed_instance import managed_instance_task
 from ..stores.azure.messaging import event_hubs, service_bus
 from ..stores.azure.registry import registry, registry_needs_lookups, registry_task
 from ..stores.azure.sql import sql_task
-from ..stores.azure.storage import storage_account
+from ..stores.azure.storage import replication_readable, storage_account, storage_task
 from ..stores.azure.vaults import backup_vault, recovery_vault
 from ..stores.azure.workspaces import workspace
 

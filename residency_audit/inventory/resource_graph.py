@@ -158,7 +158,7 @@ def _graph_inventory(
         yield sql_task(arm, subscription_of(server_id), server_id, databases)
 
 
-def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Skip | Task]:
+def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Resource | Skip | Task]:
     """Every resource of a subscription by type (Resource Manager's list; no properties), then the stores' lists.
 
     The census is for coverage; after it, one list per store whose (top-level) type the subscription holds, so an
@@ -168,14 +168,54 @@ def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Ski
     try:
         rows = list(arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
     except Exception as exc:
-        yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
-        yield from _type_lists(arm, sub, services)
+        if _denied(exc):
+            yield from _denied_census(arm, sub, services, exc)
+        else:
+            yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+            yield from _type_lists(arm, sub, services)
         return
     yield from census(RESOURCE_MANAGER, rows)
     # an empty subscription still answered: say so, so the coverage section lists the scope
     yield Found(Provider.AZURE, RESOURCE_MANAGER, f"subscription/{sub}", "", 0)
     present = {str(row.get("type") or "").lower() for row in rows}
     yield from _type_lists(arm, sub, [s for s in services if _listed(s).lower() in present])
+
+
+def _denied(exc: BaseException) -> bool:
+    return getattr(exc, "status_code", None) in (401, 403)
+
+
+def _denied_census(arm: Arm, sub: str, services: list[str], exc: BaseException) -> Iterator[Resource | Skip | Task]:
+    """After a denied census: every store's list, here, and one skip if the whole subscription is denied.
+
+    A subscription the credential has no role on answers 403 to every list; one skip naming it, the reason and that
+    none of its types were read says all the per-type skips would (and a report stays readable). Where some lists
+    answer (a role without the census's read action), their resources are reported and each failed list is its own
+    skip, as on the other paths. The lists run one after another in this task, which only a denied census costs.
+    """
+    out: list[Resource | Skip | Task] = []
+    failures: list[BaseException] = []
+    for service in services:
+        try:
+            out.extend(_arm_list(arm, sub, KINDS[service]))
+        except Exception as failure:
+            failures.append(failure)
+            out.append(Skip(Provider.AZURE, f"subscription/{sub}/type/{_listed(service)}", describe_error(failure)))
+    if len(failures) == len(services) and all(_denied(f) for f in failures):
+        answers = "/".join(sorted({_status(f) for f in failures}))
+        yield Skip(
+            Provider.AZURE,
+            f"subscription/{sub}",
+            f"{describe_error(exc)}; the subscription is denied: none of its resources were read (its resource "
+            f"list and the lists of all {len(services)} store types answered {answers})",
+        )
+        return
+    yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+    yield from out
+
+
+def _status(exc: BaseException) -> str:
+    return f"HTTP {getattr(exc, 'status_code', '?')}"
 
 
 def census(engine: str, rows: Iterable[dict[str, Any]]) -> Iterator[Found]:

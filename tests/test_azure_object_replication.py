@@ -88,16 +88,23 @@ def test_destination_accounts_are_copies_at_their_location_under_their_keys(
     assert by_id == ["outside"]  # (Resource Manager ids are case-insensitive: the tool asks in lower case)
 
 
-def test_the_eu_policy_to_the_us_fails_an_eu_sovereign_profile(azure: AzureEndpoint) -> None:
+@pytest.mark.parametrize("client_side", [False, True], ids=["server-side", "client-side-source"])
+def test_the_eu_policy_to_the_us_fails_an_eu_sovereign_profile(azure: AzureEndpoint, client_side: bool) -> None:
     azure.add_subscription(S1)
-    src = azure.add_storage_account(S1, "eudata", "germanywestcentral")
-    dst = azure.add_storage_account(S1, "usdata", "eastus")
+    tags = {"residency:encryption": "client-side"} if client_side else {}
+    src = azure.add_storage_account(S1, "eudata", "germanywestcentral", tags=tags)
+    dst = azure.add_storage_account(S1, "usdata", "eastus", key_source="Microsoft.Keyvault")
     add_object_replication(azure, src, dst)
     code, report, _ = scan("--service", "storage-account", "--profile", "eu-sovereign")
     assert code == 1
     [copy_rule] = [f for f in report["findings"] if f["rule"] == "RA001" and f["name"] == "eudata"]
     assert copy_rule["message"].startswith("replica copy in eastus (US)")  # the primary is in Germany
     assert "object replication policy" in copy_rule["reasons"][0]  # the reason says where the copy came from
+    eudata = by_name(report)["eudata"]
+    # the replica is under the destination's keys, unless the source's blobs are client-side ciphertext: replication
+    # copies them as they are
+    assert eudata["footprint"][1].get("key_control") == (None if client_side else "customer-managed")
+    assert eudata["key_control"] == ("client-side" if client_side else "provider-managed")
 
 
 # --- faults on the policy list: each kind once (retried), or every time (a skip and an unknown copy) -------------
@@ -260,9 +267,11 @@ def test_plan_object_replication_adds_the_destination_and_its_secondary() -> Non
     assert "not a azurerm_storage_account in this plan" in orphan.reason
 
 
-def test_plan_destination_keys_are_the_copys_keys() -> None:
+@pytest.mark.parametrize("client_side", [False, True], ids=["server-side", "client-side-source"])
+def test_plan_destination_keys_are_the_copys_keys(client_side: bool) -> None:
     data = _load("azure")
-    _azure_add(data, "azurerm_storage_account.src", {"name": "s", "location": "westeurope"})
+    tags = {"residency:encryption": "client-side"} if client_side else {}
+    _azure_add(data, "azurerm_storage_account.src", {"name": "s", "location": "westeurope", "tags": tags})
     _azure_add(data, "azurerm_storage_account.dst", {"name": "d", "location": "westeurope",
                "customer_managed_key": [{"key_vault_key_id": "https://kv/keys/k"}]})  # fmt: skip
     _replication(
@@ -270,4 +279,7 @@ def test_plan_destination_keys_are_the_copys_keys() -> None:
     )
     found, _ = read_plan(data, "azure.json")
     src = {r.id: r for r in found}["azurerm_storage_account.src"]
-    assert [c.key_control for c in src.footprint] == [None, KeyControl.CUSTOMER_MANAGED]
+    if client_side:  # the replicas are the source's ciphertext: the resource's declared keys
+        assert [c.key_control for c in src.footprint] == [None, None] and src.key_control is KeyControl.CLIENT_SIDE
+    else:
+        assert [c.key_control for c in src.footprint] == [None, KeyControl.CUSTOMER_MANAGED]

@@ -24,6 +24,7 @@ secondary region: the source's blobs are there too.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -33,7 +34,7 @@ from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, GEO_REPLICATION, Context, Item, plan_tags, unknown_copy
-from ..common import UNKNOWN_LOCATION
+from ..common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, declared_key_control
 from .common import (
     azure_place,
     dict_of,
@@ -45,6 +46,7 @@ from .common import (
     plan_paired,
     properties_of,
     resource,
+    tags_of,
 )
 
 GEO_SKUS = {"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"}
@@ -54,8 +56,18 @@ GEO_SKUS = {"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
 
 def storage_account(arm: Arm, sub: str, item: dict[str, Any], replicas: Iterable[Copy] = ()) -> Resource:
     """A storage account: its location, for geo-redundant SKUs its secondary, and `replicas` (object replication)."""
-    footprint = [*storage_places(item, "geo-redundant SKU"), *replicas]
+    footprint = [*storage_places(item, "geo-redundant SKU"), *_as_declared(tags_of(item), replicas)]
     return resource(arm, "storage-account", KINDS["storage-account"].type, sub, item, footprint, storage_key(item))
+
+
+def _as_declared(tags: dict[str, str], replicas: Iterable[Copy]) -> list[Copy]:
+    """Object replicas under the destination's keys, unless the source declares client-side encryption.
+
+    Replication copies the bytes as they are, so a client-side encrypted source's replicas are that ciphertext too:
+    they take the resource's (declared) keys.
+    """
+    declared = declared_key_control(tags, CLIENT_SIDE_TAG, (KeyControl.UNKNOWN, ""))[0] is KeyControl.CLIENT_SIDE
+    return [dataclasses.replace(c, key_control=None) if declared else c for c in replicas]
 
 
 def storage_places(item: dict[str, Any], what: str) -> list[Copy]:
@@ -186,14 +198,15 @@ def _plan_storage_account(ctx: Context, item: Item) -> Resource:
         footprint.append(_plan_storage_secondary(item, location, f"geo-redundant replication {kind}"))
     elif kind is None and item.is_unknown("account_replication_type"):
         footprint.append(unknown_copy(CopyRole.REPLICA, f"replication type {AFTER_APPLY} (geo types add a copy)"))
-    footprint.extend(_plan_object_replicas(ctx, item))
+    tags = plan_tags(item, "tags")
+    footprint.extend(_as_declared(tags, _plan_object_replicas(ctx, item)))
     return ctx.resource(
         item,
         Provider.AZURE,
         ("storage-account", "Microsoft.Storage/storageAccounts", "name"),
         footprint,
         _plan_storage_key(ctx, item),
-        plan_tags(item, "tags"),
+        tags,
     )
 
 

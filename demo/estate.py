@@ -340,7 +340,9 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
     stores.add_firestore("acme-web", "(default)", "nam5")
     stores.add_bigtable("acme-analytics", "acme-events", ["europe-west1-b", "us-east1-c"])
     stores.add_vault("acme-data", "acme-backups", "us")
-    out.stores += 6 + 2 * len(GCP_PROJECTS) + 4
+    # the audit logs of the EU data project, routed to a dataset in the US by a sink nobody looks at
+    stores.add_sink("acme-data", "audit-to-bq", "bigquery.googleapis.com/projects/acme-analytics/datasets/analytics_us")
+    out.stores += 6 + 2 * len(GCP_PROJECTS) + 4 + 1
     # Cloud Asset Inventory is on here: the scan finds all of the above in one search per project; the stores
     # whose types it lists read those projects (snapshots, secrets, topics, ...)
     ep.cloud_asset.enabled = True
@@ -353,5 +355,6 @@ def seed_gcp(ep: GcpEndpoint) -> Planted:
         "a disk snapshot in the EU multi-region, a secret replicated automatically (global), log buckets in global",
         "a Spanner instance on nam-eur-asia1 (US, Belgium, Taiwan) and a Pub/Sub topic without a storage policy",
         "a Bigtable cluster replicating to us-east1, a Firestore database in nam5, a backup vault in the US",
+        "a log sink copying the EU data project's logs to a BigQuery dataset in the US",
     ]
     return out

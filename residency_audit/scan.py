@@ -64,6 +64,8 @@ SERVICES = {
         "firestore-database",
         "bigtable-instance",
         "backupdr-vault",
+        "backupdr-plan",
+        "logging-sink",
     ),
 }
 

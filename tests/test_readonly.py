@@ -289,6 +289,14 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     ("bigtableadmin", "instances.list"): "bigtable.instances.list",
     ("bigtableadmin", "clusters.list"): "bigtable.clusters.list",
     ("backupdr", "backupVaults.list"): "backupdr.backupVaults.list",
+    ("backupdr", "backupVaults.get"): "backupdr.backupVaults.get",
+    ("backupdr", "backupPlans.list"): "backupdr.backupPlans.list",
+    ("logging", "sinks.list"): "logging.sinks.list",
+    ("logging", "buckets.get"): "logging.buckets.get",
+    ("pubsub", "topics.get"): "pubsub.topics.get",
+    ("storage", "buckets.get"): "storage.buckets.get",
+    ("secretmanager", "locations.list"): "secretmanager.locations.list",
+    ("secretmanager", "regionalSecrets.list"): "secretmanager.secrets.list",
 }
 
 
@@ -477,7 +485,14 @@ def seed_gcp(ep: GcpEndpoint) -> None:
     ep.stores.add_repository("data", "images", "europe")
     ep.stores.add_firestore("analytics", "(default)", "eur3")
     ep.stores.add_bigtable("data", "events", ["europe-west1-b"])
-    ep.stores.add_vault("analytics", "vault", "europe-west3")
+    vault = ep.stores.add_vault("analytics", "vault", "europe-west3")["name"]
+    ep.stores.add_plan("analytics", "nightly-vms", "europe-west3", vault)
+    ep.stores.add_sink(
+        "analytics", "audit", "logging.googleapis.com/projects/analytics/locations/global/buckets/_Default"
+    )
+    ep.stores.add_regional_secret("data", "regional-token", "europe-west3")
+    ep.stores.add_sink("data", "archive", "storage.googleapis.com/eu-multi")
+    ep.stores.add_sink("data", "stream", "pubsub.googleapis.com/projects/data/topics/events")
     ep.add_instance("data", "pg-replica", "europe-west1", master="pg")
 
 

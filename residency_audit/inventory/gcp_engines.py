@@ -33,6 +33,7 @@ _log = logging.getLogger(__name__)
 READERS = {name: service for name, service in readers(Provider.GCP).items() if service in walk.SERVICES}
 #: the services assessed from CAI's own JSON of the resource; the other stores list a project where CAI found some
 FROM_JSON = ("gcs", "bigquery-dataset", "cloudsql-instance")
+SINK_TYPE = "logging.googleapis.com/LogSink"
 
 
 def scope_task(gcp: Any, scope: str) -> Task:
@@ -61,6 +62,12 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
         if record.native_type not in READERS and not gcp.options.services:
             where = (record.location,) if record.location else ()
             yield Found(Provider.GCP, cloud_asset.ENGINE, f"project/{record.account}", record.native_type, 1, where)
+    # sinks of an organization or folder (no project): each such parent's sinks are listed once
+    container_sinks = {_sink_parent(r) for r in listed if r.native_type == SINK_TYPE and "/" in r.account}
+    listed = [r for r in listed if not (r.native_type == SINK_TYPE and "/" in r.account)]
+    if "logging-sink" in (gcp.options.services or walk.SERVICES):
+        for parent in sorted(p for p in container_sinks if p):
+            yield from walk.container_sinks_task(gcp, parent)
     projects = sorted({r.account for r in listed if r.native_type == cloud_asset.PROJECT_TYPE})
     by_project: dict[str, dict[str, list[Listed]]] = {}
     for record in listed:
@@ -75,10 +82,24 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
             items = by_project.get(project, {}).get(service, [])
             if not items:
                 continue  # CAI lists none here: nothing to read
+            if service == "compute-snapshot":
+                # regionally scoped snapshots are not in snapshots.list: assessed from CAI's JSON of them
+                # by name (…/regions/R/snapshots/S): a global snapshot's CAI location may be its storage location
+                regional = [i for i in items if _segment(i.id, "regions")]
+                if regional:
+                    yield Task(
+                        Provider.GCP,
+                        walk.scope(project, service, "regional"),
+                        functools.partial(_regional_snapshots, gcp, project, regional),
+                        walk.describe_error,
+                    )
+                    items = [i for i in items if i not in regional]
+                    if not items:
+                        continue
             if service not in FROM_JSON or any(not i.properties.get("resource") for i in items):
                 # the other stores (snapshots, secrets, topics, ...) list the project's resources themselves: CAI
                 # says where to look, their own APIs say where the copies are (replicas, keys, configurations)
-                yield from _walk_service(gcp, project, service)
+                yield from _walk_service(gcp, project, service, items)
                 continue
             yield Task(
                 Provider.GCP,
@@ -86,6 +107,37 @@ def _search(gcp: Any, scope: str) -> Iterator[Task | Resource | Skip | Found]:
                 functools.partial(_assess, gcp, project, service, [dict(i.properties["resource"]) for i in items]),
                 walk.describe_error,
             )
+
+
+def _regional_snapshots(gcp: Any, project: str, records: list[Listed]) -> Iterator[Resource | Skip]:
+    from ..stores.gcp import compute
+
+    for record in records:
+        body = record.properties.get("resource")
+        if isinstance(body, dict) and body:
+            yield compute.regional_snapshot(gcp, project, _segment(record.id, "regions"), dict(body))
+        else:
+            yield Skip(
+                Provider.GCP,
+                walk.scope(project, "compute-snapshot", "snapshot", record.name),
+                f"regional snapshot in {_segment(record.id, 'regions')} found without its configuration:"
+                " location and keys unknown",
+            )
+
+
+def _segment(name: str, collection: str) -> str:
+    """The id after `collection` in a full resource name (…/regions/europe-west3/…), else ""."""
+    parts = name.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == collection and i >= 4 and parts[i - 2] == "projects":
+            return parts[i + 1]
+    return ""
+
+
+def _sink_parent(record: Listed) -> str:
+    """organizations/N or folders/N of a sink's full name (//logging.googleapis.com/folders/N/sinks/S), else ""."""
+    parts = record.id.removeprefix("//logging.googleapis.com/").split("/")
+    return "/".join(parts[:2]) if len(parts) == 4 and parts[0] in ("organizations", "folders") else ""
 
 
 def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
@@ -97,13 +149,14 @@ def _walk(gcp: Any, scope: str) -> Iterator[Task | Found]:
     yield Task(Provider.GCP, scope, functools.partial(walk._container, gcp, scope), walk.describe_error)
 
 
-def _walk_service(gcp: Any, project: str, service: str) -> Iterator[Task]:
-    yield Task(
-        Provider.GCP,
-        walk.scope(project, service),
-        functools.partial(walk.walker(service), gcp, project),
-        walk.describe_error,
-    )
+def _walk_service(gcp: Any, project: str, service: str, items: list[Listed]) -> Iterator[Task]:
+    lister = functools.partial(walk.walker(service), gcp, project)
+    if service == "secret-manager":
+        # regional secrets are listed location by location: CAI says which locations have any (by name,
+        # //secretmanager.googleapis.com/projects/P/locations/L/secrets/S: a global secret's has no location)
+        regional = {loc for i in items if (loc := _segment(i.id, "locations"))}
+        lister = functools.partial(lister, locations=sorted(regional))
+    yield Task(Provider.GCP, walk.scope(project, service), lister, walk.describe_error)
 
 
 def _assess(gcp: Any, project: str, service: str, items: list[dict[str, Any]]) -> Iterator[Resource | Skip]:

@@ -21,12 +21,14 @@ from ..stores.azure import (
 from ..stores.gcp import artifacts, backupdr, bigquery, bigtable, compute, firestore, gcs, pubsub, spanner
 from ..stores.gcp import logging as gcp_logging
 from ..stores.gcp import secrets as gcp_secrets
+from ..stores.gcp import sinks as gcp_sinks
 from .context import Context, Item
 
 _MODULES = (
     *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
+    gcp_sinks,
 )
 PLAN_READERS: dict[str, Callable[[Context, Item], Resource]] = {
     t: fn for module in _MODULES for t, fn in module.PLAN.items()

@@ -27,16 +27,34 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .gcp_seed import StoreSeeding
+
 SPANNER_PREFIX = "/spanner"
+SM_PREFIX = "/secretmanager"
+# Secret Manager's locations (locations.list) in this stand-in: where regional secrets may be
+SM_LOCATIONS = ("europe-west3", "us-central1")
 _P = r"(?P<project>[^/]+)"
 
 ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/snapshots$"), "compute", "snapshots.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/images$"), "compute", "images.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/machineImages$"), "compute", "machineImages.list"),
-    ("GET", re.compile(rf"^/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    # Secret Manager under a prefix: its locations.list path is Artifact Registry's too; each regional endpoint
+    # (the tool's {location} filled in) under /rep/{location}, serving that location only
+    ("GET", re.compile(rf"^{SM_PREFIX}/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
+    ("GET", re.compile(rf"^{SM_PREFIX}/v1/projects/{_P}/locations$"), "secretmanager", "locations.list"),
+    (
+        "GET",
+        re.compile(rf"^/rep/(?P<rep>[^/]+)/v1/projects/{_P}/locations/(?P<location>[^/]+)/secrets$"),
+        "secretmanager",
+        "regionalSecrets.list",
+    ),
     ("GET", re.compile(rf"^/v2/projects/{_P}/locations/-/buckets$"), "logging", "buckets.list"),
+    ("GET", re.compile(rf"^/v2/(?P<bucket>projects/{_P}/locations/[^/]+/buckets/[^/]+)$"), "logging", "buckets.get"),
+    ("GET", re.compile(rf"^/v2/projects/{_P}/sinks$"), "logging", "sinks.list"),
+    ("GET", re.compile(r"^/v2/(?P<parent>(?:organizations|folders)/[^/]+)/sinks$"), "logging", "sinks.list"),
     ("GET", re.compile(rf"^/v1/projects/{_P}/topics$"), "pubsub", "topics.list"),
+    ("GET", re.compile(rf"^/v1/(?P<topic>projects/{_P}/topics/[^/]+)$"), "pubsub", "topics.get"),
     ("GET", re.compile(rf"^{SPANNER_PREFIX}/v1/projects/{_P}/instances$"), "spanner", "instances.list"),
     (
         "GET",
@@ -61,6 +79,13 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances$"), "bigtableadmin", "instances.list"),
     ("GET", re.compile(rf"^/v2/projects/{_P}/instances/-/clusters$"), "bigtableadmin", "clusters.list"),
     ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupVaults$"), "backupdr", "backupVaults.list"),
+    ("GET", re.compile(rf"^/v1/projects/{_P}/locations/-/backupPlans$"), "backupdr", "backupPlans.list"),
+    (
+        "GET",
+        re.compile(rf"^/v1/(?P<vault>projects/{_P}/locations/[^/]+/backupVaults/[^/]+)$"),
+        "backupdr",
+        "backupVaults.get",
+    ),
     # BigQuery's metadata query for dataset replicas (the rest of BigQuery is tests/servers/gcp.py's)
     ("POST", re.compile(rf"^/bigquery/v2/projects/{_P}/queries$"), "bigquery", "jobs.query"),
     ("GET", re.compile(rf"^/bigquery/v2/projects/{_P}/queries/(?P<job>[^/]+)$"), "bigquery", "jobs.getQueryResults"),
@@ -89,6 +114,15 @@ _COLLECTIONS = {
     ("bigtableadmin", "instances.list"): ("bigtable", "instances", None),
     ("bigtableadmin", "clusters.list"): ("bigtable_clusters", "clusters", None),
     ("backupdr", "backupVaults.list"): ("vaults", "backupVaults", None),
+    ("backupdr", "backupPlans.list"): ("plans", "backupPlans", None),
+    ("logging", "sinks.list"): ("sinks", "sinks", None),
+    ("secretmanager", "regionalSecrets.list"): ("regional_secrets", "secrets", None),
+}
+# get operations: the path's group naming the resource, and the collection it is found in
+_GETS = {
+    "buckets.get": ("bucket", "log_buckets"),
+    "topics.get": ("topic", "topics"),
+    "backupVaults.get": ("vault", "vaults"),
 }
 # Artifact Registry's locations (locations.list) in this stand-in
 AR_LOCATIONS = ("europe-west3", "us-central1", "europe", "us", "asia")
@@ -106,7 +140,7 @@ SPANNER_CONFIGS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-class Stores:
+class Stores(StoreSeeding):
     """The state of these APIs on one GcpEndpoint (seed with the add_* methods)."""
 
     def __init__(self, page: Callable[..., dict[str, Any]], error: Callable[[int, str], tuple[int, dict[str, Any]]]):
@@ -147,7 +181,8 @@ class Stores:
         """The tool's endpoint variables for these APIs."""
         return {
             "RESIDENCY_AUDIT_GCP_COMPUTE_ENDPOINT": url,
-            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_ENDPOINT": url + SM_PREFIX,
+            "RESIDENCY_AUDIT_GCP_SECRETMANAGER_REP_ENDPOINT": url + "/rep/{location}",
             "RESIDENCY_AUDIT_GCP_LOGGING_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_PUBSUB_ENDPOINT": url,
             "RESIDENCY_AUDIT_GCP_SPANNER_ENDPOINT": url + SPANNER_PREFIX,
@@ -161,255 +196,6 @@ class Stores:
         """Answer every call of `api` about `project` with 403 SERVICE_DISABLED, as Google does for an API off."""
         with self._lock:
             self.disabled.add((project, api))
-
-    def _add(self, collection: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            self.lists[collection].setdefault(project, []).append(body)
-        return body
-
-    # -- seeding, in each API's own JSON shape ----------------------------------------------------------------------
-
-    def add_snapshot(
-        self,
-        project: str,
-        name: str,
-        storage_locations: list[str] | None,
-        *,
-        source_disk: str = "zones/europe-west3-a/disks/data",
-        kms_key: str | None = None,
-        csek: bool = False,
-        labels: dict[str, str] | None = None,
-        kind: str = "snapshots",
-    ) -> dict[str, Any]:
-        """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape)."""
-        field = {"snapshots": "snapshotEncryptionKey", "images": "imageEncryptionKey"}.get(
-            kind, "machineImageEncryptionKey"
-        )
-        source = {"snapshots": "sourceDisk", "images": "sourceDisk"}.get(kind, "sourceInstance")
-        body: dict[str, Any] = {
-            "kind": f"compute#{kind[:-1]}",
-            "id": str(1000 + sum(len(v) for v in self.lists[kind].values())),
-            "name": name,
-            "status": "READY",
-            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{project}/global/{kind}/{name}",
-            source: f"https://www.googleapis.com/compute/v1/projects/{project}/{source_disk}",
-        }
-        if storage_locations is not None:
-            body["storageLocations"] = list(storage_locations)
-        if kms_key:
-            body[field] = {"kmsKeyName": f"{kms_key}/cryptoKeyVersions/1", "kmsKeyServiceAccount": "sa@example"}
-        elif csek:
-            body[field] = {"sha256": "n2EjwYtoZPdKkGx1W/D0t0xX0B6gQ3JDr2jQ+Ik5iNQ="}
-        if labels:
-            body["labels"] = dict(labels)
-        return self._add(kind, project, body)
-
-    def add_secret(
-        self,
-        project: str,
-        name: str,
-        replicas: list[tuple[str, str | None]] | None = None,
-        *,
-        automatic_key: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """A secret: automatic replication without `replicas`, else user-managed [(location, kms key or None)]."""
-        replication: dict[str, Any]
-        if replicas is None:
-            auto: dict[str, Any] = {}
-            if automatic_key:
-                auto["customerManagedEncryption"] = {"kmsKeyName": automatic_key}
-            replication = {"automatic": auto}
-        else:
-            rows = []
-            for location, key in replicas:
-                row: dict[str, Any] = {"location": location}
-                if key:
-                    row["customerManagedEncryption"] = {"kmsKeyName": key}
-                rows.append(row)
-            replication = {"userManaged": {"replicas": rows}}
-        body = {
-            "name": f"projects/{_number(project)}/secrets/{name}",
-            "replication": replication,
-            "createTime": "2026-11-01T00:00:00Z",
-            "etag": '"16"',
-        }
-        if labels:
-            body["labels"] = dict(labels)
-        return self._add("secrets", project, body)
-
-    def add_log_bucket(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
-        """A log bucket (`_Default` and `_Required` are what every project has)."""
-        body: dict[str, Any] = {
-            "name": f"projects/{project}/locations/{location}/buckets/{name}",
-            "retentionDays": 400 if name == "_Required" else 30,
-            "lifecycleState": "ACTIVE",
-            "locked": name == "_Required",
-        }
-        if kms_key:
-            body["cmekSettings"] = {"kmsKeyName": kms_key, "name": f"projects/{project}/cmekSettings"}
-        return self._add("log_buckets", project, body)
-
-    def add_topic(
-        self,
-        project: str,
-        name: str,
-        regions: list[str] | None = None,
-        *,
-        kms_key: str | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """A Pub/Sub topic, with a message storage policy when `regions` is given."""
-        body: dict[str, Any] = {"name": f"projects/{project}/topics/{name}", "state": "ACTIVE"}
-        if regions is not None:
-            body["messageStoragePolicy"] = {"allowedPersistenceRegions": list(regions)}
-        if kms_key:
-            body["kmsKeyName"] = kms_key
-        if labels:
-            body["labels"] = dict(labels)
-        return self._add("topics", project, body)
-
-    def add_spanner_instance(
-        self,
-        project: str,
-        name: str,
-        config: str,
-        *,
-        databases: list[str | None] | None = None,
-        labels: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """A Spanner instance on a base configuration (SPANNER_CONFIGS), with databases [kms key or None]."""
-        body: dict[str, Any] = {
-            "name": f"projects/{project}/instances/{name}",
-            "config": f"projects/{project}/instanceConfigs/{config}",
-            "displayName": name,
-            "state": "READY",
-            "edition": "ENTERPRISE_PLUS",
-        }
-        if labels:
-            body["labels"] = dict(labels)
-        with self._lock:
-            self.databases[(project, name)] = [
-                {
-                    "name": f"projects/{project}/instances/{name}/databases/db{i}",
-                    "state": "READY",
-                    **({"encryptionConfig": {"kmsKeyName": key}} if key else {}),
-                }
-                for i, key in enumerate(databases or [])
-            ]
-        return self._add("spanner", project, body)
-
-    def add_repository(
-        self, project: str, name: str, location: str, *, kms_key: str | None = None, fmt: str = "DOCKER"
-    ) -> dict[str, Any]:
-        """An Artifact Registry repository (location one of AR_LOCATIONS)."""
-        body: dict[str, Any] = {
-            "name": f"projects/{project}/locations/{location}/repositories/{name}",
-            "format": fmt,
-            "mode": "STANDARD_REPOSITORY",
-            "createTime": "2026-11-01T00:00:00Z",
-        }
-        if kms_key:
-            body["kmsKeyName"] = kms_key
-        with self._lock:
-            self.repositories.setdefault((project, location), []).append(body)
-        return body
-
-    def add_firestore(self, project: str, name: str, location: str, *, kms_key: str | None = None) -> dict[str, Any]:
-        """A Firestore database (`(default)` is the usual name), in a region or a multi-region (nam5, eur3)."""
-        body: dict[str, Any] = {
-            "name": f"projects/{project}/databases/{name}",
-            "locationId": location,
-            "type": "FIRESTORE_NATIVE",
-            "concurrencyMode": "PESSIMISTIC",
-        }
-        if kms_key:
-            body["cmekConfig"] = {"kmsKeyName": kms_key}
-        with self._lock:
-            self.firestore.setdefault(project, []).append(body)
-        return body
-
-    def add_bigtable(self, project: str, name: str, zones: list[str], *, kms_key: str | None = None) -> dict[str, Any]:
-        """A Bigtable instance with one cluster per zone (replication between them)."""
-        body = {"name": f"projects/{project}/instances/{name}", "displayName": name, "state": "READY"}
-        for i, zone in enumerate(zones):
-            cluster: dict[str, Any] = {
-                "name": f"projects/{project}/instances/{name}/clusters/{name}-c{i}",
-                "location": f"projects/{project}/locations/{zone}",
-                "state": "READY",
-                "serveNodes": 1,
-                "defaultStorageType": "SSD",
-            }
-            if kms_key:
-                cluster["encryptionConfig"] = {"kmsKeyName": kms_key}
-            self._add("bigtable_clusters", project, cluster)
-        return self._add("bigtable", project, body)
-
-    def add_vault(self, project: str, name: str, location: str) -> dict[str, Any]:
-        """A Backup and DR backup vault."""
-        body = {
-            "name": f"projects/{project}/locations/{location}/backupVaults/{name}",
-            "state": "ACTIVE",
-            "backupMinimumEnforcedRetentionDuration": "86400s",
-        }
-        return self._add("vaults", project, body)
-
-    # -- Cloud Asset Inventory's view of the same state -----------------------------------------------------------
-
-    def assets(self, project: str) -> list[tuple[str, str, str, dict[str, Any]]]:
-        """(asset type, full resource name, location, resource JSON) of every resource seeded in `project`."""
-        out: list[tuple[str, str, str, dict[str, Any]]] = []
-        with self._lock:
-            lists = {c: list(v.get(project, [])) for c, v in self.lists.items()}
-            repos = [r for (p, _), rs in self.repositories.items() if p == project for r in rs]
-            firestore = list(self.firestore.get(project, []))
-        for kind, asset in (("snapshots", "Snapshot"), ("images", "Image"), ("machineImages", "MachineImage")):
-            for r in lists[kind]:
-                name = f"//compute.googleapis.com/projects/{project}/global/{kind}/{r['name']}"
-                out.append((f"compute.googleapis.com/{asset}", name, "global", r))
-        for r in lists["secrets"]:
-            name = f"//secretmanager.googleapis.com/projects/{project}/secrets/{r['name'].rsplit('/', 1)[-1]}"
-            out.append(("secretmanager.googleapis.com/Secret", name, "global", r))
-        for r in lists["log_buckets"]:
-            out.append(
-                (
-                    "logging.googleapis.com/LogBucket",
-                    "//logging.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in lists["topics"]:
-            out.append(("pubsub.googleapis.com/Topic", "//pubsub.googleapis.com/" + r["name"], "global", r))
-        for r in lists["spanner"]:
-            out.append(("spanner.googleapis.com/Instance", "//spanner.googleapis.com/" + r["name"], "global", r))
-        for r in lists["bigtable"]:
-            out.append(
-                ("bigtableadmin.googleapis.com/Instance", "//bigtableadmin.googleapis.com/" + r["name"], "global", r)
-            )
-        for r in lists["vaults"]:
-            out.append(
-                (
-                    "backupdr.googleapis.com/BackupVault",
-                    "//backupdr.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in repos:
-            out.append(
-                (
-                    "artifactregistry.googleapis.com/Repository",
-                    "//artifactregistry.googleapis.com/" + r["name"],
-                    r["name"].split("/")[3],
-                    r,
-                )
-            )
-        for r in firestore:
-            out.append(
-                ("firestore.googleapis.com/Database", "//firestore.googleapis.com/" + r["name"], r["locationId"], r)
-            )
-        return out
 
     # -- requests -------------------------------------------------------------------------------------------------
 
@@ -425,8 +211,22 @@ class Stores:
         if (api, op) in _COLLECTIONS:
             collection, key, kind = _COLLECTIONS[(api, op)]
             with self._lock:
-                items = list(self.lists[collection].get(project, []))
+                items = list(self.lists[collection].get(project or groups.get("parent", ""), []))
+            if api == "compute":  # regionally scoped snapshots are not in the global list
+                items = [i for i in items if "/global/" in i["selfLink"]]
+            if op == "regionalSecrets.list":
+                if groups["rep"] != groups["location"]:  # a regional endpoint serves its own location only
+                    return self._error(400, f"Location {groups['location']} is not served by this endpoint")
+                items = [i for i in items if i["name"].split("/")[3] == groups["location"]]
             return 200, self._page(items, key, q, self.page_cap, {"kind": kind} if kind else None)
+        if op in _GETS:
+            group, collection = _GETS[op]
+            with self._lock:
+                found = [i for i in self.lists[collection].get(project, []) if i["name"] == groups[group]]
+            return (200, found[0]) if found else self._error(404, f"{groups[group]} not found")
+        if api == "secretmanager" and op == "locations.list":
+            rows = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc} for loc in SM_LOCATIONS]
+            return 200, self._page(rows, "locations", q, self.page_cap)
         if op == "jobs.query":
             return self._query(project, json.loads(body or b"{}"))
         if op == "jobs.getQueryResults":
@@ -506,11 +306,6 @@ class Stores:
 
 def _job(project: str, job: str, location: str) -> dict[str, str]:
     return {"projectId": project, "jobId": job, "location": location}
-
-
-def _number(project: str) -> str:
-    # Secret Manager names secrets by project number; any stable number will do here
-    return str(100000 + sum(map(ord, project)))
 
 
 def _service_disabled(api: str, project: str) -> tuple[int, dict[str, Any]]:

@@ -9,8 +9,10 @@ multi-region (`eu`, `us`, `asia`). By default (snapshot settings policy NEAREST_
 multi-region nearest the source disk, so a disk in Frankfurt is typically snapshotted into `eu`: every country of
 that multi-region is in the footprint (the knowledge base resolves the code, case-insensitively, to the Cloud
 Storage multi-region). A resource that reports no `storageLocations` is a copy in an unknown location, never the
-source disk's region. Regionally scoped snapshots (preview, `projects/{project}/regions/{region}/snapshots`) are
-not listed by `snapshots.list`; they are not read yet (docs/coverage: a gap, not a pass).
+source disk's region. A region in `storageLocations` (`europe-west3`) is that region only, never widened to the
+multi-region around it. Regionally scoped snapshots (`projects/{project}/regions/{region}/snapshots`,
+`regionSnapshots.list`, in the alpha/beta discovery documents only) are not listed by `snapshots.list`: they are
+assessed from Cloud Asset Inventory's JSON of them (regional_snapshot); the walk, without CAI, does not find them.
 
 Keys: `snapshotEncryptionKey` / `imageEncryptionKey` / `machineImageEncryptionKey`: `kmsKeyName` is a Cloud KMS key
 (its protection level read once per key); `rawKey`/`rsaEncryptedKey`/`sha256` alone is a customer-supplied key
@@ -73,8 +75,11 @@ def _list(gcp: Gcp, project: str, service: str) -> Iterator[Resource]:
         yield from_body(gcp, project, service, item)
 
 
-def from_body(gcp: Gcp, project: str, service: str, item: dict[str, Any]) -> Resource:
-    """A snapshot, image or machine image from its v1 JSON (what `…list` returns and CAI's versioned resource holds)."""
+def from_body(gcp: Gcp, project: str, service: str, item: dict[str, Any], scope: str = "global") -> Resource:
+    """A snapshot, image or machine image from its v1 JSON (what `…list` returns and CAI's versioned resource holds).
+
+    `scope` is `global`, or `regions/{region}` for a regionally scoped snapshot.
+    """
     collection, _, asset, key_field = KINDS[service]
     name = text(item.get("name")) or "?"
     return resource(
@@ -82,12 +87,20 @@ def from_body(gcp: Gcp, project: str, service: str, item: dict[str, Any]) -> Res
         project,
         service,
         asset,
-        f"//compute.googleapis.com/projects/{project}/global/{collection}/{name}",
+        f"//compute.googleapis.com/projects/{project}/{scope}/{collection}/{name}",
         name,
         footprint(item.get("storageLocations"), _source(item)),
         labels(item.get("labels")),
         _key(gcp, item.get(key_field)),
     )
+
+
+def regional_snapshot(gcp: Gcp, project: str, region: str, body: dict[str, Any]) -> Resource:
+    """A regionally scoped snapshot from its JSON; stored where `storageLocations` says, else in its region."""
+    if not [p for p in listed(body.get("storageLocations")) if isinstance(p, str) and p]:
+        # a regional snapshot is stored in its region: the scope is the location, not a default to guess
+        body = {**body, "storageLocations": [region]}
+    return from_body(gcp, project, "compute-snapshot", body, f"regions/{region}")
 
 
 def _source(item: dict[str, Any]) -> str | None:

@@ -11,16 +11,22 @@ one Cloud KMS read per distinct key.
   `customerManagedEncryption.kmsKeyName` (or Google's default key). The resource's key control is the weakest
   replica's (the worst copy decides), and the note names each replica's key.
 
-Regional secrets (`projects/{project}/locations/{location}/secrets`, a separate endpoint) are not listed here.
+Regional secrets (`projects/{project}/locations/{location}/secrets`) live in one location only and are served only
+by that location's endpoint, `secretmanager.{location}.rep.googleapis.com` (RESIDENCY_AUDIT_GCP_SECRETMANAGER_REP_
+ENDPOINT, `{location}` filled in). Which locations to list: Cloud Asset Inventory names them (the engine passes the
+locations of the project's secrets it found); without CAI, `projects.locations.list` on the global endpoint gives
+Secret Manager's locations and each is listed (one request per location, the walk's price). Their one copy is
+the location; `customerManagedEncryption.kmsKeyName` (on the secret itself) is the key. A location that cannot
+be listed is a skip naming it; the others are still read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, resource
-from ...model import Copy, CopyRole, KeyControl, Provider, Resource
+from ...clouds.gcp import GOOGLE_DEFAULT_KEY, Gcp, describe_error, resource, scope
+from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION
 from .common import labels, listed, mapping, text
@@ -31,11 +37,56 @@ ASSET = "secretmanager.googleapis.com/Secret"
 _ORDER = list(KeyControl)  # weakest first
 
 
-def secret_list(gcp: Gcp, project: str) -> Iterator[Resource]:
-    """The project's secrets, each with its replicas and their keys."""
+def secret_list(gcp: Gcp, project: str, locations: Iterable[str] | None = None) -> Iterator[Resource | Skip]:
+    """The project's secrets, each with its replicas and their keys, then its regional secrets in `locations`.
+
+    `locations` None: every location Secret Manager lists for the project (the walk, without CAI).
+    """
     path = f"/v1/projects/{project}/secrets"
     for item in gcp.pages("secretmanager", path, "secretmanager secrets.list", "secrets", {"pageSize": "25000"}):
         yield from_body(gcp, project, item)
+    if locations is None:
+        listed_locations = gcp.pages(
+            "secretmanager", f"/v1/projects/{project}/locations", "secretmanager locations.list", "locations"
+        )
+        locations = [str(loc.get("locationId")) for loc in listed_locations if text(loc.get("locationId"))]
+    for location in sorted(set(locations)):
+        try:
+            # a generator drained here: one unreachable location is its own skip, not the project's
+            yield from list(_regional(gcp, project, location))
+        except Exception as exc:
+            yield Skip(
+                Provider.GCP,
+                scope(project, "secret-manager", "location", location),
+                f"regional secrets in {location} could not be listed: {describe_error(exc)}",
+            )
+
+
+def _regional(gcp: Gcp, project: str, location: str) -> Iterator[Resource]:
+    path = f"/v1/projects/{project}/locations/{location}/secrets"
+    operation = "secretmanager secrets.list (regional endpoint)"
+    for item in gcp.pages("secretmanager-rep", path, operation, "secrets", {"pageSize": "25000"}, location):
+        yield regional_from_body(gcp, project, item, location)
+
+
+def regional_from_body(gcp: Gcp, project: str, item: dict[str, Any], location: str) -> Resource:
+    """A regional secret from its v1 JSON: one copy, in its location (its name's, else the endpoint's)."""
+    parts = (text(item.get("name")) or "").split("/")
+    if len(parts) == 6 and parts[2] == "locations" and parts[3]:
+        location = parts[3]
+    name = parts[-1] or "?"
+    key = _cmek(gcp, item, "regional secret")
+    return resource(
+        gcp,
+        project,
+        "secret-manager",
+        ASSET,
+        f"//secretmanager.googleapis.com/projects/{project}/locations/{location}/secrets/{name}",
+        name,
+        [Copy(location or UNKNOWN_LOCATION, CopyRole.PRIMARY, note="regional secret")],
+        labels(item.get("labels")),
+        key,
+    )
 
 
 def from_body(gcp: Gcp, project: str, item: dict[str, Any]) -> Resource:
@@ -120,5 +171,24 @@ def _plan_secret(ctx: Context, item: Item) -> Resource:
     )  # fmt: skip
 
 
-# Terraform resource types this module's plan reader evaluates (google provider: replication.auto / user_managed)
-PLAN: dict[str, Callable[[Context, Item], Resource]] = {"google_secret_manager_secret": _plan_secret}
+def _plan_regional(ctx: Context, item: Item) -> Resource:
+    location = item.text("location")
+    if location:
+        copy = Copy(location, CopyRole.PRIMARY, note="regional secret")
+    else:
+        copy = unknown_copy(
+            CopyRole.PRIMARY, f"location {AFTER_APPLY}" if item.is_unknown("location") else "no location"
+        )
+    control, note = ctx.gcp_key(item, ("customer_managed_encryption", 0, "kms_key_name"))
+    return ctx.resource(
+        item, Provider.GCP, ("secret-manager", ASSET, "secret_id"), [copy], (control, f"regional secret: {note}"),
+        plan_tags(item, "effective_labels", "labels"),
+    )  # fmt: skip
+
+
+# Terraform resource types this module's plan reader evaluates (google provider: replication.auto / user_managed;
+# the regional secret's location and customer_managed_encryption)
+PLAN: dict[str, Callable[[Context, Item], Resource]] = {
+    "google_secret_manager_secret": _plan_secret,
+    "google_secret_manager_regional_secret": _plan_regional,
+}

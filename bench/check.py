@@ -29,10 +29,11 @@ PLACES = [
 KEYS = list(KeyControl)
 
 
-def write_report(path: Path, n: int, shift: int = 0) -> None:
+def write_report(path: Path, n: int, shift: int = 0, copy_keys: bool = False) -> None:
     """A realistic saved report: n resources over three clouds, several footprints and key controls.
 
     `shift` moves every tenth resource to another place and drops every 50th: a later scan of the same estate.
+    `copy_keys` gives each replica its own key control (the per-copy key stores: S3 replicas, DynamoDB, RDS).
     """
     kb = load()
     view = viewpoint(kb, ["EEA"])
@@ -41,7 +42,9 @@ def write_report(path: Path, n: int, shift: int = 0) -> None:
         if shift and i % 50 == 7:
             continue
         provider, codes = PLACES[(i + (shift if i % 10 == 3 else 0)) % len(PLACES)]
-        footprint = tuple(Copy(c, CopyRole.PRIMARY if j == 0 else CopyRole.REPLICA) for j, c in enumerate(codes))
+        footprint = tuple(Copy(c, CopyRole.PRIMARY if j == 0 else CopyRole.REPLICA,
+                               key_control=KEYS[(i + j) % len(KEYS)] if copy_keys and j else None)
+                          for j, c in enumerate(codes))  # fmt: skip
         raw.append(Resource(Provider(provider), f"acct-{i % 50}", "s3", "AWS::S3::Bucket", f"id-{i:06d}",
                             f"bucket-{i:06d}", footprint, KEYS[i % len(KEYS)], {"team": f"t{i % 7}"}))  # fmt: skip
     result = ScanResult(tuple(assess_all(kb, locate(kb, raw), view)), ())
@@ -75,8 +78,14 @@ def _measure(args: list[str]) -> dict[str, Any]:
             "stderr": proc.stderr}  # fmt: skip
 
 
+REPEAT = 3  # each figure is the best of three runs: on a shared machine a run can wait for a core or the disk
+
+
 def _figure(args: list[str], out: Path | None, code: int, n: int, fmt: str) -> str:
-    fig = _measure(args)
+    runs = [_measure(args) for _ in range(REPEAT)]
+    fig = runs[-1] | {"wall": min(r["wall"] for r in runs), "cpu": min(r["cpu"] for r in runs),
+                      "rss_mb": max(r["rss_mb"] for r in runs), "code": next((r["code"] for r in runs
+                                                                              if r["code"] != code), code)}  # fmt: skip
     # a figure counts only if the command did the work: the expected exit and no crash
     ok = fig["code"] == code and "Traceback" not in fig["stderr"] and (out is None or out.exists())
     if ok and fmt == "json" and out is not None:
@@ -91,15 +100,17 @@ def main() -> None:
 
     sizes = [int(a) for a in sys.argv[2:] if a.isdigit()] or list(SIZES)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
+        paths, keyed = {}, {}
         for n in sizes:
             paths[n] = Path(tmp) / f"report-{n}.json"
             write_report(paths[n], n)
             paths[-n] = Path(tmp) / f"later-{n}.json"
             write_report(paths[-n], n, shift=1)
+            keyed[n] = Path(tmp) / f"keyed-{n}.json"
+            write_report(keyed[n], n, copy_keys=True)
         print(
-            "\ncheck and diff on saved reports: wall (CPU) / peak RSS. Targets at 100,000: check <= 3 s and <= 300 MB, "
-            "diff <= 6 s and <= 300 MB"
+            f"\ncheck and diff on saved reports: wall (CPU) / peak RSS, best of {REPEAT}. Targets at 100,000: "
+            "check <= 3 s and <= 300 MB, diff <= 6 s and <= 300 MB"
         )
         print(f"  {'':<44}" + "".join(f"{n:>30,}" for n in sizes))
         for fmt in FORMATS:
@@ -110,6 +121,14 @@ def main() -> None:
                 cells.append(_figure(args, out, 1, n, fmt))
                 out.unlink(missing_ok=True)
             line(f"check --format {fmt}", "".join(f"{c:>30}" for c in cells))
+        # replicas under their own keys: the own-layout reader splits such lines too (no fall back to ijson)
+        cells = []
+        for n in sizes:
+            out = Path(tmp) / f"out-{n}.keyed.json"
+            args = ["check", str(keyed[n]), "--profile", "eu-sovereign", "--format", "json", "--output", str(out)]
+            cells.append(_figure(args, out, 1, n, "json"))
+            out.unlink(missing_ok=True)
+        line("check --format json, per-copy keys", "".join(f"{c:>30}" for c in cells))
         for fmt in ("table", "json"):
             cells = [_figure(["diff", str(paths[n]), str(paths[-n]), "--format", fmt], None, 0, n, "diff")
                      for n in sizes]  # fmt: skip

@@ -307,6 +307,8 @@ class _Dicts:
 
     def __init__(self, run: Run, writer: Any) -> None:
         self.run, self.writer = run, writer
+        if getattr(writer, "model", False):  # the writer takes the model's resources and findings itself
+            self.add, self.extra = writer.add, writer.extra  # type: ignore[method-assign]
         self.parts: dict[int, tuple[object, Any]] = {}
         self.fields: tuple[str, ...] | None = getattr(writer, "finding_fields", None)
         self.light = bool(getattr(writer, "light_resources", False))

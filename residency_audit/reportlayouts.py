@@ -14,18 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .reportfile import (
-    _BIG,
-    MAX_DEPTH,
-    OnItem,
-    ReportError,
-    _footprint_part_ok,
-    _head_checks,
-    _Items,
-    _keys_part_ok,
-    _no_surrogates,
-    _valid_assessment,
-)
+from .reportfile import _BIG, MAX_DEPTH, OnItem, ReportError, _head_checks, _no_surrogates
+from .reportitems import _footprint_part_ok, _Items, _keys_part_ok, _valid_assessment
 from .safe import visible
 
 
@@ -151,7 +141,8 @@ class _Native:
             if line[-1] != 125:  # `}`: every resource line ends with its assessment
                 raise NotNative
             f = line.find(_FOOTPRINT)
-            k = line.find(_KEY_CONTROL, f) if f > 0 else -1
+            # the resource's own key_control follows its countries (`]`); a copy's follows the copy's note
+            k = line.find(_KEY_CONTROL, f) + 1 if f > 0 else -1
             # the assessment is the line's last member and kilobytes long: look for its start from the short
             # members before it (a split at an earlier `, "assessment": `, inside tags, leaves parts that do not
             # parse, so the general reader takes the file)
@@ -234,7 +225,7 @@ def _loads_part(text: bytes) -> dict[str, Any]:
 
 
 _FOOTPRINT = b', "footprint": '
-_KEY_CONTROL = b', "key_control": '
+_KEY_CONTROL = b'], "key_control": '
 
 
 def _loads_lines(lines: list[bytes]) -> list[Any]:

@@ -28,6 +28,11 @@ SERVICES = {
         "ecr-repository",
         "redshift",
         "efs",
+        "docdb",
+        "neptune",
+        "elasticache",
+        "memorydb",
+        "opensearch",
     ),
     "azure": (
         "storage-account",

@@ -21,13 +21,21 @@ KEYS = list(KeyControl)
 STAMP = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
-def resources(n: int, shift: int = 0) -> list[Resource]:
-    """n resources over three clouds: shared and unique footprints, key controls, classifications, tags."""
+def resources(n: int, shift: int = 0, copy_keys: bool = False) -> list[Resource]:
+    """n resources over three clouds: shared and unique footprints, key controls, classifications, tags.
+
+    `copy_keys`: every other copy carries its own key control (the per-copy key stores).
+    """
     out = []
     for i in range(n):
         provider, codes = PLACES[(i + shift * (i % 5 == 0)) % len(PLACES)]
         footprint = tuple(
-            Copy(c, CopyRole.PRIMARY if j == 0 else CopyRole.REPLICA, note=f"rule r{i}" if j else None)
+            Copy(
+                c,
+                CopyRole.PRIMARY if j == 0 else CopyRole.REPLICA,
+                note=f"rule r{i}" if j else None,
+                key_control=KEYS[(i + j) % len(KEYS)] if copy_keys and (i + j) % 2 else None,
+            )
             for j, c in enumerate(codes)
         )
         tags = {"team": f"t{i % 7}", "cost-centre": f"cc {i % 3}"} if i % 4 else {}
@@ -39,11 +47,11 @@ def resources(n: int, shift: int = 0) -> list[Resource]:
     return out
 
 
-def write(path: Path, n: int, *, shift: int = 0, skips: int = 3, drop: int = 0) -> None:
+def write(path: Path, n: int, *, shift: int = 0, skips: int = 3, drop: int = 0, copy_keys: bool = False) -> None:
     """A saved report as `scan --format json` writes it (no profile), `drop` resources left out of the front."""
     kb = load()
     view = viewpoint(kb, ["EEA"])
-    found = resources(n, shift)[drop:]
+    found = resources(n, shift, copy_keys)[drop:]
     skipped = tuple(Skip(Provider.AWS, f"account/{k}/region/eu-west-{k}/service/rds", f"AccessDenied on op {k}")
                     for k in range(skips))  # fmt: skip
     result = ScanResult(tuple(assess_all(kb, locate(kb, found), view)), skipped)

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
+from residency_audit.scan import SERVICES as ALL_SERVICES
 
 from .conftest import BIN, by_name, invoke_json, isolate_env, places
 from .servers.aws import (
@@ -365,7 +366,7 @@ def test_progress_display_on_a_terminal(aws: AwsEndpoint) -> None:
         (["--region", "eu-wst-1"], "--region 'eu-wst-1' is not an AWS region; closest known: aws:eu-west-1"),
         (
             ["--service", "s4"],
-            "--service 's4' is not one of s3, dynamodb, rds, ebs-snapshot, backup-vault, kms-key, secret, ecr-repository, redshift, efs (for --provider aws)",
+            f"--service 's4' is not one of {', '.join(ALL_SERVICES['aws'])} (for --provider aws)",
         ),
         (["--home", "Atlantis"], "'ATLANTIS' is neither a bloc"),
     ],

@@ -25,7 +25,7 @@ def _store_modules() -> set[str]:
     for cloud in ("aws", "azure", "gcp"):
         package = importlib.import_module(f"residency_audit.stores.{cloud}")
         for info in pkgutil.iter_modules(package.__path__):
-            if info.name != "common":
+            if info.name != "common" and f"{cloud}.{info.name}" != "aws.registry":  # helpers, listings: no store
                 found.add(f"{cloud}.{info.name}")
     return found
 

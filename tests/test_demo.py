@@ -47,6 +47,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo-out"
     started = time.monotonic()

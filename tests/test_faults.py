@@ -347,6 +347,7 @@ def aws_cloud() -> Iterator[Cloud]:
     with AwsEndpoint() as ep, pytest.MonkeyPatch.context() as mp:
         for key, value in ep.env({}).items():
             mp.setenv(key, value)  # the seeding helpers' boto3 too
+        ep.reset()  # moto's state is per process: a module run before this one on the same worker may have left some
         yield _aws_cloud(ep)
 
 
@@ -531,6 +532,7 @@ def slow_gcp() -> Iterator[tuple[GcpEndpoint, dict[str, str], list[str]]]:
         yield ep, ep.env(_base_env()), args
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_scan_deadline_reports_what_was_found(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:
@@ -565,6 +567,7 @@ def test_scan_deadline_reports_what_was_found(
             assert (rid in ids) != (f"project/slow-{i}/service/{service}" in reasons), (i, service)
 
 
+@pytest.mark.alone  # timed: run by itself (pyproject.toml)
 def test_ctrl_c_stops_promptly_and_writes_nothing(
     slow_gcp: tuple[GcpEndpoint, dict[str, str], list[str]], tmp_path: Path
 ) -> None:
@@ -619,6 +622,16 @@ STORE_CALLS = {
     ("ec2", "DescribeAvailabilityZones"): "eu-central-1",  # an RDS instance in its Warsaw Local Zone
     ("elasticfilesystem", "DescribeFileSystems"): "sa-east-1",
     ("elasticfilesystem", "DescribeReplicationConfigurations"): "ap-northeast-1",
+    # graph, document and cache stores (tests/servers/aws_graph.py serves what moto lacks)
+    ("rds", "DescribeGlobalClusters"): "eu-central-2",  # a DocumentDB global cluster's members
+    ("rds", "DescribeDBInstanceAutomatedBackups"): "ap-northeast-2",  # replicated backups' own key, there
+    ("elasticache", "DescribeReplicationGroups"): "ap-southeast-1",
+    ("elasticache", "DescribeGlobalReplicationGroups"): "ap-northeast-3",
+    ("memorydb", "DescribeClusters"): "eu-south-1",
+    ("memorydb", "DescribeMultiRegionClusters"): "eu-south-2",
+    ("es", "ListDomainNames"): "ap-east-1",
+    ("es", "DescribeDomains"): "me-south-1",
+    ("es", "DescribeInboundConnections"): "af-south-1",
 }
 STORE_REGIONS = list(dict.fromkeys(["us-east-1", *STORE_CALLS.values()]))
 STORE_FAULTS: dict[str, dict[str, Any]] = {
@@ -643,15 +656,32 @@ STORE_SCOPES = {
     "DescribeAvailabilityZones": "availability-zones",
     "DescribeFileSystems": "efs",
     "DescribeReplicationConfigurations": "efs/replication",
+    "DescribeGlobalClusters": "docdb/global-cluster/",
+    "DescribeDBInstanceAutomatedBackups": "rds/automated-backups/",
+    "DescribeReplicationGroups": "elasticache",
+    "DescribeGlobalReplicationGroups": "elasticache/global-datastore/",
+    "memorydb:DescribeClusters": "memorydb",
+    "DescribeMultiRegionClusters": "memorydb/multi-region-cluster/",
+    "ListDomainNames": "opensearch",
+    "DescribeDomains": "opensearch",
+    "DescribeInboundConnections": "opensearch/connections",
 }
 # the calls whose failure hides the region's resources of that store (the others leave them reported, copies unknown)
 STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "kms", "ListSecrets": "secretsmanager",
-               "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs"}  # fmt: skip
+               "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs",
+               "DescribeReplicationGroups": "elasticache", "memorydb:DescribeClusters": "memorydb",
+               "ListDomainNames": "opensearch", "DescribeDomains": "opensearch"}  # fmt: skip
 
 
 # XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
 # handler, so even a transient one is a skip (never silence); the JSON protocols' malformed bodies are retried.
-STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones"}
+STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones", "DescribeGlobalClusters", "DescribeDBInstanceAutomatedBackups",
+             "DescribeReplicationGroups", "DescribeGlobalReplicationGroups"}  # fmt: skip
+
+
+def _call(service: str, action: str) -> str:
+    """The tables' key of a call: its action, or service:action where two services share an action's name."""
+    return f"{service}:{action}" if f"{service}:{action}" in STORE_SCOPES else action
 
 
 @dataclass
@@ -667,6 +697,7 @@ def store_estate() -> Iterator[StoreEstate]:
     from .servers.aws import (
         copy_recovery_point,
         seed_backup_vault,
+        seed_db_instance,
         seed_file_system,
         seed_kms_key,
         seed_local_zone_db,
@@ -694,6 +725,22 @@ def store_estate() -> Iterator[StoreEstate]:
         warsaw = {"ZoneName": "eu-central-1-waw-1a", "ZoneType": "local-zone", "GroupName": "eu-central-1-waw-1",
                   "ParentZoneName": "eu-central-1a"}  # fmt: skip
         seed_local_zone_db(ep, s, "warsaw", warsaw)
+        # the graph, document and cache stores, each only where its call is faulted (and its members elsewhere)
+        g = ep.graph
+        g.docdb_cluster("docs", "eu-central-2", global_id="docs-g")
+        g.docdb_cluster("docs-us", "us-east-1", global_id="docs-g")
+        seed_db_instance(s, "pg-src", "us-east-1")
+        g.backup_replica("pg-src", "ap-northeast-2")
+        ids[("ap-southeast-1", "elasticache")] = {g.cache_group("cache", "ap-southeast-1")}
+        g.cache_group("cache-g", "ap-northeast-3", global_id="cache-global")
+        g.cache_group("cache-g-us", "us-east-1", global_id="cache-global")
+        ids[("eu-south-1", "memorydb")] = {g.memorydb_cluster("mem", "eu-south-1")}
+        g.memorydb_cluster("mem-mr", "eu-south-2", multi_region="mr")
+        g.memorydb_cluster("mem-mr-us", "us-east-1", multi_region="mr")
+        for region in ("ap-east-1", "me-south-1", "af-south-1"):
+            s.client("opensearch", region_name=region).create_domain(DomainName=f"search-{region}")
+            ids[(region, "opensearch")] = {f"arn:aws:es:{region}:{DEFAULT_ACCOUNT}:domain/search-{region}"}
+        g.connect(("us-east-1", "search-us"), ("af-south-1", "search-af-south-1"))
         args = [
             "--service",
             "backup-vault",
@@ -709,6 +756,7 @@ def store_estate() -> Iterator[StoreEstate]:
             "rds",
             "--service",
             "efs",
+            *("--service", "docdb", "--service", "elasticache", "--service", "memorydb", "--service", "opensearch"),
         ]
         for region in STORE_REGIONS:
             args += ["--region", region]
@@ -727,7 +775,8 @@ def test_store_calls_transient_faults_are_retried(store_estate: StoreEstate) -> 
     expected = exactly_once(baseline)
     # every retryable kind once on every new call, in turn: three faults, then the fourth attempt answers
     for (service, action), region in STORE_CALLS.items():
-        for kind in ("throttle", "500") if action in STORE_XML else ("throttle", "500", "malformed"):
+        xml = _call(service, action) in STORE_XML
+        for kind in ("throttle", "500") if xml else ("throttle", "500", "malformed"):
             ep.add_fault(service, region, action, times=1, **STORE_FAULTS[kind])
     try:
         run = _store_scan(store_estate)
@@ -772,15 +821,16 @@ def test_store_calls_persistent_faults_are_skips(
     run, expected = store_persistent[kind]
     assert run.code == 3 and run.report["complete"] is False
     hidden: set[str] = set()
-    for (_service, action), region in STORE_CALLS.items():
-        prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/service/{STORE_SCOPES[action]}"
+    for (service, action), region in STORE_CALLS.items():
+        call = _call(service, action)
+        prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/service/{STORE_SCOPES[call]}"
         if action == "DescribeKey":
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/kms-key/"
         if action == "DescribeAvailabilityZones":
             prefix = f"account/{DEFAULT_ACCOUNT}/region/{region}/availability-zones"
         found = {scope: reason for scope, reason in run.skips.items() if scope.startswith(prefix)}
         assert found, (action, prefix, run.skips)
-        if kind == "malformed" and action in STORE_XML:
+        if kind == "malformed" and call in STORE_XML:
             cause = "ResponseParserError: Unable to parse response"
         elif kind == "malformed":
             cause = f"malformed or truncated JSON body in the {action} response"
@@ -788,7 +838,7 @@ def test_store_calls_persistent_faults_are_skips(
             fault = STORE_FAULTS[kind]
             cause = f"{fault['code']} on {action} (HTTP {fault['status']})"
         assert all(cause in reason for reason in found.values()), (cause, found)
-        if action in STORE_HIDES:
-            hidden |= store_estate.ids[(region, STORE_HIDES[action])]
+        if call in STORE_HIDES:
+            hidden |= store_estate.ids[(region, STORE_HIDES[call])]
     assert hidden <= expected
     assert exactly_once(run) == expected - hidden  # nothing outside the faulted calls is lost or doubled

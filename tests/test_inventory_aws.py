@@ -407,3 +407,25 @@ def test_bucket_in_an_unindexed_region_is_found_by_listing_and_read_once(aws: Aw
     reads = [r for r in aws.requests if r.action == "GetBucketEncryption"]
     assert len(reads) == 3  # finance-ledger (found by the index) is not read again by the listing
     assert [r.action for r in aws.requests].count("ListBuckets") == 1  # only the account with a blind region
+
+
+@pytest.mark.parametrize("engine", ["resource-explorer", "config:org"])
+def test_document_and_graph_clusters_are_read_where_the_engine_finds_an_rds_cluster(
+    aws: AwsEndpoint, org: list[str], engine: str
+) -> None:
+    # both engines know DocumentDB and Neptune clusters only as RDS clusters (rds:cluster, AWS::RDS::DBCluster)
+    arn = aws.graph.docdb_cluster("docs", "eu-central-1")
+    try:
+        aws.inventory.add(DEFAULT_ACCOUNT, "eu-central-1", "rds:cluster", "AWS::RDS::DBCluster", arn)
+        aws.inventory.index(org, REGIONS, aggregator_region="us-east-1")
+        aws.inventory.aggregator("org", org, REGIONS)
+        code, report, err = scan("--aws-inventory", engine, "--service", "docdb", "--service", "neptune")
+        assert code == 0, err
+        assert [(r["id"], r["service"]) for r in report["resources"]] == [(arn, "docdb")]
+        # one DescribeDBClusters answers both stores, only where an RDS resource was found (finance's ledger-db in
+        # eu-west-1 too): Config has no DocumentDB or Neptune type to be blind for, so they are never walked
+        listed = sorted((r.region, r.action) for r in aws.requests if r.service == "rds")
+        assert listed == [("eu-central-1", "DescribeDBClusters"), ("eu-central-1", "DescribeGlobalClusters"),
+                          ("eu-west-1", "DescribeDBClusters")]  # fmt: skip
+    finally:
+        aws.graph.reset()

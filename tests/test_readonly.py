@@ -90,6 +90,14 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstances"): "rds:DescribeDBInstances",
     ("rds", "DescribeDBClusters"): "rds:DescribeDBClusters",
     ("rds", "DescribeGlobalClusters"): "rds:DescribeGlobalClusters",
+    ("rds", "DescribeDBInstanceAutomatedBackups"): "rds:DescribeDBInstanceAutomatedBackups",
+    ("elasticache", "DescribeReplicationGroups"): "elasticache:DescribeReplicationGroups",
+    ("elasticache", "DescribeGlobalReplicationGroups"): "elasticache:DescribeGlobalReplicationGroups",
+    ("memorydb", "DescribeClusters"): "memorydb:DescribeClusters",
+    ("memorydb", "DescribeMultiRegionClusters"): "memorydb:DescribeMultiRegionClusters",
+    ("es", "ListDomainNames"): "es:ListDomainNames",
+    ("es", "DescribeDomains"): "es:DescribeDomains",
+    ("es", "DescribeInboundConnections"): "es:DescribeInboundConnections",
     ("backup", "ListBackupVaults"): "backup:ListBackupVaults",
     ("backup", "ListBackupPlans"): "backup:ListBackupPlans",
     ("backup", "GetBackupPlan"): "backup:GetBackupPlan",
@@ -399,6 +407,13 @@ def seed_aws(ep: AwsEndpoint) -> str:
         StorageEncrypted=True,
         KmsKeyId=key,
     )
+    s.client("neptune", region_name="eu-west-1").create_db_cluster(DBClusterIdentifier="graph", Engine="neptune")
+    ep.graph.docdb_cluster("docs", "eu-west-1", global_id="docs-global")
+    ep.graph.backup_replica("pg", "eu-central-1")
+    ep.graph.cache_group("sessions", "eu-west-1", global_id="sessions-global")
+    ep.graph.memorydb_cluster("cart", "eu-west-1", multi_region="mr-cart")
+    s.client("opensearch", region_name="eu-west-1").create_domain(DomainName="search")
+    ep.graph.connect(("us-east-1", "search-us"), ("eu-west-1", "search"))
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)
     s.client("ec2", region_name="eu-west-1").create_snapshot(VolumeId=volume)
     dr_us = seed_backup_vault(s, "dr-us", "us-east-1")

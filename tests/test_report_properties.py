@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
-from residency_audit.reportfile import _valid_assessment, _valid_resource
+from residency_audit.reportitems import _valid_assessment, _valid_resource
 
 from .streaming_inputs import write
 
@@ -241,8 +241,8 @@ def test_stdin_and_pipes_are_read_once(base: dict[str, Any]) -> None:
 
 
 def test_a_late_fallback_to_the_general_reader_hands_each_item_over_once(tmp_path: Path) -> None:
-    """A line the own-layout reader cannot split (a copy's own key_control inside the footprint) after lines it
-    handed over: the general reader reads the file from the start and must not hand those over again."""
+    """A line the own-layout reader cannot split (its assessment not the last member) after lines it handed over:
+    the general reader reads the file from the start and must not hand those over again."""
     from residency_audit import reportlayouts
     from residency_audit.reportfile import read
 
@@ -250,8 +250,11 @@ def test_a_late_fallback_to_the_general_reader_hands_each_item_over_once(tmp_pat
     write(path, 4)
     lines = path.read_text(encoding="utf-8").split("\n")
     third = [i for i, line in enumerate(lines) if line.startswith("    {")][2]
-    assert '"note": null}]' in lines[third]
-    lines[third] = lines[third].replace('"note": null}]', '"note": null, "key_control": "external"}]', 1)
+    tags = lines[third].index(', "tags": ')
+    cut = lines[third].index(', "assessment": ')
+    end = -2 if lines[third].endswith(",") else -1
+    lines[third] = lines[third][:tags] + lines[third][cut:end] + lines[third][tags:cut] + lines[third][end:]
+    json.loads(lines[third].rstrip(","))  # still one valid resource
     path.write_text("\n".join(lines), encoding="utf-8")
     handed: list[str] = []
     with pytest.raises(reportlayouts.NotNative):
@@ -265,3 +268,18 @@ def test_a_late_fallback_to_the_general_reader_hands_each_item_over_once(tmp_pat
     assert len(findings) == len(expected["findings"])
     _, out, err = _invoke(tmp_path, "check", "late.json", "--format", "json")
     assert [r["id"] for r in json.loads(out)["resources"]] == ids, err
+
+
+def test_copies_with_their_own_keys_stay_on_the_own_layout_reader(tmp_path: Path) -> None:
+    """Per-copy keys (a replica re-encrypted under another key) are read by the fast reader, as a parser reads them."""
+    from residency_audit import reportlayouts
+
+    path = tmp_path / "keys.json"
+    write(path, 60, copy_keys=True)
+    assert '"note": null, "key_control": "' in path.read_text(encoding="utf-8")
+    fast: list[dict[str, Any]] = []
+    general: list[dict[str, Any]] = []
+    head = reportlayouts.native(path, "keys.json", fast.append, None)  # no NotNative: the fast path
+    assert head == reportlayouts.generic(path, "keys.json", general.append, None)
+    assert fast == general == json.loads(path.read_text(encoding="utf-8"))["resources"]
+    assert any("key_control" in c for r in fast for c in r["footprint"])

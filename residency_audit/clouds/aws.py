@@ -1,4 +1,4 @@
-"""AWS sessions, accounts and regions; each store's reader (S3, DynamoDB, RDS/Aurora, EBS) is in stores/aws/.
+"""AWS sessions, accounts and regions; each store's reader is in stores/aws/, listed in stores/aws/registry.py.
 
 Read-only: every call is a List/Get/Describe (see docs/permissions.md). boto3 is imported lazily, inside the
 tasks, and honours AWS_ENDPOINT_URL, so a local emulator needs no flag.
@@ -12,7 +12,6 @@ key or global cluster is described once however many resources use it.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,24 +21,14 @@ from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..scan import SERVICES as ALL_SERVICES
+from ..stores.aws.registry import ENDPOINT_SERVICE
+from ..stores.aws.registry import listings as listings
 from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
+from .aws_errors import describe_error as describe_error
+from .aws_errors import error_code as error_code
+from .aws_errors import malformed_json
 
 SERVICES = ALL_SERVICES["aws"]  # one list, in scan.py, so --help need not import this module
-
-# The service each of our service names needs, for botocore's per-partition region lists.
-_ENDPOINT_SERVICE = {
-    "s3": "s3",
-    "dynamodb": "dynamodb",
-    "rds": "rds",
-    "ebs-snapshot": "ec2",
-    "backup-vault": "backup",
-    "kms-key": "kms",
-    "secret": "secretsmanager",
-    "ecr-repository": "ecr",
-    "redshift": "redshift",
-    "efs": "efs",
-}
-TAG_TYPES = {"s3": "s3:bucket", "dynamodb": "dynamodb:table"}
 
 
 @dataclass(frozen=True)
@@ -75,42 +64,6 @@ def key_control_of(meta: dict[str, Any], key_id: str) -> tuple[KeyControl, str]:
     return KeyControl.CUSTOMER_MANAGED, f"customer managed KMS key {arn} (origin {origin})"
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line, credential-free reason for a failed AWS call: no response body, redacted as `--debug` logs are."""
-    from ..logs import redact_reason
-
-    return redact_reason(_describe_error(exc))
-
-
-def _describe_error(exc: BaseException) -> str:
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        op = getattr(exc, "operation_name", "?")
-        return f"{err.get('Code', 'Error')} on {op} (HTTP {status}): {err.get('Message', '').strip()}".rstrip(": ")
-    if isinstance(exc, NoCredentialsError):
-        return "no AWS credentials found (set AWS_PROFILE / --aws-profile, or run `aws sso login`)"
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return f"endpoint unreachable: {exc}"
-    if isinstance(exc, ReadTimeoutError):
-        return f"timed out: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The service's error code of a botocore ClientError, if any."""
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-
-
 # --- sessions and clients ------------------------------------------------------------------------------------
 
 
@@ -135,10 +88,11 @@ class Account:
         )
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+        self._memos: dict[str, Memo] = {}
         # botocore reads an unparsable JSON body as {"message": body}: a listing would silently come back empty
         session.events.register(
             "needs-retry",
-            functools.partial(_malformed_json, max_attempts=options.max_attempts),
+            functools.partial(malformed_json, max_attempts=options.max_attempts),
             unique_id="residency-audit-malformed-json",
         )
         self.keys = Memo(self._describe_key)
@@ -160,6 +114,11 @@ class Account:
             if key not in self._clients:
                 self._clients[key] = self.session.client(service, region_name=region, config=self._config)
             return self._clients[key]
+
+    def memo(self, name: str, fn: Callable[[Any], Any]) -> Memo:
+        """The account's memo `name`, made on first use: a lookup several stores share (one request for all)."""
+        with self._lock:
+            return self._memos.setdefault(name, Memo(fn))
 
     def scope(self, *parts: str) -> str:
         """A skip scope under this account (or project): the parts joined by '/'."""
@@ -272,28 +231,6 @@ class Account:
             return {}, None
 
 
-def _malformed_json(response: Any, attempts: int, operation: Any, max_attempts: int, **_: Any) -> float | None:
-    """A 2xx answer whose JSON body does not parse is retried like a dropped connection, then is an error."""
-    if response is None or not 200 <= response[0].status_code < 300:
-        return None
-    protocol = getattr(operation.service_model, "resolved_protocol", None) or operation.metadata.get("protocol")
-    body = response[0].content
-    if protocol not in ("json", "rest-json") or not body:
-        return None
-    try:
-        json.loads(body)
-        return None
-    except ValueError:
-        if attempts < max_attempts:
-            return float(min(0.2 * 2 ** (attempts - 1), 2.0))
-        from botocore.parsers import ResponseParserError
-
-        raise ResponseParserError(
-            f"malformed or truncated JSON body in the {operation.name} response ({len(body)} bytes), after {attempts} "
-            "attempts"
-        ) from None
-
-
 def _session(options: AwsOptions, region: str | None = None, credentials: dict[str, str] | None = None) -> Any:
     import boto3
 
@@ -382,33 +319,8 @@ def enabled_regions(account: Account) -> list[str]:
 
 def offered(account: Account, service: str, regions: list[str]) -> list[str]:
     """Those of `regions` where the service has an endpoint in the account's partition."""
-    known = set(account.session.get_available_regions(_ENDPOINT_SERVICE[service], account.partition))
+    known = set(account.session.get_available_regions(ENDPOINT_SERVICE[service], account.partition))
     return [r for r in regions if r in known] if known else regions
-
-
-def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
-    """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
-    from ..stores.aws.backup import backup_list
-    from ..stores.aws.dynamodb import dynamodb_list
-    from ..stores.aws.ebs import ebs_list
-    from ..stores.aws.ecr import ecr_list
-    from ..stores.aws.efs import efs_list
-    from ..stores.aws.kms import kms_list
-    from ..stores.aws.rds import rds_list
-    from ..stores.aws.redshift import redshift_list
-    from ..stores.aws.secrets import secrets_list
-
-    return {
-        "dynamodb": dynamodb_list,
-        "rds": rds_list,
-        "ebs-snapshot": ebs_list,
-        "backup-vault": backup_list,
-        "kms-key": kms_list,
-        "secret": secrets_list,
-        "ecr-repository": ecr_list,
-        "redshift": redshift_list,
-        "efs": efs_list,
-    }
 
 
 def _account(account: Account) -> Iterator[Task | Skip | Found]:

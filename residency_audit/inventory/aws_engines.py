@@ -34,6 +34,9 @@ ALL = "*"  # every enabled region of the account
 #: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes),
 #: from the catalogue's entries that name a store
 SERVICE_OF_TYPE = {name: service for name, service in readers(Provider.AWS).items() if service in walk.SERVICES}
+#: Services listed wherever another is: DocumentDB and Neptune clusters are RDS clusters to Resource Explorer
+#: (`rds:cluster`) and come from the same DescribeDBClusters answer, so listing them there costs no request.
+ALSO = {"rds": ("docdb", "neptune")}
 
 
 @dataclass
@@ -44,7 +47,8 @@ class _Work:
     buckets: dict[str, str] = field(default_factory=dict)  # S3 bucket found → its region
 
     def add(self, service: str, region: str) -> None:
-        self.regions.setdefault(service, set()).add(region)
+        for name in (service, *ALSO.get(service, ())):
+            self.regions.setdefault(name, set()).add(region)
 
     def __bool__(self) -> bool:
         return bool(self.regions or self.buckets)
@@ -60,7 +64,11 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
             me.client, me.home_region, me.id, targets, regions, walk.describe_error, only=bool(options.regions)
         )
     else:
-        types = [t for t, s in SERVICE_OF_TYPE.items() if s in services and t.startswith("AWS::")]
+        # Config records DocumentDB and Neptune clusters as AWS::RDS::DBCluster (it has no type of their own): asked
+        # for through that type (ALSO routes them), never walked everywhere as a type Config cannot see
+        covered = {also: service for service, alsos in ALSO.items() for also in alsos}
+        wanted = {covered.get(s, s) for s in services}
+        types = [t for t, s in SERVICE_OF_TYPE.items() if s in wanted and s not in covered and t.startswith("AWS::")]
         spec = options.inventory.split(":", 1)[1]
         records = aws_config.search(me.client, me.home_region, spec, targets, regions, types, walk.describe_error)
     work = {account: _Work() for account in targets}
@@ -73,7 +81,7 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
                                  (where,) if where else ()))  # fmt: skip
         if isinstance(record, Listed):
             service = SERVICE_OF_TYPE.get(record.native_type, "")
-            if service in services and record.account in work:
+            if _wanted(service, services) and record.account in work:
                 if service == "s3":
                     work[record.account].buckets[record.name] = record.location
                 else:
@@ -93,6 +101,11 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
             yield Task(Provider.AWS, scope, functools.partial(_account, me, account, todo), walk.describe_error)
 
 
+def _wanted(service: str, services: tuple[str, ...]) -> bool:
+    """Whether a service, or one listed alongside it (ALSO), is among those asked for."""
+    return any(s in services for s in (service, *ALSO.get(service, ())))
+
+
 def _blind(record: Blind, work: dict[str, _Work], services: tuple[str, ...], targets: list[str]) -> Iterator[Skip]:
     """Mark what the walk must cover for a blind scope; a skip where no store can cover it."""
     if record.native_type:
@@ -101,7 +114,7 @@ def _blind(record: Blind, work: dict[str, _Work], services: tuple[str, ...], tar
             scope = "/".join(p for p in ("inventory", record.engine, record.scope) if p)
             yield Skip(Provider.AWS, scope, f"{record.reason}; no store reads {record.native_type}, so none is walked")
             return
-        touched = [service] if service in services else []
+        touched = [service] if _wanted(service, services) else []
     elif record.region == "global":
         yield Skip(
             Provider.AWS, f"inventory/{record.engine}/{record.scope}", f"global resources unseen: {record.reason}"
@@ -139,6 +152,8 @@ def _account(me: Any, account_id: str, todo: _Work) -> Iterator[Task | Skip | Re
             walk.describe_error,
         )
     for service, wanted in sorted(todo.regions.items()):
+        if account.options.services and service not in account.options.services:
+            continue  # added alongside another service (ALSO) but not asked for
         chosen = regions_of(service, wanted)
         if service == "s3":
             yield Task(

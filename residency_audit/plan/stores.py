@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import Resource
-from ..stores.aws import backup, dynamodb, ecr, efs, kms, rds, redshift, s3, secrets
+from ..stores.aws import (
+    backup,
+    docdb,
+    dynamodb,
+    ecr,
+    efs,
+    elasticache,
+    kms,
+    memorydb,
+    opensearch,
+    rds,
+    redshift,
+    s3,
+    secrets,
+)
 from ..stores.azure import (
     cache,
     cosmos,
@@ -25,7 +39,7 @@ from ..stores.gcp import sinks as gcp_sinks
 from .context import Context, Item
 
 _MODULES = (
-    *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs),
+    *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, docdb, elasticache, memorydb, opensearch),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
     gcp_sinks,

@@ -16,17 +16,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from html import escape
 from importlib import resources as package_files
 from typing import IO, Any
 
-from . import LEVELS, finding_counts, footprint_text, level_rank, reverify_lines, verdict
-from .htmlmap import Places, country_table, map_section, world
+from . import footprint_text, level_rank, reverify_lines
+from .htmlmap import Places, country_table, map_section
+from .htmlmap import world as world  # the map data, read by the tests through this module
+from .htmlparts import (
+    _coverage,
+    _e,
+    _filters,
+    _footer,
+    _headline,
+    _level,
+    _profile,
+    _skips,
+    _table_head,
+    _viewpoint,
+)
+from .spill import TextSpool
 
 _SEVERITY_SORT = {"error": 2, "warning": 1, "note": 0}
 _MEMO_SIZE = 10_000
@@ -86,14 +98,19 @@ class Writer:
     the report without its resources and findings (its `skipped` included). Call `close` to remove the spools.
     """
 
+    # what `finding` reads: an unwaived finding comes without its fingerprint (a hash) and rule metadata
+    finding_fields = ("rule", "title", "severity", "provider", "resource", "name", "message", "reasons", "waived")
+
     def __init__(self, home: Iterable[str] = (), trusted: Iterable[str] = ()) -> None:
         self.places = Places(frozenset(home), frozenset(trusted))
+        self.footprints: dict[int, tuple[object, str]] = {}  # footprint lists many rows share: their text, escaped
+        self.leads: dict[tuple[Any, ...], str] = {}
+        self.tails: dict[tuple[Any, ...], str] = {}
         self.why = _Reasons()
         self.esc = _Escaped()  # values that repeat from row to row (providers, accounts, footprints …): escaped once
         self.countries: dict[tuple[str, ...], tuple[str, str]] = {}
         # closed by close(), which stream() and every caller reach
-        self.resource_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self.finding_rows = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.resource_rows, self.finding_rows = TextSpool(), TextSpool()
         self.n_resources = self.n_findings = 0
 
     def resource(self, r: dict[str, Any]) -> None:
@@ -132,14 +149,14 @@ class Writer:
             keys = [("severity", "severity"), ("rule", "rule"), ("provider", "provider")]
             yield "<section>\n<h2>Findings</h2>\n" + _filters("findings", keys) + "\n"
             yield _table_head("findings", ["severity", "rule", "resource", "message"], 0, frozenset({0}))
-            yield from _spooled(self.finding_rows)
+            yield from self.finding_rows.chunks()
             yield f"</tbody>\n</table>\n<p><small>{self.n_findings} finding(s)</small></p>\n</section>\n"
         elif head.get("profile"):
             yield "<section>\n<h2>Findings</h2>\n<p>none</p>\n</section>\n"
         keys = [("level", "level"), ("provider", "provider"), ("country", "country")]
         yield "<section>\n<h2>Data stores</h2>\n" + _filters("resources", keys) + "\n"
         yield _table_head("resources", _RESOURCE_HEADERS, 0, frozenset({0}))
-        yield from _spooled(self.resource_rows)
+        yield from self.resource_rows.chunks()
         n = self.n_resources
         yield f"</tbody>\n</table>\n<p><small>{n} data store(s){'' if n else ': none found'}</small></p>\n</section>\n"
         yield _skips(head.get("skipped") or ())
@@ -165,37 +182,54 @@ class Writer:
             f'<td data-sort="{level_rank(level)}">{_level(level)}</td><td class="k">{provider}</td>'
             f"<td><bdi>{esc[str(r.get('account') or '')]}</bdi></td>"
             f'<td class="k">{esc[str(r.get("service") or "")]}</td>'
-            f'<td class="nm">{_bdi(r.get("name", ""))}<br><small>{_bdi(r.get("id", ""))}</small></td>'
-            f'<td>{esc[footprint_text(r)]}</td><td class="k">{countries[1]}</td>'
+            f'<td class="nm"><bdi>{_e(r.get("name", ""))}</bdi><br><small><bdi>{_e(r.get("id", ""))}</bdi></small></td>'
+            f'<td>{self._footprint(r)}</td><td class="k">{countries[1]}</td>'
             f'<td class="k">{esc[str(r.get("key_control") or "")]}</td>'
             f'<td class="k">{esc[" ".join(a.get("foreign_reach") or ()) if isinstance(a, dict) else ""]}</td></tr>\n'
         )
 
-    def _finding_row(self, f: dict[str, Any]) -> str:
-        esc = self.esc
-        waiver = f.get("waiver") if isinstance(f.get("waiver"), dict) else None
-        note = ""
-        if f.get("waived") and waiver:
-            note = f"<br><small>waived until {_e(waiver.get('expires'))}: {_e(waiver.get('reason'))}</small>"
-        elif waiver and waiver.get("expired"):
-            note = f"<br><small>waiver expired {_e(waiver.get('expires'))}</small>"
-        severity = str(f.get("severity", ""))
-        if f.get("waived"):
-            lead = f'<tr data-severity="waived"{self._finding_keys(f)}><td data-sort="-1"><span class="sev waived">'
-            lead += f"{esc[severity]} waived</span></td>"
-        else:
-            rank = _SEVERITY_SORT.get(severity, 0)
-            lead = f'<tr data-severity="{esc[severity]}"{self._finding_keys(f)}><td data-sort="{rank}">'
-            lead += f'<span class="sev">{esc[severity]}</span></td>'
-        return (
-            f'{lead}<td class="k">{esc[str(f.get("rule"))]} {esc[str(f.get("title") or "")]}</td>'
-            f'<td class="nm">{esc[str(f.get("provider"))]}:{_bdi(f.get("name") or f.get("resource"))}<br>'
-            f"<small>{_bdi(f.get('resource'))}</small></td><td>{esc[str(f.get('message') or '')]}{note}"
-            f"{self.why.cell(f.get('reasons') or ())}</td></tr>\n"
-        )
+    def _footprint(self, r: dict[str, Any]) -> str:
+        copies = r.get("footprint")
+        hit = self.footprints.get(id(copies))
+        if hit is None or hit[0] is not copies:
+            if len(self.footprints) >= _MEMO_SIZE:
+                self.footprints.clear()
+            hit = self.footprints[id(copies)] = (copies, _e(footprint_text(r)))
+        return hit[1]
 
-    def _finding_keys(self, f: dict[str, Any]) -> str:
-        return f' data-rule="{self.esc[str(f.get("rule"))]}" data-provider="{self.esc[str(f.get("provider"))]}"'
+    def _finding_row(self, f: dict[str, Any]) -> str:
+        # a row is its lead (severity, rule, provider) and its tail (message, waiver, reasons), the same few again
+        # and again, around the resource's name and id: each made once (bounded)
+        esc, waived, waiver = self.esc, f.get("waived"), f.get("waiver")
+        key = (bool(waived), f.get("severity", ""), f.get("rule"), f.get("title"), f.get("provider"))
+        lead = self.leads.get(key)
+        if lead is None:
+            severity = str(key[1])
+            keys = f' data-rule="{esc[str(key[2])]}" data-provider="{esc[str(key[4])]}"'
+            if waived:
+                lead = f'<tr data-severity="waived"{keys}><td data-sort="-1"><span class="sev waived">'
+                lead += f"{esc[severity]} waived</span></td>"
+            else:
+                lead = f'<tr data-severity="{esc[severity]}"{keys}><td data-sort="{_SEVERITY_SORT.get(severity, 0)}">'
+                lead += f'<span class="sev">{esc[severity]}</span></td>'
+            lead += f'<td class="k">{esc[str(key[2])]} {esc[str(key[3] or "")]}</td><td class="nm">{esc[str(key[4])]}:'
+            _keep(self.leads, key, lead)
+        waiver = waiver if isinstance(waiver, dict) else None
+        reasons = tuple(f.get("reasons") or ())
+        signature = (waiver.get("expires"), waiver.get("reason"), waiver.get("expired")) if waiver else None
+        said = (f.get("message"), reasons, bool(waived), signature)
+        tail = self.tails.get(said)
+        if tail is None:
+            note = ""
+            if waived and waiver:
+                note = f"<br><small>waived until {_e(waiver.get('expires'))}: {_e(waiver.get('reason'))}</small>"
+            elif waiver and waiver.get("expired"):
+                note = f"<br><small>waiver expired {_e(waiver.get('expires'))}</small>"
+            message = esc[str(f.get("message") or "")]
+            tail = f"</bdi></small></td><td>{message}{note}{self.why.cell(reasons)}</td></tr>\n"
+            _keep(self.tails, said, tail)
+        resource = f.get("resource")
+        return f"{lead}<bdi>{_e(f.get('name') or resource)}</bdi><br><small><bdi>{_e(resource)}{tail}"
 
     def close(self) -> None:
         """Remove the spools."""
@@ -213,78 +247,10 @@ class _Escaped(dict[str, str]):
         return value
 
 
-def _spooled(spool: IO[str]) -> Iterator[str]:
-    spool.seek(0)
-    while chunk := spool.read(1 << 20):
-        yield chunk
-
-
-def _viewpoint(report: dict[str, Any]) -> str:
-    return str((report.get("viewpoint") or {}).get("label", ""))
-
-
-def _e(value: Any) -> str:
-    """Any report value as escaped HTML text, quotes too, so it also fits an attribute (None as empty)."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    # most values need no escaping: a C-speed search spares five replaces per value on 100,000-row reports
-    return escape(text) if _SPECIAL.search(text) else text
-
-
-def _bdi(value: Any) -> str:
-    """A name chosen by whoever made the resource: escaped, and isolated so right-to-left marks stay inside it."""
-    return f"<bdi>{_e(value)}</bdi>"
-
-
-def _level(level: str | None) -> str:
-    if level is None:
-        return "-"
-    css = level if level in LEVELS else "unknown"
-    return f'<span class="lv lv-{css}">{escape(level)}</span>'
-
-
-def _headline(report: dict[str, Any], source_file: str | None) -> str:
-    summary = report.get("summary", {})
-    result = verdict(report)
-    source = report.get("source") or {}
-    bits = [
-        f"{_e(summary.get('resources', '?'))} data store(s)",
-        f"{_e(summary.get('skipped', '?'))} skipped",
-        f"{_e(source.get('kind', 'scan'))} {_e(source_file or source.get('path') or '')}".strip(),
-        f"{_e(report.get('started_at', ''))} → {_e(report.get('finished_at', ''))}",
-    ]
-    if result is None or "verdict" not in summary:
-        text = "incomplete — no policy profile applied" if result == "incomplete" else "no policy profile applied"
-        css = "incomplete" if result == "incomplete" else "none"
-    else:
-        c = finding_counts(report)
-        text = f"{result}: {c['error']} error(s), {c['warning']} warning(s), {c['note']} note(s), {c['waived']} waived"
-        css = result if result in ("pass", "fail", "incomplete") else "none"
-    return f'<p><span class="verdict v-{css}">{escape(text)}</span></p>\n<p><small>{" · ".join(bits)}</small></p>'
-
-
-def _filters(table: str, keys: Iterable[tuple[str, str]]) -> str:
-    """The filter bar above a table; hidden until the script runs, so a page without script shows no dead controls."""
-    order = " ".join(LEVELS)
-    selects = "".join(
-        f'<label>{label} <select data-key="{key}"'
-        + (f' data-order="{order}"' if key == "level" else "")
-        + '><option value="">all</option></select></label>'
-        for key, label in keys
-    )
-    return (
-        f'<div class="filters" id="f-{table}" hidden>{selects}<label>search <input type="search" '
-        f'aria-label="search {table}"></label> <span class="count"></span></div>'
-    )
-
-
-def _table_head(table: str, headers: list[str], sort_col: int, desc: frozenset[int] = frozenset()) -> str:
-    cells = "".join(f"<th{' data-desc' if i in desc else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
-    return (
-        f'<table id="t-{table}" data-filters="f-{table}" data-sort-col="{sort_col}">\n<thead><tr>{cells}</tr></thead>'
-        "\n<tbody>\n"
-    )
+def _keep(memo: dict[Any, str], key: Any, value: str) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
 
 
 _RESOURCE_HEADERS = [
@@ -334,61 +300,3 @@ class _Reasons:
 
 def _reason_list(reasons: tuple[str, ...]) -> str:
     return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in reasons) + "</ul>"
-
-
-def _skips(skipped: Iterable[dict[str, Any]]) -> str:
-    rows = [
-        "<tr>" + "".join(f"<td>{_e(s.get(k))}</td>" for k in ("provider", "scope", "reason")) + "</tr>" for s in skipped
-    ]
-    if not rows:
-        return "<section>\n<h2>Skipped</h2>\n<p>nothing skipped: the scan is complete</p></section>\n"
-    return (
-        f"<section>\n<h2>Skipped ({len(rows)}): the scan is incomplete</h2>\n<table>\n<thead><tr>"
-        "<th>provider</th><th>scope</th><th>reason</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>\n</section>\n"
-    )
-
-
-def _coverage(report: dict[str, Any]) -> str:
-    from ..coverage import report_lines
-
-    lines = report_lines(report)
-    if not lines:
-        return ""
-    items = "".join(f"<li>{_e(line)}</li>" for line in lines[1:])
-    return (
-        f"<section>\n<h2>Coverage</h2>\n<p>{_e(lines[0])}</p>"
-        + (f"\n<ul>{items}</ul>" if items else "")
-        + "\n</section>\n"
-    )
-
-
-def _profile(report: dict[str, Any]) -> str:
-    profile = report.get("profile")
-    if not isinstance(profile, dict):
-        return ""
-    items = [
-        f"<li>override {_e(o.get('target'))} {_e(o.get('field'))} = "
-        f"{escape(json.dumps(o.get('value'), ensure_ascii=False))}: {_e(o.get('reason'))}</li>"
-        for o in profile.get("overrides", [])
-    ]
-    items += [
-        f"<li>waiver {_e(w.get('rule'))} on {_bdi(w.get('resource'))} "
-        f"{'<b>expired</b>' if w.get('expired') else 'until'} {_e(w.get('expires'))}: "
-        f"{_e(w.get('reason'))}</li>"
-        for w in profile.get("waivers", [])
-    ]
-    head = f"<section>\n<h2>Profile {_e(profile.get('name'))}</h2>\n"
-    head += f"<p>{_e(profile.get('description') or '')} <small>({_e(profile.get('source') or '')})</small></p>"
-    return head + ("\n<ul>\n" + "\n".join(items) + "\n</ul>" if items else "") + "\n</section>\n"
-
-
-def _footer(report: dict[str, Any]) -> str:
-    tool = report.get("tool") or {}
-    source = world()["source"]
-    credit = f"Map: {source['data']}, via {source['package']} {source['version']}."
-    return (
-        f"<section>\n<p><small>{_e(tool.get('name', 'residency-audit'))} {_e(tool.get('version', ''))}"
-        f" · report schema {_e(report.get('schema_version', ''))} · {escape(credit)}</small></p>\n</section>"
-    )

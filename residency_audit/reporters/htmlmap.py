@@ -39,6 +39,7 @@ class Places:
     replica: Counter[str] = field(default_factory=Counter)
     unknown: list[str] = field(default_factory=list)
     unknown_count: int = 0
+    groups: dict[int, list[Any]] = field(default_factory=dict)
 
     def standing(self, country: str) -> str:
         """home, trusted or foreign from the viewpoint; "copy" when the report names no viewpoint."""
@@ -48,13 +49,32 @@ class Places:
 
     def add(self, r: dict[str, Any]) -> None:
         """Count one resource's copies per country, and note its copies in unknown locations."""
+        # resources share their footprint and countries lists: counted per list, added up once (`fold`)
+        copies, countries = r.get("footprint"), r.get("countries")
+        group = self.groups.get(id(copies))
+        if group is None or group[0] is not copies or group[1] is not countries:
+            if not isinstance(copies, list) or any(not c.get("known", True) for c in copies):
+                self._add(r)  # its unknown copies are listed by name, in order
+                return
+            if len(self.groups) >= 10_000:
+                self.fold()
+            group = self.groups[id(copies)] = [copies, countries, 0]
+        group[2] += 1
+
+    def fold(self) -> None:
+        """Add up the counted groups (before the counts are read)."""
+        for copies, countries, n in self.groups.values():
+            self._add({"footprint": copies, "countries": countries}, n)
+        self.groups.clear()
+
+    def _add(self, r: dict[str, Any], n: int = 1) -> None:
         stores = self.stores
         for country in set(r.get("countries") or ()):
-            stores[country] += 1
+            stores[country] += n
         for c in r.get("footprint") or ():
             counter = self.primary if c.get("role") == "primary" else self.replica
             for country in set(c.get("countries") or ()):
-                counter[country] += 1
+                counter[country] += n
             if not c.get("known", True):
                 self.unknown_count += 1
                 if len(self.unknown) < _UNKNOWN_LISTED:
@@ -74,6 +94,7 @@ _LEGEND = {
 
 def map_section(places: Places) -> str:
     """The map, its legend, and what it cannot show."""
+    places.fold()
     data = world()
     shapes = data["countries"]
     paths, dots = [], []
@@ -120,6 +141,7 @@ def _copies(places: Places, code: str) -> str:
 
 def country_table(places: Places) -> str:
     """The map as a table too: readable in print and by screen readers, which do not show tooltips."""
+    places.fold()
     if not places.stores:
         return ""
     shapes = world()["countries"]

@@ -13,15 +13,17 @@ from pathlib import PurePath
 from typing import Any, TextIO
 from urllib.parse import quote
 
+from ..model import Finding, Resource
 from ..rules import RULES, Severity
 from ..safe import relative
-from . import Spool, Top, finding_order, resource_key, reverify_lines, severity_rank
+from . import Top, finding_order, resource_key, reverify_lines, severity_rank
+from .sarifresult import FINGERPRINT_KEY as FINGERPRINT_KEY
+from .sarifresult import _Cited, _result_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/residency-audit/"
-FINGERPRINT_KEY = "residencyAudit/v1"
-_MAX_REASONS = 3  # the message carries the first reasons; all of them are in properties.reasons
 _DEFAULT_LEVEL = Severity.WARNING.value  # for a rule no finding in this report used
+_RANKS = {"error": -2, "warning": -1, "note": 0}  # -severity_rank, as finding_order sorts
 
 
 # GitHub code scanning rejects a run with more results than this (and shows the 5,000 most severe):
@@ -35,7 +37,9 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     At most MAX_RESULTS results, the most severe first (waived ones last); a tool notification says how many
     were left out. The exit code and every other format count them all.
     """
-    writer = Writer()
+    # the whole report is in memory: findings look their resource up in it (a stream has each beside its own)
+    index = {resource_key(r): _cited(r) for r in report.get("resources", [])}
+    writer = Writer(index)
     for r in report.get("resources", []):
         writer.resource(r)
     for f in report.get("findings", []):
@@ -45,52 +49,107 @@ def render(report: dict[str, Any], *, source_file: str | None = None) -> str:
     return buffer.getvalue()
 
 
+_Key = tuple[str, str, str]
+
+
+def _cited(r: dict[str, Any]) -> _Cited:
+    assessment = r.get("assessment") or {}
+    return (r.get("countries", []), assessment.get("level"), assessment.get("foreign_reach", []))
+
+
 class Writer:
-    """SARIF written from a stream: the MAX_RESULTS most severe findings kept, the resources they cite on disk."""
+    """SARIF written from a stream: the MAX_RESULTS most severe findings, and what they show of their resources.
 
-    lazy_findings = True  # a finding may come with only its ordering fields and `full()` for the rest
+    Memory is bounded by MAX_RESULTS, not by the report.
+    A stream hands each resource's findings over right after it: a finding takes its resource from there. A
+    later resource with the same id replaces it (the last one wins, as a dict by id keeps). A finding raised
+    at the end (an expired waiver, RA005) cites the resource of the first finding that waiver covered, so that
+    resource is kept from the start.
+    """
 
-    light_resources = True  # reads only provider, account, service, id, countries and assessment of a resource
+    model = True  # a streamed Run hands over the model's resources and findings (`add`, `extra`)
 
-    def __init__(self) -> None:
+    def __init__(self, index: dict[_Key, _Cited] | None = None) -> None:
         self.top = Top(MAX_RESULTS)
         self.total = 0
-        self.spool = Spool("res(p, a, id, countries, level, fr)")
+        self.index = index or {}
+        self.current: tuple[_Key, _Cited] | None = None
+        self.cited: dict[_Key, _Cited] = {}
+        self.pinned: set[_Key] = set()  # the first finding of each expired waiver: RA005 may cite it at the end
+        self.expired: set[object] = set()
+        self.shown: dict[int, tuple[Any, Any, _Cited]] = {}
 
     def close(self) -> None:
-        """Remove the on-disk table (also when the report is never written)."""
-        self.spool.close()
+        """Nothing to remove: the writer holds no file."""
+
+    def add(self, r: Resource, findings: list[Finding]) -> None:
+        """Take one resource of the model and its findings (a streamed `check`: no dicts made for them)."""
+        key = (str(r.provider), r.account, r.id)
+        cited = self.cited
+        if findings or key in cited:
+            a = r.assessment
+            hit = self.shown.get(id(a))  # resources share assessments (and the footprints they were made from)
+            if hit is None or hit[0] is not a or hit[1] is not r.footprint:
+                if len(self.shown) > 10_000:
+                    self.shown.clear()
+                data = (list(r.countries), str(a.level), list(a.foreign_reach)) if a else (list(r.countries), None, [])
+                hit = self.shown[id(a)] = (a, r.footprint, data)
+            cited[key] = hit[2]
+        self.extra(findings, key)
+
+    def extra(self, findings: list[Finding], key: _Key | None = None) -> None:
+        """Take findings of the model: a resource's (`key`), or raised at the end (expired waivers)."""
+        top, ranks = self.top, _RANKS
+        for f in findings:
+            self.total += 1
+            k = key or (str(f.provider), f.account, f.resource_id)
+            waiver = f.waiver
+            if waiver is not None and f.expired_waiver and waiver not in self.expired:
+                self.expired.add(waiver)
+                self.pinned.add(k)
+            top.add((waiver is not None and not f.expired_waiver, ranks.get(f.severity, 0), f.rule, *k), f)
+        if len(self.cited) > 4 * MAX_RESULTS + len(self.pinned):
+            self._prune()
+
+    def _prune(self) -> None:
+        """Keep only what the kept findings (and the expired waivers' first findings) cite."""
+        keep = {_finding_key(f) for _, _, f in self.top.kept} | self.pinned
+        self.cited = {k: v for k, v in self.cited.items() if k in keep}
 
     def resource(self, r: dict[str, Any]) -> None:
         """Take one resource dict (docs/report-format.md)."""
-        assessment = r.get("assessment") or {}
-        countries, foreign = "\x1f".join(r.get("countries", [])), "\x1f".join(assessment.get("foreign_reach", []))
-        self.spool.add("res", (*resource_key(r), countries, assessment.get("level"), foreign))
+        key = (str(r.get("provider", "")), str(r.get("account", "")), str(r.get("id", "")))
+        self.current = (key, _cited(r))
+        if key in self.cited:
+            self.cited[key] = self.current[1]
 
     def finding(self, f: dict[str, Any]) -> None:
         """Take one finding dict."""
         self.total += 1
+        key = (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
+        current = self.current
+        if current is not None and current[0] == key:
+            self.cited[key] = current[1]
+        waiver = _expired_waiver(f)
+        if waiver is not None and waiver not in self.expired:
+            self.expired.add(waiver)
+            self.pinned.add(key)
         self.top.add(finding_order(f), f)
+        if len(self.cited) > 4 * MAX_RESULTS + len(self.pinned):
+            self._prune()
 
     def write(self, out: TextIO, report: dict[str, Any], source_file: str | None) -> None:
         """Write the log."""
-        findings = [f.full() if hasattr(f, "full") else f for f in self.top.items()]
+        from ..serialize import finding as serialised  # the findings kept from the model, as the report has them
+
+        findings = [serialised(f) if isinstance(f, Finding) else f for f in self.top.items()]
         rule_ids = list(RULES)
-        self.spool.query("CREATE INDEX k ON res(p, a, id)")
-        self.spool.query("CREATE TABLE w(p, a, id)")
-        wanted = {(str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", ""))) for f in findings}
-        self.spool.db.executemany("INSERT INTO w VALUES (?, ?, ?)", sorted(wanted))
-        rows = self.spool.query(
-            "SELECT w.p, w.a, w.id, r.countries, r.level, r.fr FROM w JOIN res r ON r.rowid = "
-            "(SELECT max(rowid) FROM res WHERE p = w.p AND a = w.a AND id = w.id)"
-        )  # the last resource of an id, as a dict by id keeps
-        resources: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for p, a, rid, countries, level, foreign in rows:
-            resources[(p, a, rid)] = {
-                "countries": countries.split("\x1f") if countries else [],
-                "assessment": {"level": level, "foreign_reach": foreign.split("\x1f") if foreign else []},
-            }
-        self.spool.close()
+        cited, index = self.cited, self.index
+        resources = {}
+        for f in findings:
+            key = _finding_key(f)
+            found = cited.get(key) or index.get(key)
+            resources[key] = found
         uri = _artifact_uri(source_file or (report.get("source") or {}).get("path"))
         invocation = _invocation(report)
         invocation["toolExecutionNotifications"] += [_reverify(x) for x in reverify_lines(report)]
@@ -120,60 +179,13 @@ class Writer:
         before, after = text.split('\n      "results": [],', 1)
         out.write(before + '\n      "results": [')
         for i, f in enumerate(findings):
-            result = _pretty(_result(f, rule_ids, resources, uri), "\n        ")
+            result = _result_text(f, rule_ids, resources.get(_finding_key(f)), uri)
             out.write(("," if i else "") + "\n        " + result)
         out.write(("\n      ]," if findings else "],") + after)
 
 
-_text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
-
-
 def _reverify(text: str) -> dict[str, Any]:
     return {"level": "warning", "descriptor": {"id": "re-verify"}, "message": {"text": text}}
-
-
-_LISTS: dict[tuple[str, ...], str] = {}
-
-
-def _pretty(value: Any, pad: str) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)`, each line after `pad`, but fast.
-
-    json.dumps with an indent runs its pure-Python encoder; SARIF writes up to 25,000 results that way. This
-    writes the same text (strings, lists of strings and scalars through the C encoder).
-    """
-    kind = type(value)
-    if kind is str:
-        return _text(value)
-    if kind is dict:
-        if not value:
-            return "{}"
-        inner = pad + "  "
-        parts = []
-        for k in sorted(value):
-            v = value[k]
-            parts.append(inner + _text(k) + ": " + (_text(v) if type(v) is str else _pretty(v, inner)))
-        return "{" + ",".join(parts) + pad + "}"
-    if kind is list:
-        if not value:
-            return "[]"
-        if all(type(v) is str for v in value):  # reasons, countries: the same few lists again and again
-            key = (pad, *value)
-            text = _LISTS.get(key)
-            if text is None:
-                inner = pad + "  "
-                text = "[" + ",".join([inner + _text(v) for v in value]) + pad + "]"
-                if len(_LISTS) < 10_000:
-                    _LISTS[key] = text
-            return text
-        inner = pad + "  "
-        return "[" + ",".join([inner + _pretty(v, inner) for v in value]) + pad + "]"
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return json.dumps(value)
 
 
 def _driver(report: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
@@ -206,60 +218,18 @@ def _rule(rule_id: str, findings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _result(
-    f: dict[str, Any], rule_ids: list[str], resources: dict[tuple[str, str, str], dict[str, Any]], uri: str | None
-) -> dict[str, Any]:
-    resource = resources.get((str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", ""))), {})
-    assessment = resource.get("assessment") or {}
-    location: dict[str, Any] = {
-        "logicalLocations": [
-            {
-                "name": f.get("name") or f.get("resource", ""),
-                "fullyQualifiedName": f.get("resource", ""),
-                "kind": "resource",
-            }
-        ]
-    }
-    if uri is not None:
-        # the finding is about the cloud resource, not a line: point at the file the policy came from
-        location["physicalLocation"] = {"artifactLocation": {"uri": uri, "index": 0}, "region": {"startLine": 1}}
-    result: dict[str, Any] = {
-        "ruleId": f["rule"],
-        "ruleIndex": rule_ids.index(f["rule"]) if f["rule"] in rule_ids else -1,
-        "level": f.get("severity", "warning"),
-        "kind": "fail",
-        "message": {"text": _message(f)},
-        "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: f.get("fingerprint", "")},
-        "properties": {
-            "provider": f.get("provider"),
-            "account": f.get("account"),
-            "service": f.get("service"),
-            "countries": list(resource.get("countries", [])),
-            "level": assessment.get("level"),
-            "foreignReach": list(assessment.get("foreign_reach", [])),
-            "reasons": list(f.get("reasons", [])),
-        },
-    }
+def _finding_key(f: Any) -> _Key:
+    if isinstance(f, Finding):
+        return (str(f.provider), f.account, f.resource_id)
+    return (str(f.get("provider", "")), str(f.get("account", "")), str(f.get("resource", "")))
+
+
+def _expired_waiver(f: dict[str, Any]) -> object:
+    """The expired waiver a finding carries (whose RA005, raised at the end, cites this finding's resource)."""
     waiver = f.get("waiver")
-    if f.get("waived") and isinstance(waiver, dict):
-        result["suppressions"] = [
-            {"kind": "external", "justification": f"{waiver.get('reason', '')} (waived until {waiver.get('expires')})"}
-        ]
-    elif isinstance(waiver, dict) and waiver.get("expired"):
-        result["properties"]["waiverExpired"] = waiver.get("expires")
-    return result
-
-
-def _message(f: dict[str, Any]) -> str:
-    who = f"{f.get('provider')}:{f.get('name') or f.get('resource')} ({f.get('resource')})"
-    text = f"{f.get('title', f['rule'])} — {who}: {f.get('message', '')}"
-    reasons = list(f.get("reasons", []))
-    if reasons:
-        text += "\nReasons: " + "; ".join(reasons[:_MAX_REASONS])
-        if len(reasons) > _MAX_REASONS:
-            text += f"; … {len(reasons) - _MAX_REASONS} more"
-    return text
+    if isinstance(waiver, dict) and waiver.get("expired"):
+        return (waiver.get("resource"), waiver.get("rule"), waiver.get("reason"), waiver.get("expires"))
+    return None
 
 
 def _invocation(report: dict[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
-from ...clouds.aws import TAG_TYPES, Account, describe_error, resource
+from ...clouds.aws import Account, describe_error, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import dedupe_places
+from .registry import TAG_TYPES
 
 # --- DynamoDB ------------------------------------------------------------------------------------------------
 

@@ -10,7 +10,21 @@ from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, LINKS, RDS_DEFAULT_KEY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
 
+# DescribeDBClusters (and DescribeDBInstances) answer for every engine of the shared API: these have their own store
+OTHER_ENGINES = {"docdb": "docdb", "neptune": "neptune"}
+
 # --- RDS and Aurora ------------------------------------------------------------------------------------------
+
+
+def db_clusters(account: Account, region: str) -> list[dict[str, Any]]:
+    """The region's DB clusters of every engine, described once for the rds, docdb and neptune stores together."""
+
+    def read(where: str) -> list[dict[str, Any]]:
+        pages = account.client("rds", where).get_paginator("describe_db_clusters").paginate()
+        return [cluster for page in pages for cluster in page.get("DBClusters", [])]
+
+    found: list[dict[str, Any]] = account.memo("db-clusters", read).get(region)
+    return found
 
 
 def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
@@ -29,11 +43,12 @@ def rds_list(account: Account, region: str) -> Iterator[Resource | Skip]:
             yield from _rds_instance(account, region, db, [primary, *standby])
             if db.get("StorageEncrypted"):
                 yield from account.key_skips(region, db.get("KmsKeyId"))
-    for page in rds.get_paginator("describe_db_clusters").paginate():
-        for cluster in page.get("DBClusters", []):
-            yield from _rds_cluster(account, region, cluster)
-            if cluster.get("StorageEncrypted"):
-                yield from account.key_skips(region, cluster.get("KmsKeyId"))
+    for cluster in db_clusters(account, region):
+        if cluster.get("Engine") in OTHER_ENGINES:
+            continue  # a DocumentDB or Neptune cluster (the API is shared): read by its own store
+        yield from _rds_cluster(account, region, cluster)
+        if cluster.get("StorageEncrypted"):
+            yield from account.key_skips(region, cluster.get("KmsKeyId"))
 
 
 def _rds_key(account: Account, region: str, item: dict[str, Any]) -> tuple[KeyControl, str]:
@@ -60,13 +75,10 @@ def _rds_instance(
         footprint.append(Copy(where, CopyRole.REPLICA, note=f"{note}; its keys: {key[1]}", key_control=key[0]))
     for backup in db.get("DBInstanceAutomatedBackupsReplications", []):
         arn = backup.get("DBInstanceAutomatedBackupsArn")
-        footprint.append(
-            Copy(
-                region_of_arn(arn) or UNKNOWN_LOCATION,
-                CopyRole.REPLICA,
-                note=f"automated backups replicated to {arn}",
-            )
-        )
+        key, skips = _backup_key(account, arn)
+        yield from skips
+        note = f"automated backups replicated to {arn}; their keys: {key[1]}"
+        footprint.append(Copy(region_of_arn(arn) or UNKNOWN_LOCATION, CopyRole.REPLICA, note=note, key_control=key[0]))
     arn = db.get("DBInstanceArn", f"arn:{account.partition}:rds:{region}:{account.id}:db:{db['DBInstanceIdentifier']}")
     yield resource(
         account,
@@ -78,6 +90,29 @@ def _rds_instance(
         tag_list(db.get("TagList", [])),
         _rds_key(account, region, db),
     )
+
+
+def _backup_key(account: Account, arn: str | None) -> tuple[tuple[KeyControl, str], list[Skip]]:
+    """The key control of replicated automated backups: DescribeDBInstanceAutomatedBackups in their own region.
+
+    A replication re-encrypts with a key of the destination region (botocore's rds model: `Encrypted`, `KmsKeyId`
+    of DBInstanceAutomatedBackup), so the source instance's key says nothing about this copy.
+    """
+    where = region_of_arn(arn)
+    if not arn or not where:
+        return (KeyControl.UNKNOWN, "the replicated backups' ARN names no region"), []
+    try:
+        client = account.client("rds", where)
+        found = client.describe_db_instance_automated_backups(DBInstanceAutomatedBackupsArn=arn)
+        backup = found["DBInstanceAutomatedBackups"][0]
+    except Exception as exc:
+        scope = account.scope("region", where, "service", "rds", "automated-backups", arn)
+        reason = f"keys of this copy unknown: {describe_error(exc)}"
+        return (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})"), [Skip(Provider.AWS, scope, reason)]
+    if not backup.get("Encrypted"):
+        return (KeyControl.PROVIDER_MANAGED, "not encrypted"), []
+    skips = list(account.key_skips(where, backup.get("KmsKeyId")))
+    return account.key_control(where, backup.get("KmsKeyId"), None), skips
 
 
 def _linked_key(account: Account, arn: str) -> tuple[tuple[KeyControl, str], list[Skip]]:
@@ -101,20 +136,7 @@ def _rds_cluster(account: Account, region: str, cluster: dict[str, Any]) -> Iter
     source = cluster.get("ReplicationSourceIdentifier")
     if source:
         footprint.append(Copy(region_of_arn(source) or region, CopyRole.REPLICA, note=f"replication source {source}"))
-    gid = cluster.get("GlobalClusterIdentifier")
-    if gid:
-        try:
-            for member in account.globals.get((region, gid)):
-                member_region = region_of_arn(member.get("DBClusterArn"))
-                if member_region:
-                    footprint.append(Copy(member_region, CopyRole.REPLICA, note=f"global database {gid} member"))
-        except Exception as exc:
-            if account.globals.first_failure((region, gid)):
-                yield Skip(
-                    Provider.AWS,
-                    account.scope("region", region, "service", "rds", "global-cluster", gid),
-                    f"global database members unknown: {describe_error(exc)}",
-                )
+    yield from global_members(account, region, cluster, "rds", footprint)
     arn = cluster.get(
         "DBClusterArn",
         f"arn:{account.partition}:rds:{region}:{account.id}:cluster:{cluster['DBClusterIdentifier']}",
@@ -129,6 +151,76 @@ def _rds_cluster(account: Account, region: str, cluster: dict[str, Any]) -> Iter
         tag_list(cluster.get("TagList", [])),
         _rds_key(account, region, cluster),
     )
+
+
+def global_members(
+    account: Account, region: str, cluster: dict[str, Any], service: str, footprint: list[Copy]
+) -> Iterator[Skip]:
+    """Add the other members of `cluster`'s global cluster to `footprint`, each under its own keys; skips.
+
+    Aurora and Neptune clusters name their global cluster (GlobalClusterIdentifier); a DocumentDB cluster does not
+    (botocore's docdb model), so its global cluster is found among the region's (DescribeGlobalClusters, once per
+    region and only where there is such a cluster). Each member is a cluster in its own region with its own KMS key:
+    read from that region's DescribeDBClusters, which the walk of that region makes anyway.
+    """
+    gid, arn = cluster.get("GlobalClusterIdentifier"), cluster.get("DBClusterArn")
+    try:
+        if gid:
+            members: list[dict[str, Any]] = account.globals.get((region, gid))
+        elif cluster.get("Engine") == "docdb":
+            gid, members = _global_of(account, region, arn)
+        else:
+            return
+    except Exception as exc:
+        memo, key = (account.globals, (region, gid)) if gid else (account.memo("global-clusters", _no), region)
+        if memo.first_failure(key):
+            yield Skip(
+                Provider.AWS,
+                account.scope("region", region, "service", service, "global-cluster", gid or ""),
+                f"global cluster members unknown: {describe_error(exc)}",
+            )
+        footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note="global cluster members could not be read"))
+        return
+    for member in members:
+        member_arn = member.get("DBClusterArn")
+        where = region_of_arn(member_arn)
+        if not member_arn or member_arn == arn or not where:
+            continue
+        key, skips = _member_key(account, where, member_arn)
+        yield from skips
+        note = f"global cluster {gid} member {member_arn}; its keys: {key[1]}"
+        footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=key[0]))
+
+
+def _no(_: Any) -> Any:
+    raise LookupError("not read")  # a placeholder: the memo already exists whenever a failure is reported
+
+
+def _global_of(account: Account, region: str, arn: str | None) -> tuple[str | None, list[dict[str, Any]]]:
+    def read(where: str) -> list[dict[str, Any]]:
+        pages = account.client("rds", where).get_paginator("describe_global_clusters").paginate()
+        return [g for page in pages for g in page.get("GlobalClusters", [])]
+
+    for found in account.memo("global-clusters", read).get(region):
+        members = found.get("GlobalClusterMembers", [])
+        if any(m.get("DBClusterArn") == arn for m in members):
+            return found.get("GlobalClusterIdentifier"), members
+    return None, []
+
+
+def _member_key(account: Account, where: str, arn: str) -> tuple[tuple[KeyControl, str], list[Skip]]:
+    try:
+        found = [c for c in db_clusters(account, where) if c.get("DBClusterArn") == arn]
+    except Exception as exc:
+        skip = []
+        if account.memo("db-clusters", _no).first_failure(where):
+            scope = account.scope("region", where, "service", "rds", "clusters")
+            skip = [Skip(Provider.AWS, scope, f"keys of global cluster members here unknown: {describe_error(exc)}")]
+        return (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})"), skip
+    if not found:
+        return (KeyControl.UNKNOWN, f"not found in {where}'s DescribeDBClusters"), []
+    skips = list(account.key_skips(where, found[0].get("KmsKeyId"))) if found[0].get("StorageEncrypted") else []
+    return _rds_key(account, where, found[0]), skips
 
 
 # --- the Terraform plan reader --------------------------------------------------------------------------------

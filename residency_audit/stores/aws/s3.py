@@ -6,11 +6,12 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...clouds.aws import TAG_TYPES, Account, describe_error, error_code, resource
+from ...clouds.aws import Account, describe_error, error_code, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION
+from .registry import TAG_TYPES
 
 # --- S3 ------------------------------------------------------------------------------------------------------
 

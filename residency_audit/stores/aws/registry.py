@@ -1,0 +1,76 @@
+"""The AWS stores' registry: each --service name's endpoint service, tag type and per-region listing.
+
+A new store adds its row here (and its name to scan.SERVICES), not to clouds/aws.py. Store modules are imported
+only when `listings()` is first called, so importing this module (clouds.aws does) costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...clouds.aws import Account
+    from ...model import Resource, Skip
+    from ...pipeline import Task
+
+# The botocore service each of our service names needs, for botocore's per-partition region lists.
+ENDPOINT_SERVICE = {
+    "s3": "s3",
+    "dynamodb": "dynamodb",
+    "rds": "rds",
+    "ebs-snapshot": "ec2",
+    "backup-vault": "backup",
+    "kms-key": "kms",
+    "secret": "secretsmanager",
+    "ecr-repository": "ecr",
+    "redshift": "redshift",
+    "efs": "efs",
+    "docdb": "docdb",
+    "neptune": "neptune",
+    "elasticache": "elasticache",
+    "memorydb": "memorydb",
+    "opensearch": "opensearch",
+}
+# Resource Groups Tagging API resource types, for stores whose list calls carry no tags
+TAG_TYPES = {
+    "s3": "s3:bucket",
+    "dynamodb": "dynamodb:table",
+    "elasticache": "elasticache:replicationgroup",
+    "memorydb": "memorydb:cluster",
+    "opensearch": "es:domain",
+}
+
+
+def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | Skip]]]:
+    """Each per-region service's listing: (account, region) → its tasks, resources and skips (S3 lists per account)."""
+    from .backup import backup_list
+    from .docdb import docdb_list, neptune_list
+    from .dynamodb import dynamodb_list
+    from .ebs import ebs_list
+    from .ecr import ecr_list
+    from .efs import efs_list
+    from .elasticache import elasticache_list
+    from .kms import kms_list
+    from .memorydb import memorydb_list
+    from .opensearch import opensearch_list
+    from .rds import rds_list
+    from .redshift import redshift_list
+    from .secrets import secrets_list
+
+    return {
+        "dynamodb": dynamodb_list,
+        "rds": rds_list,
+        "ebs-snapshot": ebs_list,
+        "backup-vault": backup_list,
+        "kms-key": kms_list,
+        "secret": secrets_list,
+        "ecr-repository": ecr_list,
+        "redshift": redshift_list,
+        "efs": efs_list,
+        "docdb": docdb_list,
+        "neptune": neptune_list,
+        "elasticache": elasticache_list,
+        "memorydb": memorydb_list,
+        "opensearch": opensearch_list,
+    }

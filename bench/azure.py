@@ -1,7 +1,10 @@
 """Azure: 20 subscriptions x 25 storage accounts behind 40 ms per request, both inventory paths (issue 4).
 
-Targets: the Resource Graph path needs a handful of requests for the whole estate; the Resource Manager path one list
-per subscription and type (plus the subscription list); wall time near the floor (requests x 40 ms / concurrency).
+Targets: the Resource Graph path needs a handful of requests for the inventory of the whole estate; the Resource
+Manager path one list per subscription and type (plus the subscription list); wall time near the floor (requests x
+40 ms / concurrency). On top of either, one object replication list per storage account (Resource Graph holds no
+policy): 500 here, reported on their own line; one account in each subscription replicates to the next
+subscription's first account, whose location comes from the inventory (no request).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import os
 from collections import Counter
 
 from tests.servers.azure import AzureEndpoint
+from tests.servers.azure_stores import add_object_replication
 
 from .common import LATENCY, floor, line, run_measured
 
@@ -32,6 +36,10 @@ def _seed(ep: AzureEndpoint) -> None:
         for a in range(ACCOUNTS):
             location, sku, secondary = REGIONS[a % len(REGIONS)]
             ep.add_storage_account(sub, f"bench{s:02d}{a:03d}", location, sku, secondary_location=secondary)
+    for s in range(SUBSCRIPTIONS):  # one blob object replication policy per subscription, to the next one
+        source, dest = (f"{i:08d}-0000-4000-8000-000000000000" for i in (s, (s + 1) % SUBSCRIPTIONS))
+        account = "/subscriptions/{}/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/bench{:02d}{:03d}"
+        add_object_replication(ep, account.format(source, s, 1), account.format(dest, (s + 1) % SUBSCRIPTIONS, 0))
 
 
 def scenario(ep: AzureEndpoint, graph: bool) -> dict[str, object]:
@@ -66,6 +74,9 @@ def report(fig: dict[str, object]) -> None:
     )
     line("resources found / exit code", f"{fig['found']} / {fig['code']}")
     line("requests, total", str(total))
+    policies = sum(v for k, v in counts.items() if k.endswith("/objectReplicationPolicies"))
+    line("  of which the inventory", str(total - policies))
+    line("  of which object replication lists (one per account)", str(policies))
     for key, value in sorted(counts.items(), key=lambda kv: -kv[1]):
         line(f"  {key.replace('{subscriptionId}', '{sub}')[:60]}", str(value))
     fl = floor(total, CONCURRENCY, LATENCY)

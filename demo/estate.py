@@ -28,7 +28,7 @@ from tests.servers.aws import (
     seed_volume,
 )
 from tests.servers.azure import AzureEndpoint
-from tests.servers.azure_stores import add_key_vault, add_recovery_vault, add_registry
+from tests.servers.azure_stores import add_key_vault, add_object_replication, add_recovery_vault, add_registry
 from tests.servers.gcp import GcpEndpoint
 
 PERSONAL = {"data-classification": "personal"}
@@ -211,7 +211,12 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         key_source="Microsoft.Keyvault",
     )
     ep.add_storage_account(p, "acmechgrs", "switzerlandnorth", "Standard_GRS", secondary_location="switzerlandwest")
-    ep.add_storage_account(p, "acmegwcgrs", "germanywestcentral", "Standard_GRS", secondary_location="germanynorth")
+    gwc = ep.add_storage_account(
+        p, "acmegwcgrs", "germanywestcentral", "Standard_GRS", secondary_location="germanynorth"
+    )
+    # blob object replication from Germany to the US: a copy neither the SKU nor any account field shows
+    add_object_replication(ep, gwc, ep.add_storage_account(p, "acmeusreplica", "eastus", "Standard_LRS"),
+                           [("invoices", "invoices-replica")])  # fmt: skip
     ep.add_storage_account(p, "acmeuklogs", "uksouth", "Standard_LRS")
     ep.add_storage_account(p, "acmeitlrs", "italynorth", "Standard_ZRS")
     ep.add_storage_account(
@@ -230,7 +235,7 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
     ep.add_sql_database(weu, "reports", "westeurope", backup="Zone")
     pg = ep.add_flexible_server("postgresql", p, "acme-pg", "westeurope", geo_backup=True)
     ep.add_flexible_server("postgresql", p, "acme-pg-replica", "swedencentral", source=pg)
-    out.stores += 8 + 2 + 3 + 2
+    out.stores += 9 + 2 + 3 + 2
 
     a = SUB_ANALYTICS
     ep.add_storage_account(a, "acmelake", "westeurope", "Standard_ZRS", rg="lake")
@@ -267,7 +272,8 @@ def seed_azure(ep: AzureEndpoint) -> Planted:
         "brazilsouth GRS: the second copy is in Texas (southcentralus)",
         "northeurope RA-GRS paired with westeurope; Switzerland and the UK are outside the EU/EEA",
         "Cosmos DB in three regions (one in the US); a SQL failover group West Europe → East US",
-        "a subscription the scanner may not read (403): a skip, not a clean bill of health",
+        "a subscription the scanner may not read (403): one skip naming it, not a clean bill of health",
+        "blob object replication from Germany West Central to East US: a copy the storage SKU does not show",
         "Recovery Services vaults, geo-redundant by default: West Europe's copy in North Europe, Brazil's in Texas",
         "a Key Vault in West Europe: the service keeps a copy in North Europe that no API field shows",
         "a container registry in West Europe replicated to Australia East",

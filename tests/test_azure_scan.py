@@ -284,14 +284,37 @@ def test_forbidden_subscription_is_skipped_and_the_other_scanned(azure: AzureEnd
     assert code == 3
     assert report["complete"] is False
     assert [r["name"] for r in report["resources"]] == ["visible"]
-    scopes = {s["scope"] for s in report["skipped"]}
-    assert f"subscription/{S2}/type/Microsoft.Storage/storageAccounts" in scopes
-    assert all(s.startswith(f"subscription/{S2}/") for s in scopes)  # its types, and its census for coverage
-    # every type of the forbidden subscription (one list per --service), named, and its census (coverage)
-    assert len(scopes) == 19
-    assert {s["reason"] for s in report["skipped"]} == {"AuthorizationFailed (HTTP 403 on GET): no access to this one"}
+    # one skip for the denied subscription, naming it, the reason, and that none of its types were read
+    [skip] = report["skipped"]
+    assert skip["scope"] == f"subscription/{S2}"
+    assert skip["reason"].startswith("AuthorizationFailed (HTTP 403 on GET): no access to this one; the subscription")
+    assert "none of its resources were read" in skip["reason"]
+    assert "the lists of all 18 store types answered HTTP 403" in skip["reason"]
+    # ... and every one of them was asked: the census and each store's list
+    asked = {r.pattern for r in azure.requests if r.subscription == S2 and r.method == "GET"}
+    assert len(asked) == 1 + 18
     assert "incomplete" in err
     assert azure.token not in json.dumps(report) + err  # reasons never carry the credential
+
+
+@pytest.mark.parametrize("denied", [(), ("DocumentDB",)], ids=["types-readable", "one-type-denied"])
+def test_a_denied_census_alone_keeps_what_the_lists_read(azure: AzureEndpoint, denied: tuple[str, ...]) -> None:
+    """A role without the census's read action: the stores' lists still answer; each failure is its own skip."""
+    azure.add_subscription(S1)
+    azure.add_storage_account(S1, "readable", "westeurope")
+    azure.add_cosmosdb(S1, "orders", ["West Europe"])
+    azure.add_fault("GET", "/subscriptions/{subscriptionId}/resources", S1, message="no census")
+    for pattern in denied:
+        azure.add_fault("GET", pattern, S1, message="no cosmos")
+    code, report, _ = scan("--no-resource-graph")
+    assert code == 3
+    names = {r["name"] for r in report["resources"]}
+    assert names == ({"readable"} if denied else {"readable", "orders"})
+    skips = {s["scope"]: s["reason"] for s in report["skipped"]}
+    expected = {f"subscription/{S1}/resources"} | {f"subscription/{S1}/type/Microsoft.DocumentDB/databaseAccounts"
+                                                   for _ in denied}  # fmt: skip
+    assert set(skips) == expected
+    assert skips[f"subscription/{S1}/resources"] == "AuthorizationFailed (HTTP 403 on GET): no census"
 
 
 def test_throttling_is_retried_after_retry_after(azure: AzureEndpoint) -> None:
@@ -470,7 +493,10 @@ def test_graph_path_needs_a_handful_of_requests(azure: AzureEndpoint) -> None:
         azure.add_disk(sub, f"d{sub[0]}", "westeurope")
     code, report, _ = scan()
     assert code == 0 and len(report["resources"]) == 62
-    assert sum(azure.counts.values()) == 2  # the subscription list and one Graph query
+    # the subscription list and one Graph query, plus one object replication list per storage account (Resource
+    # Graph holds no policies: stores/azure/storage.py); the disks cost nothing more
+    policies = [k for k in azure.counts if k[1].endswith("/objectReplicationPolicies")]
+    assert sum(azure.counts.values()) == 2 + 60 and sum(azure.counts[k] for k in policies) == 60
 
 
 def test_json_contract(azure: AzureEndpoint) -> None:

@@ -71,6 +71,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert [c["location"] for c in by_name["acme-backup-br"]["footprint"]] == ["brazilsouth", "southcentralus"]
     assert [c["location"] for c in by_name["acme-lake-kv"]["footprint"]] == ["westeurope", "northeurope"]
     assert [c["location"] for c in by_name["acmeimages"]["footprint"]] == ["westeurope", "australiaeast"]
+    # blob object replication to the US, and one skip for the denied subscription (not one per type)
+    assert [c["location"] for c in by_name["acmegwcgrs"]["footprint"]] == [
+        "germanywestcentral",
+        "germanynorth",
+        "eastus",
+    ]
+    assert [s["scope"] for s in report["skipped"] if s["provider"] == "azure"] == [
+        "subscription/0a1c3e5f-3333-4333-8333-acme00000003"
+    ]
     assert by_name["acme-sovereign-vault"]["key_control"] == "external"
     assert {"DE", "CH"} <= set(by_name["acme-data-de-ch"]["countries"])
     # the Google Cloud copies that hide: each assessed where it really is

@@ -61,6 +61,7 @@ from .servers.azure_stores import (
     add_managed_hsm,
     add_managed_instance,
     add_namespace,
+    add_object_replication,
     add_recovery_vault,
     add_redis,
     add_redis_link,
@@ -72,6 +73,7 @@ from .servers.gcp import GcpEndpoint
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "us-west-2")
 S1 = "11111111-1111-4111-8111-111111111111"
 S2 = "22222222-2222-4222-8222-222222222222"
+S_RETIRED = "99999999-9999-4999-8999-999999999999"  # a disabled subscription: never scanned
 CMEK = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/cmek"
 EKM = "projects/keys/locations/europe-west3/keyRings/ring/cryptoKeys/ekm"
 
@@ -159,6 +161,16 @@ AZURE_OPERATIONS = {
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.storage/storageaccounts"): (
         "Microsoft.Storage/storageAccounts/read"
     ),
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.storage"
+        "/storageaccounts/{name}/objectreplicationpolicies",
+    ): "Microsoft.Storage/storageAccounts/objectReplicationPolicies/read",
+    (
+        "GET",
+        "/subscriptions/{subscriptionid}/resourcegroups/{resourcegroupname}/providers/microsoft.storage"
+        "/storageaccounts/{name}",
+    ): "Microsoft.Storage/storageAccounts/read",
     ("GET", "/subscriptions/{subscriptionid}/providers/microsoft.documentdb/databaseaccounts"): (
         "Microsoft.DocumentDB/databaseAccounts/read"
     ),
@@ -454,7 +466,10 @@ def _account_of_session(session: Any) -> str:
 def seed_azure(ep: AzureEndpoint) -> None:
     ep.add_subscription(S1, "production")
     ep.add_subscription(S2, "analytics")
-    ep.add_storage_account(S1, "brgrs", "brazilsouth", "Standard_GRS", secondary_location="southcentralus")
+    brgrs = ep.add_storage_account(S1, "brgrs", "brazilsouth", "Standard_GRS", secondary_location="southcentralus")
+    # blob object replication to an account in a disabled subscription (not scanned): its policies, and it by id
+    ep.add_subscription(S_RETIRED, "retired", state="Disabled")
+    add_object_replication(ep, brgrs, ep.add_storage_account(S_RETIRED, "archive", "westeurope"))
     ep.add_storage_account(S2, "wecmk", "westeurope", "Standard_LRS", key_source="Microsoft.Keyvault")
     ep.add_cosmosdb(S1, "orders", ["West Europe", "North Europe"], backup_redundancy="Geo")
     weu = ep.add_sql_server(S1, "sql-weu", "westeurope")

@@ -14,11 +14,11 @@ from ..clouds.azure import (
     SERVICES,
     SQL_SERVERS,
     SUBSCRIPTIONS_API,
-    Arm,
     AzureOptions,
     Kind,
     describe_error,
 )
+from ..clouds.azure_arm import Arm
 from ..inventory import RESOURCE_GRAPH, RESOURCE_MANAGER, Found
 from ..model import Provider, Resource, Skip
 from ..pipeline import Task
@@ -33,7 +33,7 @@ from ..stores.azure.managed_instance import managed_instance_task
 from ..stores.azure.messaging import event_hubs, service_bus
 from ..stores.azure.registry import registry, registry_needs_lookups, registry_task
 from ..stores.azure.sql import sql_task
-from ..stores.azure.storage import storage_account
+from ..stores.azure.storage import replication_readable, storage_account, storage_task
 from ..stores.azure.vaults import backup_vault, recovery_vault
 from ..stores.azure.workspaces import workspace
 
@@ -41,7 +41,6 @@ _log = logging.getLogger(__name__)
 RESOURCES_API = "2021-04-01"  # Resource Manager's list of a subscription's resources
 # stores whose every copy is in the inventory record (and the knowledge base): one call, no further reading
 _ONE_RECORD = {
-    "storage-account": storage_account,
     "cosmosdb": cosmosdb,
     "recovery-services-vault": recovery_vault,
     "backup-vault": backup_vault,
@@ -142,6 +141,10 @@ def _graph_inventory(
         yield from census(RESOURCE_GRAPH, rows)
         # every subscription asked about answered, even one with nothing in it
         yield from (Found(Provider.AZURE, RESOURCE_GRAPH, f"subscription/{sub}", "", 0) for sub in subscriptions)
+    storage = KINDS["storage-account"].type.lower()
+    for row in rows:  # every account first: an object replication destination is then found without a request
+        if str(row.get("type", "")).lower() == storage:
+            arm.seed_storage_account(row)
     by_server: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         kind = BY_TYPE.get(str(row.get("type", "")).lower())
@@ -155,7 +158,7 @@ def _graph_inventory(
         yield sql_task(arm, subscription_of(server_id), server_id, databases)
 
 
-def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Skip | Task]:
+def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Resource | Skip | Task]:
     """Every resource of a subscription by type (Resource Manager's list; no properties), then the stores' lists.
 
     The census is for coverage; after it, one list per store whose (top-level) type the subscription holds, so an
@@ -165,14 +168,54 @@ def _arm_census(arm: Arm, sub: str, services: list[str]) -> Iterator[Found | Ski
     try:
         rows = list(arm.pages(f"/subscriptions/{sub}/resources", RESOURCES_API))
     except Exception as exc:
-        yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
-        yield from _type_lists(arm, sub, services)
+        if _denied(exc):
+            yield from _denied_census(arm, sub, services, exc)
+        else:
+            yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+            yield from _type_lists(arm, sub, services)
         return
     yield from census(RESOURCE_MANAGER, rows)
     # an empty subscription still answered: say so, so the coverage section lists the scope
     yield Found(Provider.AZURE, RESOURCE_MANAGER, f"subscription/{sub}", "", 0)
     present = {str(row.get("type") or "").lower() for row in rows}
     yield from _type_lists(arm, sub, [s for s in services if _listed(s).lower() in present])
+
+
+def _denied(exc: BaseException) -> bool:
+    return getattr(exc, "status_code", None) in (401, 403)
+
+
+def _denied_census(arm: Arm, sub: str, services: list[str], exc: BaseException) -> Iterator[Resource | Skip | Task]:
+    """After a denied census: every store's list, here, and one skip if the whole subscription is denied.
+
+    A subscription the credential has no role on answers 403 to every list; one skip naming it, the reason and that
+    none of its types were read says all the per-type skips would (and a report stays readable). Where some lists
+    answer (a role without the census's read action), their resources are reported and each failed list is its own
+    skip, as on the other paths. The lists run one after another in this task, which only a denied census costs.
+    """
+    out: list[Resource | Skip | Task] = []
+    failures: list[BaseException] = []
+    for service in services:
+        try:
+            out.extend(_arm_list(arm, sub, KINDS[service]))
+        except Exception as failure:
+            failures.append(failure)
+            out.append(Skip(Provider.AZURE, f"subscription/{sub}/type/{_listed(service)}", describe_error(failure)))
+    if len(failures) == len(services) and all(_denied(f) for f in failures):
+        answers = "/".join(sorted({_status(f) for f in failures}))
+        yield Skip(
+            Provider.AZURE,
+            f"subscription/{sub}",
+            f"{describe_error(exc)}; the subscription is denied: none of its resources were read (its resource "
+            f"list and the lists of all {len(services)} store types answered {answers})",
+        )
+        return
+    yield Skip(Provider.AZURE, f"subscription/{sub}/resources", describe_error(exc))
+    yield from out
+
+
+def _status(exc: BaseException) -> str:
+    return f"HTTP {getattr(exc, 'status_code', '?')}"
 
 
 def census(engine: str, rows: Iterable[dict[str, Any]]) -> Iterator[Found]:
@@ -218,7 +261,11 @@ def _arm_list(arm: Arm, sub: str, kind: Kind) -> Iterator[Resource | Skip | Task
 def _items(arm: Arm, kind: Kind, sub: str, items: Iterable[dict[str, Any]]) -> Iterator[Resource | Skip | Task]:
     """Resources from listed items; items that need more reading become tasks of their own."""
     for item in items:
-        if kind.service in _ONE_RECORD:
+        if kind.service == "storage-account":
+            arm.seed_storage_account(item)  # idempotent: Graph rows are seeded before any task runs
+            # object replication policies are child resources no record shows: one GET per account that can have them
+            yield storage_task(arm, sub, item) if replication_readable(item) else storage_account(arm, sub, item)
+        elif kind.service in _ONE_RECORD:
             yield _ONE_RECORD[kind.service](arm, sub, item)
         elif kind.service == "sql-managed-instance":
             yield managed_instance_task(arm, sub, item)

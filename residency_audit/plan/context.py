@@ -117,6 +117,7 @@ LINKS = {
     "aws_rds_cluster": Link("replication_source_identifier", "aws_rds_cluster", ("arn", "cluster_identifier", "id")),
     "aws_db_instance_automated_backups_replication": Link("source_db_instance_arn", "aws_db_instance", ("arn",)),
     "azurerm_storage_account_customer_managed_key": Link("storage_account_id", "azurerm_storage_account", ("id",)),
+    "azurerm_storage_object_replication": Link("source_storage_account_id", "azurerm_storage_account", ("id",)),
 }
 
 

@@ -9,6 +9,7 @@ protocol.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 
 from .azure import _DISPLAY, AzureEndpoint, wire
@@ -338,3 +339,38 @@ def add_image_version(
         )
     )
     return ep._put(sub, rg, "Microsoft.Compute/galleries/images/versions", version, body, f"{iid}/versions/{version}")
+
+
+def add_object_replication(
+    ep: AzureEndpoint,
+    source_id: str,
+    destination: str,
+    containers: Sequence[tuple[str, str]] = (("data", "data-copy"),),
+    *,
+    policy_id: str | None = None,
+    destination_listed: bool = True,
+) -> str:
+    """A blob object replication policy from the account ``source_id`` to ``destination`` (an account id, or a bare
+    name as with cross-tenant replication); listed on the source and, as the real API does, on the destination when it
+    is in this estate (``destination_listed``). Built with azure-mgmt-storage's ``ObjectReplicationPolicy``."""
+    import uuid
+
+    from azure.mgmt.storage import models as m
+
+    pid = policy_id or str(uuid.uuid5(uuid.NAMESPACE_URL, source_id + destination))
+    rules = [
+        m.ObjectReplicationPolicyRule(rule_id=f"rule-{i}", source_container=a, destination_container=b)
+        for i, (a, b) in enumerate(containers)
+    ]
+    props = m.ObjectReplicationPolicyProperties(source_account=source_id, destination_account=destination, rules=rules)
+    props.policy_id = pid
+    props.enabled_time = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+    for account in (source_id, destination) if destination_listed and destination.startswith("/") else (source_id,):
+        body = wire(m.ObjectReplicationPolicy(properties=props))
+        body |= {
+            "id": f"{account}/objectReplicationPolicies/{pid}",
+            "name": pid,
+            "type": "Microsoft.Storage/storageAccounts/objectReplicationPolicies",
+        }
+        ep._child(account, "objectReplicationPolicies", body)
+    return pid

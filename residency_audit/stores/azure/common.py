@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ...clouds.azure import Arm
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource
 from ...plan.context import AFTER_APPLY, Item, unknown_copy
 from ..common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, declared_key_control, dedupe_places

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...clouds.azure import KINDS, Arm
+from ...clouds.azure import KINDS
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places

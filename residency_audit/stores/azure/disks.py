@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...clouds.azure import Arm, Kind
+from ...clouds.azure import Kind
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Resource
 from ..common import UNKNOWN_LOCATION
 from .common import (

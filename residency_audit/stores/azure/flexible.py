@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ...clouds.azure import Arm, Kind, describe_error
+from ...clouds.azure import Kind, describe_error
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ..common import UNKNOWN_LOCATION
 from .common import (

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...clouds.azure import KINDS, Arm, describe_error
+from ...clouds.azure import KINDS, describe_error
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places

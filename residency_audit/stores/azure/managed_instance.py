@@ -15,7 +15,8 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...clouds.azure import KINDS, Arm, describe_error
+from ...clouds.azure import KINDS, describe_error
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ...plan.context import AFTER_APPLY, Context, Item, plan_tags, unknown_copy

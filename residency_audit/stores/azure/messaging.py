@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ...clouds.azure import KINDS, Arm
+from ...clouds.azure import KINDS
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource
 from ...plan.context import Context, Item, plan_tags
 from ..common import UNKNOWN_LOCATION

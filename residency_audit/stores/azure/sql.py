@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...clouds.azure import KINDS, Arm, describe_error
+from ...clouds.azure import KINDS, describe_error
+from ...clouds.azure_arm import Arm
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...pipeline import Task
 from ..common import UNKNOWN_LOCATION

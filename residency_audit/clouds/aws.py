@@ -24,6 +24,7 @@ from ..scan import SERVICES as ALL_SERVICES
 from ..stores.aws.registry import ENDPOINT_SERVICE
 from ..stores.aws.registry import listings as listings
 from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
+from .aws_clients import Clients
 from .aws_errors import describe_error as describe_error
 from .aws_errors import error_code as error_code
 from .aws_errors import malformed_json
@@ -70,7 +71,9 @@ def key_control_of(meta: dict[str, Any], key_id: str) -> tuple[KeyControl, str]:
 class Account:
     """One account's session, with a thread-safe client cache and lazily shared lookups."""
 
-    def __init__(self, account_id: str, session: Any, partition: str, options: AwsOptions) -> None:
+    def __init__(
+        self, account_id: str, session: Any, partition: str, options: AwsOptions, clients: Clients | None = None
+    ) -> None:
         from botocore.config import Config
 
         self.id = account_id
@@ -87,7 +90,7 @@ class Account:
             parameter_validation=False,
         )
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self.clients = clients if clients is not None else Clients()  # one bounded set for the whole scan
         self._memos: dict[str, Memo] = {}
         # botocore reads an unparsable JSON body as {"message": body}: a listing would silently come back empty
         session.events.register(
@@ -108,13 +111,9 @@ class Account:
         self.caller = self  # the account the scan runs as (assume() sets it for a member account)
 
     def client(self, service: str, region: str) -> Any:
-        """The account's client for `service` in `region`, created once."""
-        # boto3 sessions are not thread-safe when creating clients; clients themselves are
-        with self._lock:
-            key = (service, region)
-            if key not in self._clients:
-                self._clients[key] = self.session.client(service, region_name=region, config=self._config)
-            return self._clients[key]
+        """The account's client for `service` in `region`, kept open while recently used (aws_clients)."""
+        make = functools.partial(self.session.client, service, region_name=region, config=self._config)
+        return self.clients.get((self.id, service, region), make)
 
     def memo(self, name: str, fn: Callable[[Any], Any]) -> Memo:
         """The account's memo `name`, made on first use: a lookup several stores share (one request for all)."""
@@ -302,7 +301,7 @@ def assume(me: Account, account_id: str) -> Account:
     creds = me.client("sts", me.home_region).assume_role(RoleArn=role_arn, RoleSessionName="residency-audit")[
         "Credentials"
     ]
-    member = Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options)
+    member = Account(account_id, _session(me.options, me.home_region, creds), me.partition, me.options, me.clients)
     member.caller = me  # organization-wide settings are read once, with the caller's (management) credentials
     return member
 

@@ -1,8 +1,8 @@
-"""The plan walk's shared parts: one planned resource instance, and lookups across the plan."""
+"""The plan walk's shared parts: lookups across the plan (one planned resource instance is in item.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,8 @@ from ..clouds.gcp import GOOGLE_DEFAULT_KEY
 from ..model import Copy, CopyRole, KeyControl, Provider, Resource
 from ..stores.common import CLIENT_SIDE_LABEL, CLIENT_SIDE_TAG, UNKNOWN_LOCATION, declared_key_control
 from .file import UNRESOLVED_PROVIDER
+from .item import Item as Item  # re-exported: every evaluator imports it with the Context
+from .item import dig
 
 if TYPE_CHECKING:
     from .reader import Plan
@@ -29,73 +31,6 @@ DEFAULT_CLASSIFICATION_TAG = "data-classification"
 GEO_REPLICATION = {"GRS", "RAGRS", "GZRS", "RAGZRS"}  # azurerm account_replication_type values with a secondary
 GCP_EXTERNAL_LEVELS = {"EXTERNAL", "EXTERNAL_VPC"}  # Cloud EKM protection levels: the key is held outside Google
 RDS_DEFAULT_KEY = "encrypted with the AWS managed key aws/rds"
-
-# --- one planned resource instance -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    """One planned resource instance: its known values, what stays unknown until apply, and its configuration."""
-
-    address: str
-    type: str
-    name: str
-    module: str  # the module instance address, "" in the root module: 'module.storage["eu"]'
-    values: Mapping[str, Any]
-    unknown: Any  # change.after_unknown: True, or the shape of `values` with True at unknown leaves
-    config: Mapping[str, Any] | None  # its block in configuration; None when the plan carries no configuration
-
-    def get(self, *path: str | int) -> Any:
-        """The value at `path`, or None when it is absent, null or not known until apply."""
-        return None if self.is_unknown(*path) else _dig(self.values, path)
-
-    def is_unknown(self, *path: str | int) -> bool:
-        """Whether Terraform will only know the value at `path` after apply."""
-        node = self.unknown
-        for step in path:
-            if node is True:
-                return True
-            node = _step(node, step)
-        return node is True
-
-    def configured(self, *path: str | int) -> bool | None:
-        """Whether the configuration sets the attribute at `path`; None when the plan has no configuration."""
-        if self.config is None:
-            return None
-        return _dig(self.config.get("expressions"), path) is not None
-
-    def references(self, *path: str | int) -> list[str]:
-        """The references of the attribute's expression in the configuration, most specific first."""
-        expr = _dig(self.config.get("expressions") if self.config else None, path)
-        refs = expr.get("references") if isinstance(expr, dict) else None
-        return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
-
-    def blocks(self, *path: str | int) -> list[Mapping[str, Any]]:
-        """The known nested blocks at `path` (list, set or single nesting), as a list of objects."""
-        value = self.get(*path)
-        if isinstance(value, dict):
-            return [value]
-        return [b for b in value if isinstance(b, dict)] if isinstance(value, list) else []
-
-    def text(self, *path: str | int) -> str | None:
-        """The known, non-empty string at `path`, or None."""
-        value = self.get(*path)
-        return value if isinstance(value, str) and value else None
-
-
-def _step(node: Any, step: str | int) -> Any:
-    if isinstance(node, dict) and isinstance(step, str):
-        return node.get(step)
-    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-        return node[step]
-    return None
-
-
-def _dig(node: Any, path: Iterable[str | int]) -> Any:
-    for step in path:
-        node = _step(node, step)
-    return node
-
 
 # --- lookups across the plan ---------------------------------------------------------------------------------
 
@@ -262,7 +197,7 @@ class Context:
             why = item.config.get(UNRESOLVED_PROVIDER)  # a module's provider that an old plan does not record
             why = why or f"provider configuration {key} is not in the plan's configuration"
             return UNKNOWN_LOCATION, f"{why}: region unknown"
-        expr = _dig(provider, ("expressions", "region"))
+        expr = dig(provider, ("expressions", "region"))
         if not isinstance(expr, dict):
             return UNKNOWN_LOCATION, (
                 f"provider {key} sets no region: it comes from AWS_REGION or the AWS profile when Terraform runs, "
@@ -283,7 +218,7 @@ class Context:
         # anything else (locals, functions of several values) is an expression this reader does not evaluate.
         if len(names) == 1 and all(r.startswith("var.") for r in refs) and not provider.get("module_address"):
             name = names.pop()
-            value = _dig(self.plan.variables, (name, "value"))
+            value = dig(self.plan.variables, (name, "value"))
             if isinstance(value, str) and load().resolve(Provider.AWS, value) is not None:
                 return value, f"region from var.{name} (provider {key})"
         shown = ", ".join(refs) or "no constant value"

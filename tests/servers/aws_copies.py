@@ -1,4 +1,4 @@
-"""What moto 5.2 lacks for AMIs and CloudWatch Logs, added to its answers at the HTTP level (hooked into aws.py).
+"""What moto 5.2 lacks for AMIs and CloudWatch Logs, added to its answers at the HTTP level (hooked into aws_edits.py).
 
 * DescribeImages (EC2 query protocol, XML): moto keeps neither a copied image's source (`SourceImageId`,
   `SourceImageRegion`) nor its snapshots' encryption (`Ebs.Encrypted`, `Ebs.KmsKeyId`, `Ebs.OutpostArn`); the

@@ -5,7 +5,7 @@ clusters and global clusters declared here are added to moto's RDS DescribeDBClu
 answers (the docdb API is the RDS endpoint: botocore's docdb model, endpoint prefix and signing name `rds`). The
 elements are written from botocore's own rds model (member names, list member names), never by hand.
 
-Hooked into tests/servers/aws.py's proxy with one line: `AwsEndpoint.graph.edit(rec, resp)`.
+Hooked into the endpoint's answers (tests/servers/aws_edits.py) by `endpoint.graph.answer` and `endpoint.graph.edit`.
 """
 
 from __future__ import annotations

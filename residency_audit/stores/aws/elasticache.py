@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...clouds.aws import Account, describe_error, resource
+from ...clouds.aws import Account, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import Context, Item, plan_tags
-from ..common import UNKNOWN_LOCATION, dedupe_places
+from ..common import dedupe_places
+from .common import member_copies
 from .registry import TAG_TYPES
 
 # AtRestEncryptionEnabled without a KmsKeyId: ElastiCache's own key (ElastiCache user guide, at-rest encryption)
@@ -61,33 +62,21 @@ def _key(account: Account, region: str, group: dict[str, Any]) -> tuple[KeyContr
 
 
 def _members(account: Account, region: str, gid: str, own: str, footprint: list[Copy]) -> Iterator[Skip]:
-    def read(arg: tuple[str, str]) -> list[dict[str, Any]]:
+    def read(arg: tuple[str, str]) -> list[tuple[str | None, str | None]]:
         where, name = arg
         out = account.client("elasticache", where).describe_global_replication_groups(
             GlobalReplicationGroupId=name, ShowMemberInfo=True
         )
-        return [m for g in out.get("GlobalReplicationGroups", []) for m in g.get("Members", [])]
+        members = [m for g in out.get("GlobalReplicationGroups", []) for m in g.get("Members", [])]
+        return [(m.get("ReplicationGroupRegion"), m.get("ReplicationGroupId")) for m in members]
 
+    def key_of(where: str, name: str | None) -> tuple[KeyControl, str]:
+        found = [g for g in groups(account, where) if g.get("ReplicationGroupId") == name]
+        return _key(account, where, found[0]) if found else (KeyControl.UNKNOWN, f"{name} not found in {where}")
+
+    scope = account.scope("region", region, "service", "elasticache", "global-datastore", gid)
     memo = account.memo("elasticache-global", read)
-    try:
-        members: list[dict[str, Any]] = memo.get((region, gid))
-    except Exception as exc:
-        if memo.first_failure((region, gid)):
-            scope = account.scope("region", region, "service", "elasticache", "global-datastore", gid)
-            yield Skip(Provider.AWS, scope, f"global datastore members unknown: {describe_error(exc)}")
-        footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note=f"global datastore {gid}: members unread"))
-        return
-    for member in members:
-        where, name = member.get("ReplicationGroupRegion"), member.get("ReplicationGroupId")
-        if not where or (where == region and name == own):
-            continue
-        try:
-            found = [g for g in groups(account, where) if g.get("ReplicationGroupId") == name]
-            key = _key(account, where, found[0]) if found else (KeyControl.UNKNOWN, f"{name} not found in {where}")
-        except Exception as exc:
-            key = (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})")
-        note = f"global datastore {gid} member {name}; its keys: {key[1]}"
-        footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=key[0]))
+    yield from member_copies(memo, region, gid, own, "global datastore", scope, key_of, footprint)
 
 
 # --- the Terraform plan reader --------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...clouds.aws import Account, describe_error, resource
+from ...clouds.aws import Account, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import Context, Item, plan_tags
-from ..common import UNKNOWN_LOCATION, dedupe_places
+from ..common import dedupe_places
+from .common import member_copies
 from .registry import TAG_TYPES
 
 DEFAULT_KEY = "encrypted at rest with an AWS owned key (MemoryDB's default)"
@@ -51,39 +52,25 @@ def memorydb_list(account: Account, region: str) -> Iterator[Resource | Skip]:
 
 
 def _members(account: Account, region: str, group: str, own: str, footprint: list[Copy]) -> Iterator[Skip]:
-    def read(arg: tuple[str, str]) -> list[dict[str, Any]]:
+    def read(arg: tuple[str, str]) -> list[tuple[str | None, str | None]]:
         where, name = arg
         pages = (
             account.client("memorydb", where)
             .get_paginator("describe_multi_region_clusters")
             .paginate(MultiRegionClusterName=name, ShowClusterDetails=True)
         )
-        return [c for page in pages for m in page.get("MultiRegionClusters", []) for c in m.get("Clusters", [])]
+        members = [c for page in pages for m in page.get("MultiRegionClusters", []) for c in m.get("Clusters", [])]
+        return [(c.get("Region"), c.get("ClusterName")) for c in members]
 
+    def key_of(where: str, name: str | None) -> tuple[KeyControl, str]:
+        found = [c for c in clusters(account, where) if c.get("Name") == name]
+        if not found:
+            return KeyControl.UNKNOWN, f"{name} not found in {where}"
+        return account.key_control(where, found[0].get("KmsKeyId"), DEFAULT_KEY)
+
+    scope = account.scope("region", region, "service", "memorydb", "multi-region-cluster", group)
     memo = account.memo("memorydb-multi-region", read)
-    try:
-        members: list[dict[str, Any]] = memo.get((region, group))
-    except Exception as exc:
-        if memo.first_failure((region, group)):
-            scope = account.scope("region", region, "service", "memorydb", "multi-region-cluster", group)
-            yield Skip(Provider.AWS, scope, f"multi-Region cluster members unknown: {describe_error(exc)}")
-        footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note=f"multi-Region cluster {group}: unread"))
-        return
-    for member in members:
-        where, name = member.get("Region"), member.get("ClusterName")
-        if not where or (where == region and name == own):
-            continue
-        try:
-            found = [c for c in clusters(account, where) if c.get("Name") == name]
-            key = (
-                account.key_control(where, found[0].get("KmsKeyId"), DEFAULT_KEY)
-                if found
-                else (KeyControl.UNKNOWN, f"{name} not found in {where}")
-            )
-        except Exception as exc:
-            key = (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})")
-        note = f"multi-Region cluster {group} member {name}; its keys: {key[1]}"
-        footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=key[0]))
+    yield from member_copies(memo, region, group, own, "multi-Region cluster", scope, key_of, footprint)
 
 
 # --- the Terraform plan reader --------------------------------------------------------------------------------

@@ -7,12 +7,7 @@ JUnit sort on disk; the table, Markdown and SARIF keep only what they show (the 
 
 from __future__ import annotations
 
-import codecs
 import importlib
-import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from typing import IO, Any
@@ -177,7 +172,9 @@ def source_file(meta: report.Meta, profile: Profile | None) -> str | None:
 
 def _sink(fmt: OutputFormat, run: Run) -> Any:
     if fmt is OutputFormat.json:
-        return _Json(run)
+        from .jsonsink import JsonSink
+
+        return JsonSink(run)
     if fmt is OutputFormat.table:
         return _Table(run)
     if fmt is OutputFormat.html:
@@ -186,82 +183,6 @@ def _sink(fmt: OutputFormat, run: Run) -> Any:
         # rows spool as they arrive; the page (map and totals first) is written at the end
         return _Dicts(run, html.Writer(run.view.home, run.view.trusted))
     return _Dicts(run, importlib.import_module(f"residency_audit.reporters.{_REPORTERS[fmt.value]}").Writer())
-
-
-class _Json:
-    """The JSON report: arrays spooled to temporary files, then the head (with the summary) and the spools."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        # closed by close(), which every caller reaches (the CLI in a finally)
-        self.resources = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
-        self.findings = tempfile.TemporaryFile("w+b", buffering=1 << 20)  # noqa: SIM115
-        self.lines = report.Lines()
-        self.n_resources = self.n_findings = 0
-
-    def add(self, r: Resource, findings: list[Finding]) -> None:
-        self.resources.write((("," if self.n_resources else "") + "\n    " + self.lines.resource(r)).encode())
-        self.n_resources += 1
-        self.extra(findings)
-
-    def extra(self, findings: list[Finding]) -> None:
-        for f in findings:
-            self.findings.write((("," if self.n_findings else "") + "\n    " + self.lines.finding(f)).encode())
-            self.n_findings += 1
-
-    def write(self, out: IO[str]) -> None:
-        run = self.run
-        out.write(report.head_text(run.head()))
-        for key, spool, n in (("resources", self.resources, self.n_resources), ("findings", self.findings,
-                                                                                self.n_findings)):  # fmt: skip
-            out.write(f"\n  {json.dumps(key)}: [")
-            spool.seek(0)
-            _copy(spool, out)
-            out.write("\n  ]," if n else "],")
-        skips = (report.line(serialize.skip(s)) for s in run.skipped)
-        out.write("".join(report.array("skipped", skips)) + ",")
-        out.write("".join(report.array("not_evaluated", (report.line(n) for n in run.meta.not_evaluated))))
-        out.write("\n}\n")
-
-    def close(self) -> None:
-        self.resources.close()
-        self.findings.close()
-
-
-def _copy(spool: IO[bytes], out: IO[str]) -> None:
-    """A spool's UTF-8 bytes onto a text stream: straight to its byte buffer when it has one."""
-    buffer = getattr(out, "buffer", None)
-    if buffer is not None:
-        out.flush()
-        buffer.flush()
-        if not _kernel_copy(spool, buffer):
-            shutil.copyfileobj(spool, buffer, 1 << 20)
-            buffer.flush()
-        return
-    decoder = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
-    while chunk := spool.read(1 << 20):
-        out.write(decoder.decode(chunk))
-    out.write(decoder.decode(b"", final=True))
-
-
-def _kernel_copy(spool: IO[bytes], buffer: Any) -> bool:
-    """Copy the rest of `spool` to `buffer`'s file in the kernel (hundreds of MB never pass through Python).
-
-    False where it could not copy everything (no file descriptors, a system that cannot): the spool is then left
-    where the kernel stopped, for the caller to copy the rest.
-    """
-    try:
-        src, dst = spool.fileno(), buffer.fileno()
-    except (AttributeError, OSError, ValueError):
-        return False
-    offset, end = spool.tell(), os.fstat(src).st_size
-    try:
-        while offset < end and (sent := os.sendfile(dst, src, offset, end - offset)):
-            offset += sent
-    except OSError:
-        pass
-    spool.seek(offset)
-    return offset == end
 
 
 class _Table:

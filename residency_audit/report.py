@@ -19,7 +19,6 @@ from .model import Finding, Level, Resource, Viewpoint
 from .pipeline import ScanResult
 from .policy import counts
 from .profiles import Profile
-from .rules import RULES
 from .safe import relative
 
 SCHEMA_VERSION = "2"  # 2: the coverage section; a 1 report (no coverage) is still read
@@ -182,84 +181,6 @@ def head_text(data: dict[str, Any]) -> str:
 
 line = _line
 array = _array
-_text = json.encoder.encode_basestring
-
-
-class Lines:
-    """Resource and finding lines of the JSON report, as `_line(serialize.…)` writes them, built from cached parts.
-
-    Resources share footprints, assessments and tags; findings share their rule and template: each shared part
-    is serialised once, found again by identity (each entry holds its object, so the id is not reused while the
-    entry lives; the cache is emptied when it grows large).
-    """
-
-    def __init__(self) -> None:
-        self.parts: dict[int, tuple[object, str]] = {}
-        self.rules: dict[tuple[str, str], str] = {}
-        self.bodies: dict[tuple[int, str], tuple[object, str]] = {}
-
-    def _footprint(self, r: Resource) -> str:
-        text = _line([serialize.copy(c) for c in r.footprint]) + ', "countries": ' + _line(list(r.countries))
-        return self._keep(r.footprint, text)
-
-    def _keep(self, obj: object, text: str) -> str:
-        if len(self.parts) > 50_000:
-            self.parts.clear()
-        self.parts[id(obj)] = (obj, text)
-        return text
-
-    def resource(self, r: Resource) -> str:
-        """One resource line, its assessment last."""
-        parts = self.parts
-        hit = parts.get(id(r.footprint))
-        footprint = hit[1] if hit is not None and hit[0] is r.footprint else self._footprint(r)
-        a = r.assessment
-        hit = parts.get(id(a))
-        if hit is not None and hit[0] is a:
-            assessment = hit[1]
-        else:
-            assessment = self._keep(a, _line(serialize.assessment(a)) if a else "null")
-        tags = r.tags
-        if not tags:
-            tag_text = "{}"
-        else:
-            hit = parts.get(id(tags))
-            tag_text = (
-                hit[1] if hit is not None and hit[0] is tags else self._keep(tags, _line(dict(sorted(tags.items()))))
-            )
-        return (
-            f'{{"provider": {_text(str(r.provider))}, "account": {_text(r.account)}, "service": {_text(r.service)}, '
-            f'"type": {_text(r.type)}, "id": {_text(r.id)}, "name": {_text(r.name)}, "footprint": {footprint}, '
-            f'"key_control": {_text(str(r.key_control))}, "key_note": {_opt(r.key_note)}, '
-            f'"classification": {_opt(r.classification)}, "tags": {tag_text}, "assessment": {assessment}}}'
-        )
-
-    def finding(self, f: Finding) -> str:
-        """One finding line."""
-        if f.waiver is not None:
-            return _line(serialize.finding(f))
-        head = self.rules.get((f.rule, f.severity))
-        if head is None:
-            data = serialize.finding(f)
-            head = _line({k: data[k] for k in ("rule", "rule_name", "title", "severity")})[:-1]
-            self.rules[(f.rule, f.severity)] = head
-        hit = self.parts.get(id(f.reasons))
-        if hit is not None and hit[0] is f.reasons:
-            body = hit[1]
-        else:
-            body = self._keep(
-                f.reasons, _line({"reasons": list(f.reasons), "remediation": RULES[f.rule].remediation})[1:-1]
-            )
-        return (
-            f'{head}, "provider": {_text(str(f.provider))}, "account": {_text(f.account)}, '
-            f'"service": {_text(f.service)}, "resource": {_text(f.resource_id)}, "name": {_text(f.resource_name)}, '
-            f'"message": {_text(f.message)}, {body}, "waived": false, "waiver": null, '
-            f'"fingerprint": {_text(f.fingerprint)}}}'
-        )
-
-
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _text(value)
 
 
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:

@@ -111,9 +111,15 @@ def accepted_types(catalogue: Catalogue, names: Iterable[str]) -> set[str]:
 
 
 def compute(
-    catalogue: Catalogue, resources: Iterable[Resource], found: Iterable[Found], accept: Iterable[str] = ()
+    catalogue: Catalogue,
+    resources: Iterable[Resource] | Mapping[tuple[Provider, str], int],
+    found: Iterable[Found],
+    accept: Iterable[str] = (),
 ) -> Coverage:
-    """Coverage of a result: `accept` holds the types the profile accepts unassessed (any spelling)."""
+    """Coverage of a result: `accept` holds the types the profile accepts unassessed (any spelling).
+
+    `resources` are the assessed resources, or their counts per (provider, type) (a streamed check counts them).
+    """
     accepted = accepted_types(catalogue, accept)
     assessed: Counter[tuple[Provider, str]] = Counter()
     seen: Counter[tuple[Provider, str]] = Counter()
@@ -127,8 +133,12 @@ def compute(
         entries.setdefault(key, entry)
         return key
 
-    for r in resources:
-        assessed[key_of(r.provider, r.type)] += 1
+    if isinstance(resources, Mapping):
+        for (provider, rtype), n in resources.items():
+            assessed[key_of(provider, rtype)] += n
+    else:
+        for r in resources:
+            assessed[key_of(r.provider, r.type)] += 1
     engines: dict[tuple[Provider, str], dict[str, None]] = {}
     for f in found:
         engines.setdefault((f.provider, f.engine), {})[f.scope] = None

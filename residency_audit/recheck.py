@@ -8,7 +8,6 @@ so nothing is written).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -98,25 +97,13 @@ def _finish(
         found = found_from_json(head)
     except ValueError as exc:
         raise ReportError(f"{shown}: {exc}") from None
-    # coverage counts resources per provider and type: the counts stand in for the resources
-    typed: Any = itertools.chain.from_iterable(
-        itertools.repeat(_Typed(p, t), n) for (p, t), n in run.tally.types.items()
-    )
-    coverage = compute(load_catalogue(), typed, found, prof.accept_unassessed if prof else ())
+    # coverage counts resources per provider and type: the tally's counts stand in for the resources
+    coverage = compute(load_catalogue(), run.tally.types, found, prof.accept_unassessed if prof else ())
     run.meta = dataclasses.replace(run.meta, coverage=coverage)
     skips = [to_skip(s) for s in head["skipped"]]
     incomplete = bool(skips) or coverage.incomplete
     decision = verdict_of_counts(run.tally.findings, incomplete, fail_on, allow_incomplete)[0]
     run.finish(skips, decision if prof is not None else None)
-
-
-class _Typed:
-    """What coverage reads of a resource: its provider and type."""
-
-    __slots__ = ("provider", "type")
-
-    def __init__(self, provider: Any, rtype: str) -> None:
-        self.provider, self.type = provider, rtype
 
 
 def _drain(pending: list[Resource]) -> Iterator[Resource]:

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from . import report, serialize
 from .formats import OutputFormat
-from .model import Finding, Resource, Skip, Viewpoint
+from .model import Finding, Provider, Resource, Skip, Viewpoint
 from .pipeline import ScanResult
 from .profiles import Profile
 from .reporters import Top
@@ -34,7 +34,7 @@ class Tally:
         self.n_findings = 0
         self._levels: Counter[str] = Counter()
         self._countries: Counter[str] = Counter()
-        self._types: Counter[tuple[object, str]] = Counter()  # (provider, type): what coverage counts
+        self._types: Counter[tuple[Provider, str]] = Counter()  # (provider, type): what coverage counts
         # resources share footprints and assessments: counted per (provider, type, assessment, footprint), the
         # levels and countries of each group added once (folded in when read, or when there are many groups)
         self._groups: dict[tuple[object, ...], list[Any]] = {}
@@ -75,7 +75,7 @@ class Tally:
         return self._countries
 
     @property
-    def types(self) -> Counter[tuple[object, str]]:
+    def types(self) -> Counter[tuple[Provider, str]]:
         """Resources per (provider, type), in the order they were first seen."""
         self._fold()
         return self._types

@@ -57,8 +57,8 @@ class _Native:
         arrays: dict[str, list[Any]] = {}
         present: set[str] = set()
         section: str | None = None
-        batch: list[bytes] = []
-        last_item = b""
+        batch: list[bytes] = []  # item lines as read, newline and comma still on (kilobytes each: not copied)
+        comma: bool | None = None  # whether the section's last item line ended with a comma (None: no item yet)
         size = 0
         # lines are kilobytes (an assessment's reasons): a large buffer reads the file in few calls
         with self.path.open("rb", buffering=1 << 20) as fh:
@@ -67,17 +67,17 @@ class _Native:
                 raise NotNative
             skeleton.append(b"{")
             for raw in fh:
+                if section is not None and raw.startswith(b"    {"):
+                    if comma is False:
+                        raise NotNative
+                    comma = raw.endswith(b",\n") or raw.endswith(b",")
+                    batch.append(raw)
+                    if len(batch) >= _BATCH:
+                        self._flush(section, batch, items, arrays)
+                    continue
                 line = raw.rstrip(b"\n")
                 if section is not None:
-                    if line.startswith(b"    {"):
-                        if last_item and not last_item.endswith(b","):
-                            raise NotNative
-                        last_item = line
-                        batch.append(line.removesuffix(b","))
-                        if len(batch) >= _BATCH:
-                            self._flush(section, batch, items, arrays)
-                        continue
-                    if line in (b"  ]", b"  ],") and last_item and not last_item.endswith(b","):
+                    if line in (b"  ]", b"  ],") and comma is False:
                         self._flush(section, batch, items, arrays)
                         skeleton.append(b'  "' + section.encode() + b'": []' + line[3:])
                         section = None
@@ -87,7 +87,7 @@ class _Native:
                     key = line[3:-4]
                     if b'"' in key or b"\\" in key:
                         raise NotNative
-                    section, last_item = key.decode(), b""
+                    section, comma = key.decode(), None
                     if section in present:
                         raise ReportError(f"{self.shown}: field {visible(section)!r} appears twice")
                     present.add(section)
@@ -121,11 +121,11 @@ class _Native:
             if section == "resources":
                 self._resources(batch, items)
             elif section == "findings":
-                values = _loads_lines(batch)
+                values = _loads_lines([_item(line) for line in batch])
                 for f in values:
                     items.finding(f)
             else:  # skipped, not_evaluated: small, kept for the head
-                arrays.setdefault(section, []).extend(_loads_lines(batch))
+                arrays.setdefault(section, []).extend(_loads_lines([_item(line) for line in batch]))
         finally:
             batch.clear()
 
@@ -138,26 +138,27 @@ class _Native:
         """
         idents, rests = [], []
         for line in batch:
-            if line[-1] != 125:  # `}`: every resource line ends with its assessment
+            end = _end(line)
+            if line[end - 1] != 125:  # `}`: every resource line ends with its assessment
                 raise NotNative
-            f = line.find(_FOOTPRINT)
+            f = line.find(_FOOTPRINT, 0, end)
             # the resource's own key_control follows its countries (`]`); a copy's follows the copy's note
-            k = line.find(_KEY_CONTROL, f) + 1 if f > 0 else -1
+            k = line.find(_KEY_CONTROL, f, end) + 1 if f > 0 else -1
             # the assessment is the line's last member and kilobytes long: look for its start from the short
             # members before it (a split at an earlier `, "assessment": `, inside tags, leaves parts that do not
             # parse, so the general reader takes the file)
-            cut = line.find(_ASSESSMENT, k) if k > f > 0 else line.rfind(_ASSESSMENT)
+            cut = line.find(_ASSESSMENT, k, end) if k > f > 0 else line.rfind(_ASSESSMENT, 0, end)
             if cut < 0:
                 raise NotNative
             if k > f > 0 and k < cut:
                 idents.append(line[:f] + b"}")
-                rests.append((line[f + 2 : k], line[k + 2 : cut], line, cut + _CUT))
+                rests.append((line[f + 2 : k], line[k + 2 : cut], line, cut + _CUT, end))
             else:
                 idents.append(line[:cut] + b"}")
-                rests.append((b"", b"", line, cut + _CUT))
+                rests.append((b"", b"", line, cut + _CUT, end))
         footprints, keys, assessments, last = items.footprints, items.keys, items.assessments, items.last
         resource = items.resource
-        for r, (fp_text, keys_text, line, start) in zip(_loads_lines(idents), rests, strict=True):
+        for r, (fp_text, keys_text, line, start, end) in zip(_loads_lines(idents), rests, strict=True):
             if type(r) is not dict or not r:
                 raise NotNative  # `{` alone before a cut: not valid JSON whole
             try:  # the identity: six strings (str.join checks them in one C call)
@@ -177,10 +178,10 @@ class _Native:
             # (memcmp) with the last one seen beside them, it is neither cut out nor hashed
             parts = (fp_text, keys_text)
             seen = last.get(parts)
-            if seen is not None and len(line) - 1 - start == len(seen[0]) and line.startswith(seen[0], start):
+            if seen is not None and end - 1 - start == len(seen[0]) and line.startswith(seen[0], start):
                 assessment = seen[1]
             else:
-                tail = line[start:-1]
+                tail = line[start : end - 1]
                 cached = assessments.get(tail)
                 if cached is not None:
                     assessment = cached
@@ -201,6 +202,21 @@ class _Native:
 
 
 _CUT = len(_ASSESSMENT)
+
+
+def _end(line: bytes) -> int:
+    """Where an item line as read ends without its newline and its comma."""
+    end = len(line)
+    if line[end - 1] == 10:  # \n
+        end -= 1
+    if line[end - 1] == 44:  # ,
+        end -= 1
+    return end
+
+
+def _item(line: bytes) -> bytes:
+    """An item line as read without its newline and its comma."""
+    return line[: _end(line)]
 
 
 def _piece(cache: dict[bytes, tuple[Any, bool]], text: bytes, check: Callable[[dict[str, Any]], bool]) -> Any:

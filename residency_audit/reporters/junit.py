@@ -186,7 +186,7 @@ class Writer:
                 start, body, _ = self._case(p, service, rid, _together(entries, merged[key], key in self.twice))
             lines.append(start)
             lines.append(body)
-            if len(lines) >= 2000:
+            if len(lines) >= 500:
                 out.write("".join(lines))
                 lines.clear()
         out.write("".join(lines))

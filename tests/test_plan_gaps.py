@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from residency_audit.cli import app
@@ -126,7 +128,7 @@ def test_deferred_changes_are_listed_and_make_the_plan_incomplete(tmp_path: Path
     plan = _plan([EU], [_change(EU, ["create"])], complete=False, applyable=True, deferred_changes=[deferred])
     code, report, _ = _run(tmp_path, plan)
     assert code == 3 and report is not None
-    listed = {n["address"]: n for n in report["source"]["not_evaluated"]}
+    listed = {n["address"]: n for n in report["not_evaluated"]}
     entry = listed['aws_s3_bucket.us["a"]']
     assert "deferred" in entry["reason"] and "instance_count_unknown" in entry["reason"]
     assert entry["location"] == "us-east-1"
@@ -168,6 +170,24 @@ def test_a_replaced_object_kept_by_destroy_false_is_listed_not_dropped(tmp_path:
     change["change"]["before"] = US["values"]
     code, report, _ = _run(tmp_path, _plan([EU, replacement], [_change(EU, ["no-op"]), change]))
     assert code == 3 and report is not None
-    (kept,) = [n for n in report["source"]["not_evaluated"] if n["address"].startswith("aws_s3_bucket.us")]
+    (kept,) = [n for n in report["not_evaluated"] if n["address"].startswith("aws_s3_bucket.us")]
     assert "not destroyed" in kept["reason"] or "without being destroyed" in kept["reason"]
     assert kept["location"] == "us-east-1"
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["eu-west-1", "us-east-1", "eu-central-1"]), st.booleans()), min_size=1,
+                max_size=5))  # fmt: skip
+def test_a_resource_planned_or_only_in_prior_state_gives_the_same_verdict(
+    tmp_path: Path, buckets: list[tuple[str, bool]]
+) -> None:
+    """The estate after apply is the same whether an untouched resource is a no-op change or only in prior_state."""
+    made = [_bucket(f"aws_s3_bucket.b{i}", f"b{i}", region) for i, (region, _) in enumerate(buckets)]
+    planned = [b for b, (_, in_plan) in zip(made, buckets, strict=True) if in_plan]
+    full = _plan(made, [_change(b, ["no-op"]) for b in made], prior_state=_state(*made))
+    partial = _plan(planned, [_change(b, ["no-op"]) for b in planned], prior_state=_state(*made))
+    expected = 1 if any(region == "us-east-1" for region, _ in buckets) else 0
+    for plan in (full, partial):
+        code, report, _ = _run(tmp_path, plan)
+        assert code == expected
+        assert report is not None and len(report["resources"]) == len(made)

@@ -24,10 +24,13 @@ def assess_plan(plan_file: Path, kb: KnowledgeBase, view: Viewpoint) -> tuple[Sc
     from ..pipeline import ScanResult, assess_all, locate
     from ..report import Meta
     from .file import load
+    from .gaps import plan_skips
     from .reader import plan_found, read_plan
 
-    resources, not_evaluated = read_plan(load(plan_file), str(plan_file))
+    data = load(plan_file)
+    resources, not_evaluated = read_plan(data, str(plan_file))
     now = datetime.now(UTC)
     found = plan_found(str(plan_file), resources, not_evaluated)
-    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), (), found)
+    skipped = plan_skips(data, str(plan_file))  # Terraform's own word that the plan is not the whole configuration
+    result = ScanResult(tuple(assess_all(kb, locate(kb, resources), view)), skipped, found)
     return result, Meta("plan", str(plan_file), now, now, tuple(asdict(n) for n in not_evaluated))

@@ -86,24 +86,29 @@ _SPECS: dict[str, Any] = {
         {"resources": _Arr(_CONFIG_RESOURCE), "module_calls": _Obj(each=_Obj({"module": "config module"}))}
     ),
 }
+_CHANGE = _Obj(
+    {
+        "address": _STR,
+        "type": _STR,
+        "name": _STR,
+        "mode": _STR,
+        "module_address": _STR,
+        "change": _Obj(
+            {"actions": _Arr(_STR), "before": _Null(_Obj()), "after": _Null(_Obj())}, frozenset({"actions"})
+        ),
+    },
+    frozenset({"address", "type", "change"}),
+)
 _PLAN = _Obj(
     {
         "format_version": _STR,
         "variables": _Obj(each=_Obj()),
         "planned_values": _Obj({"root_module": "planned module"}),
-        "resource_changes": _Arr(
-            _Obj(
-                {
-                    "address": _STR,
-                    "type": _STR,
-                    "name": _STR,
-                    "mode": _STR,
-                    "module_address": _STR,
-                    "change": _Obj({"actions": _Arr(_STR), "after": _Null(_Obj())}, frozenset({"actions"})),
-                },
-                frozenset({"address", "type", "change"}),
-            )
-        ),
+        "resource_changes": _Arr(_CHANGE),
+        # Terraform 1.9+: changes deferred to a later plan-and-apply round (in no resource_changes entry)
+        "deferred_changes": _Arr(_Obj({"reason": _STR, "resource_change": _CHANGE}, frozenset({"resource_change"}))),
+        # what the estate holds before the plan: a resource in no change (a -target or -refresh-only plan) stays
+        "prior_state": _Obj({"values": _Obj({"root_module": "planned module"})}),
         "configuration": _Obj(
             {
                 "provider_config": _Obj(
@@ -183,6 +188,7 @@ def document(data: Any, name: str) -> dict[str, Any]:
     plan: dict[str, Any] = data
     version = _format_version(plan, name)
     _validate(plan, name)
+    _not_errored(plan, name)
     return _normalise(plan, plan["format_version"]) if version < (1, 1) else plan
 
 
@@ -216,6 +222,22 @@ def _format_version(data: Mapping[str, Any], name: str) -> tuple[int, int]:
         raise PlanError(f"{name}: top level: neither 'planned_values' nor 'resource_changes': not a Terraform plan; "
                         f"{HINT}")  # fmt: skip
     return major, minor
+
+
+def _not_errored(data: Mapping[str, Any], name: str) -> None:
+    """Refuse a plan Terraform stopped making at an error: it holds only what was planned before the error.
+
+    `errored` (Terraform 1.5+) and `complete` (1.8+) are booleans Terraform always writes; `complete: false` (a
+    -target plan, or deferred changes) is read, and the result made incomplete (gaps.py).
+    """
+    for key in ("errored", "complete"):
+        if key in data and not isinstance(data[key], bool):
+            raise PlanError(f"{name}: {key}: expected a boolean, got {_kind(data[key])}; {HINT}")
+    if data.get("errored") is True:
+        raise PlanError(
+            f"{name}: errored: true: Terraform stopped planning at an error, so this plan holds only the changes "
+            "planned before it and cannot be applied; fix the error, run `terraform plan` again and check that plan"
+        )
 
 
 # --- one convention for module provider keys ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ Format: https://developer.hashicorp.com/terraform/internals/json-format. file.py
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from .context import (
     Item,
 )
 from .file import HINT, PlanError, document
+from .gaps import KEPT_REPLACED, deferred_reason
 from .stores import PLAN_READERS as _STORES
 
 __all__ = [
@@ -83,6 +85,8 @@ def read_plan(
     ctx = Context(plan, classification_tag)
     resources: list[Resource] = []
     skipped: list[NotEvaluated] = []
+    for item, why in plan.unplanned:  # deferred, or replaced and kept: where the plan puts them, never dropped
+        skipped.append(dataclasses.replace(_not_evaluated(ctx, item), reason=why))
     for item in plan.items:
         store = _STORES.get(item.type)
         if store is not None:
@@ -142,6 +146,7 @@ class Plan:
     path: str
     items: list[Item]
     removed: list[NotEvaluated]
+    unplanned: list[tuple[Item, str]]  # not evaluated, with why: deferred changes, replaced objects kept
     variables: Mapping[str, Any]
     providers: Mapping[str, Any]
 
@@ -178,7 +183,29 @@ def _parse(data: Any, path: str) -> Plan:
     # never dropped: the whole plan without planned_values is the same case.
     seen = {item.address for item in items}
     items += _from_changes([(e, w) for e, w in listed if e["address"] not in seen], path, index)
-    return Plan(path, items, removed, variables, providers)
+    # A resource of the prior state that no change mentions stays as it is (a -target or -refresh-only plan
+    # leaves it out of planned_values): it is in the estate after apply, so it is assessed.
+    state = data.get("prior_state", {}).get("values", {}).get("root_module")
+    if state is not None:
+        kept = _walk(state, "", "prior_state.values.root_module", path, {}, index)
+        items += [i for i in kept if i.address not in current and i.address not in seen]
+    unplanned = []
+    for i, deferred in enumerate(data.get("deferred_changes", [])):  # Terraform 1.9+: in no resource_changes entry
+        entry = deferred["resource_change"]
+        after = entry["change"].get("after")
+        item = _item(entry, entry["address"], entry["type"], _module(entry), after, {}, index, path, f"deferred[{i}]")
+        unplanned.append((item, deferred_reason(deferred.get("reason"))))
+    for entry, where in listed:  # ["create", "forget"]: the object replaced is forgotten, not destroyed
+        if {"create", "forget"} <= set(_actions(entry["change"], path, f"{where}.change")):
+            address, before = f"{entry['address']} (the object it replaces)", entry["change"].get("before")
+            item = _item(entry, address, entry["type"], _module(entry), before, {}, index, path, where)
+            unplanned.append((item, KEPT_REPLACED))
+    return Plan(path, items, removed, unplanned, variables, providers)
+
+
+def _module(entry: Mapping[str, Any]) -> str:
+    module = entry.get("module_address", "")
+    return module if isinstance(module, str) else ""
 
 
 def _actions(change: Mapping[str, Any], path: str, where: str) -> list[str]:
@@ -284,8 +311,8 @@ def _walk(
     for i, res in enumerate(_expect(module.get("resources", []), list, path, f"{where}.resources")):
         at = f"{where}.resources[{i}]"
         res = _expect(res, dict, path, at)
-        if res.get("mode", "managed") != "managed":
-            continue
+        if res.get("mode", "managed") != "managed" or "deposed_key" in res:
+            continue  # data sources hold nothing; a deposed object (in a prior state) is being destroyed
         item_address = _expect(res.get("address"), str, path, f"{at}.address")
         rtype = _expect(res.get("type"), str, path, f"{at}.type")
         change = current.get(item_address, {})
@@ -305,10 +332,8 @@ def _from_changes(listed: list[tuple[Mapping[str, Any], str]], path: str, index:
         change = entry["change"]
         if _actions(change, path, f"{where}.change") in (["delete"], ["forget"], ["read"]):
             continue
-        module = entry.get("module_address", "")
-        module = module if isinstance(module, str) else ""
         rtype = _expect(entry.get("type"), str, path, f"{where}.type")
-        yield _item(entry, entry["address"], rtype, module, change.get("after"), change, index, path, where)
+        yield _item(entry, entry["address"], rtype, _module(entry), change.get("after"), change, index, path, where)
 
 
 def _item(

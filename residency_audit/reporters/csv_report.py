@@ -79,7 +79,8 @@ class Writer:
         if places is None or places[0] is not fp:  # countries, primary, replicas: shared by many resources
             if len(self.places) > 10_000:
                 self.places.clear()
-            places = self.places[id(fp)] = (fp, _line([" ".join(r.countries), *_copies_text(fp)]))
+            primary, replicas = _copies_text(fp)
+            places = self.places[id(fp)] = (fp, _line([" ".join(r.countries), _cell(primary), _cell(replicas)]))
         a = r.assessment
         assessed = self.assessed.get(id(a))
         if assessed is None or assessed[0] is not a:  # level, foreign reach
@@ -231,8 +232,9 @@ def _copies_text(footprint: tuple[Any, ...]) -> tuple[str, str]:
     return " ".join(primary), " ".join(replicas)
 
 
-# columns whose text the resource's creator (or an API's error) chose: neutralised as formulas (README)
-_HOSTILE = {"account", "service", "type", "id", "name", "classification", "skipped_reason"}
+# columns whose text the resource's creator (or an API's error) chose: neutralised as formulas (README); a location
+# the knowledge base does not know is shown as written, and a plan's author writes it
+_HOSTILE = {"account", "service", "type", "id", "name", "primary", "replicas", "classification", "skipped_reason"}
 
 
 _HOSTILE_AT = [i for i, c in enumerate(COLUMNS) if c in _HOSTILE]
@@ -240,6 +242,10 @@ _HOSTILE_AT = [i for i, c in enumerate(COLUMNS) if c in _HOSTILE]
 
 def _neutral(column: str, value: str) -> str:
     return csv_cell(value) if column in _HOSTILE and value != "-" else value
+
+
+def _cell(value: str) -> str:
+    return csv_cell(value) if value != "-" else value
 
 
 def _resource_row(r: dict[str, Any], active: list[str], waived: list[str]) -> dict[str, str]:

@@ -99,7 +99,7 @@ class _Native:
         if section is not None or skeleton[-1] != b"}":
             raise NotNative
         try:
-            head = json.loads(b"\n".join(skeleton), object_pairs_hook=_no_duplicates)
+            head = _HEAD.decode(b"\n".join(skeleton).decode())
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise NotNative from None
         if not isinstance(head, dict):
@@ -187,7 +187,7 @@ class _Native:
                     assessment = cached
                 else:
                     try:
-                        a = json.loads(tail)
+                        a = _loads(tail)
                     except (ValueError, RecursionError):
                         raise NotNative from None
                     if _SURROGATE.search(tail):
@@ -232,7 +232,7 @@ def _loads_part(text: bytes) -> dict[str, Any]:
     if _SURROGATE.search(text):
         raise NotNative  # the general reader names the field
     try:
-        part = json.loads(text)
+        part = _loads(text)
     except (ValueError, RecursionError):
         raise NotNative from None
     if not isinstance(part, dict):  # pragma: no cover - `{…}` parses to an object or not at all
@@ -247,7 +247,7 @@ _KEY_CONTROL = b'], "key_control": '
 def _loads_lines(lines: list[bytes]) -> list[Any]:
     """Parse JSON lines in one call (one parse, not thousands); NotNative if any is not one JSON value."""
     try:
-        values: list[Any] = json.loads(b"[" + b",".join(lines) + b"]")
+        values: list[Any] = _loads(b"[" + b",".join(lines) + b"]")
     except (ValueError, RecursionError):
         raise NotNative from None
     if len(values) != len(lines):  # a line holding two values joined by a comma
@@ -261,6 +261,19 @@ def _loads_lines(lines: list[bytes]) -> list[Any]:
     return values
 
 
+def _loads(text: bytes) -> Any:
+    """JSON as RFC 8259 and the general reader have it: strict UTF-8 and no NaN or Infinity (ValueError if not).
+
+    json.loads(bytes) would decode with 'surrogatepass' (UTF-8-encoded surrogates become lone surrogates that no
+    output can encode) and accepts NaN, Infinity and -Infinity, which are not JSON.
+    """
+    return _STRICT.decode(text.decode())
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -270,6 +283,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 class _Duplicate(ValueError):
     """A JSON object with the same key twice: which value is meant is not defined."""
+
+
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+_HEAD = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_no_duplicates)
 
 
 # --- any other layout: a streaming parser -------------------------------------------------------------------------
@@ -377,5 +394,9 @@ def _lone_surrogates(path: Path, shown: str) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    said = exc.args[0] if exc.args else ""
+    # ijson's C backend gives yajl's message as bytes: their text, not their repr
+    text = (said.decode("utf-8", "replace") if isinstance(said, bytes) else str(exc)).strip().splitlines()
+    if text and "invalid bytes in UTF8 string" in text[0]:
+        return "not UTF-8 text (save the report as UTF-8)"
     return visible(text[0][:200]) if text else type(exc).__name__

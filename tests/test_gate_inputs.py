@@ -4,6 +4,8 @@
   `location = "=HYPERLINK(…)"` became a spreadsheet formula in the `primary`/`replicas` columns.
 - The own-layout report reader accepted `NaN`/`Infinity` (not JSON; Python's parser allows them) where the general
   reader refuses them: the same bytes in another layout gave another answer.
+- The own-layout reader decoded UTF-8-encoded surrogates (bytes that are not UTF-8) into lone surrogates: `check`
+  then crashed with a UnicodeEncodeError traceback in the json, csv, sarif and html formats.
 - A report saved with a byte-order mark or as UTF-16 (Windows PowerShell) was refused with a Python bytes repr in the
   message; it is read like any other layout, as plans are.
 - A waiver's `[…]` was a character class: `aws_s3_bucket.b["eu"]` (a Terraform address) waived `aws_s3_bucket.be`
@@ -124,6 +126,25 @@ def test_a_report_saved_with_a_bom_or_as_utf16_gives_the_same_verdict(
     # through a pipe (`-`) too
     result = runner.invoke(app, ["check", "-", "--profile", "eu-sovereign", "--format", "json"], input=data)
     assert result.exit_code == expected, result.stderr
+
+
+@pytest.mark.parametrize("part", ["name", "tag", "assessment"])
+@pytest.mark.parametrize("fmt", ["json", "csv", "sarif", "html"])
+def test_utf8_encoded_surrogates_are_refused_not_a_traceback(
+    saved: tuple[Path, bytes, int], part: str, fmt: str
+) -> None:
+    """Bytes ED A0 80 (a surrogate encoded as UTF-8: not UTF-8) in a name crashed json, csv, sarif and html output."""
+    folder, text, _ = saved
+    old = {"name": b'"name": "store-0001', "tag": b'"team": "t1', "assessment": b'"reasons": ["'}[part]
+    bad = text.replace(old, old + b"\xed\xa0\x80", 1)
+    assert bad != text
+    path = folder / f"surrogate-{part}.json"
+    path.write_bytes(bad)
+    out = folder / f"out.{fmt}"
+    code, _, err = _invoke("check", str(path), "--profile", "eu-sovereign", "--format", fmt, "-o", str(out))
+    assert code == 2 and not out.exists()
+    (line,) = err.strip().splitlines()
+    assert "not UTF-8" in line
 
 
 def test_undecodable_report_bytes_are_one_readable_line(saved: tuple[Path, bytes, int]) -> None:

@@ -8,6 +8,7 @@ raises ReportError naming the file and field, and the caller writes nothing.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -41,10 +42,45 @@ class ReportError(ValueError):
 
 @contextmanager
 def opened(arg: str | Path) -> Iterator[tuple[Path, str]]:
-    """A regular file holding the report `arg` names, and the name to show: `-`, pipes and FIFOs are copied once.
+    """A regular UTF-8 file holding the report `arg` names, and the name to show.
 
-    A report is read in more than one pass when its layout needs it, and a pipe can be read only once.
+    A report is read in more than one pass when its layout needs it, and a pipe can be read only once: `-`, pipes
+    and FIFOs are copied once. A report saved with a byte-order mark or as UTF-16/32 (Windows PowerShell's
+    `Out-File`, `>`) is the same report: it is copied once as UTF-8, as plans are read.
     """
+    with _opened(arg) as (path, shown), _as_utf8(path, shown) as utf8:
+        yield utf8, shown
+
+
+@contextmanager
+def _as_utf8(path: Path, shown: str) -> Iterator[Path]:
+    """`path` itself when it is UTF-8 without a BOM, else a temporary UTF-8 copy (removed afterwards)."""
+    from .plan.text import _encoding
+
+    with path.open("rb") as fh:
+        codec, label, start = _encoding(fh.read(4))
+    if codec == "utf-8" and not start:
+        yield path
+        return
+    fd, tmp = tempfile.mkstemp(prefix="residency-audit-", suffix=".json")
+    try:
+        with path.open("rb") as raw, os.fdopen(fd, "wb") as out:
+            raw.seek(start)
+            decoder = codecs.getincrementaldecoder(codec)()
+            try:
+                while chunk := raw.read(1 << 20):
+                    out.write(decoder.decode(chunk).encode())
+                out.write(decoder.decode(b"", final=True).encode())
+            except UnicodeError:  # bytes that are not the encoding, or a lone surrogate: not text
+                raise ReportError(f"{shown}: not {label} text, though it starts as such; save the report as "
+                                  "UTF-8") from None  # fmt: skip
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def _opened(arg: str | Path) -> Iterator[tuple[Path, str]]:
     text = str(arg)
     if text == "-":
         source, shown = sys.stdin.buffer, "<stdin>"

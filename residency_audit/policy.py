@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -193,11 +195,24 @@ def _check(r: Resource, profile: Profile, kb: KnowledgeBase, view: Viewpoint) ->
 
 def _waive(f: Finding, waivers: Sequence[Waiver], today: date) -> Finding:
     for w in waivers:
-        if w.rule in ("*", f.rule) and (
-            fnmatch.fnmatchcase(f.resource_id, w.resource) or fnmatch.fnmatchcase(f.resource_name, w.resource)
-        ):
+        if w.rule in ("*", f.rule) and _matches(w.resource, f.resource_id, f.resource_name):
             return dataclasses.replace(f, waiver=w, expired_waiver=w.expires < today)
     return f
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(glob: str) -> re.Pattern[str]:
+    """A waiver's glob: `*` any run of characters, `?` one; every other character is itself.
+
+    `[` is literal, not fnmatch's character class: resource ids hold brackets (Terraform addresses such as
+    `aws_s3_bucket.b["eu"]` or `b[0]`), and as a class `b["eu"]` waived `aws_s3_bucket.be` and not itself.
+    """
+    return re.compile(fnmatch.translate(glob.replace("[", "[[]")))
+
+
+def _matches(glob: str, *texts: str) -> bool:
+    pattern = _pattern(glob)
+    return any(pattern.match(t) for t in texts)
 
 
 def _expired(f: Finding, w: Waiver) -> Finding:

@@ -201,3 +201,44 @@ def test_waiver_wildcards_still_match(tmp_path: Path) -> None:
     assert waived == {"aws_s3_bucket.b[0]": True, "aws_s3_bucket.b[1]": True, "aws_s3_bucket.c": False}
     waived = _waived(tmp_path, "aws_s3_bucket.?", "aws_s3_bucket.c", "aws_s3_bucket.cd")
     assert waived == {"aws_s3_bucket.c": True, "aws_s3_bucket.cd": False}
+
+
+WESTUS = Path(__file__).parent / "fixtures" / "plans" / "unevaluated-westus.json"
+
+
+def _schema_1(report: dict[str, Any]) -> dict[str, Any]:
+    """A report as schema 1 had it: no coverage section (coverage came with schema 2)."""
+    old = {k: v for k, v in report.items() if k != "coverage"} | {"schema_version": "1"}
+    old["complete"] = not old["skipped"]
+    return old
+
+
+def test_a_schema_1_plan_report_still_gates_on_what_the_plan_did_not_evaluate(tmp_path: Path) -> None:
+    """Issue 10's westus plan (an Azure SQL database, a PostgreSQL server, Application Insights in westus): the
+    plan exits 3; its saved report, read as schema 1 (no coverage section), passed `check` with exit 0."""
+    saved = tmp_path / "plan-report.json"
+    code, _, _ = _invoke("plan", str(WESTUS), "--profile", "eu-sovereign", "--format", "json", "-o", str(saved))
+    assert code == 3
+    old = tmp_path / "v1.json"
+    old.write_text(json.dumps(_schema_1(json.loads(saved.read_text())), indent=2))
+    code, out, _ = _invoke("check", str(old), "--profile", "eu-sovereign", "--format", "json")
+    assert code == 3
+    unassessed = {t["type"] for t in json.loads(out)["coverage"]["types"] if t["not_assessed"] and not t["accepted"]}
+    assert "Microsoft.Sql/servers/databases" in unassessed
+
+
+def test_a_schema_1_scan_report_cannot_pass_on_a_coverage_it_never_recorded(saved: tuple[Path, bytes, int]) -> None:
+    folder, text, _ = saved
+    report = json.loads(text)
+    report["resources"] = []  # nothing assessed, nothing failing: only coverage could stop a pass
+    report["summary"]["resources"] = 0
+    report["summary"]["by_level"] = dict.fromkeys(report["summary"]["by_level"], 0)
+    report["summary"]["by_country"] = {}
+    old = folder / "v1-scan.json"
+    old.write_text(json.dumps(_schema_1(report), indent=2))
+    code, out, _ = _invoke("check", str(old), "--profile", "eu-sovereign", "--format", "json")
+    assert code == 3
+    (skip,) = {s["reason"] for s in json.loads(out)["skipped"]}
+    assert "schema 1" in skip and "coverage" in skip
+    code, _, _ = _invoke("check", str(old), "--profile", "eu-sovereign", "--allow-incomplete")
+    assert code == 0  # the user's explicit choice, as for any incomplete scan

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .formats import OutputFormat
 from .knowledge import KnowledgeBase
-from .model import Resource, Viewpoint
+from .model import Provider, Resource, Skip, Viewpoint
 from .profiles import Profile
 from .render import Run
 from .rules import Severity
+
+if TYPE_CHECKING:
+    from .inventory import Found
 
 
 def check_report(
@@ -97,13 +100,41 @@ def _finish(
         found = found_from_json(head)
     except ValueError as exc:
         raise ReportError(f"{shown}: {exc}") from None
+    skips = [to_skip(s) for s in head["skipped"]]
+    if head["schema_version"] == "1":  # no coverage section: a plan's report lists what it did not evaluate
+        found = _unevaluated(head)
+        kind = (head.get("source") or {}).get("kind")
+        if kind != "plan":  # a scan's: what it found and did not assess was never recorded
+            providers = sorted({p for p, _ in run.tally.types} or set(Provider), key=str)
+            skips += [Skip(p, f"report {shown}", UNRECORDED) for p in providers]
     # coverage counts resources per provider and type: the tally's counts stand in for the resources
     coverage = compute(load_catalogue(), run.tally.types, found, prof.accept_unassessed if prof else ())
     run.meta = dataclasses.replace(run.meta, coverage=coverage)
-    skips = [to_skip(s) for s in head["skipped"]]
     incomplete = bool(skips) or coverage.incomplete
     decision = verdict_of_counts(run.tally.findings, incomplete, fail_on, allow_incomplete)[0]
     run.finish(skips, decision if prof is not None else None)
+
+
+UNRECORDED = (
+    "a schema 1 report does not record what its scan found but did not assess (coverage came with schema 2), so a "
+    "pass could not mean every data store found was assessed; re-run the scan with this version"
+)
+
+
+def _unevaluated(head: dict[str, Any]) -> list[Found]:
+    """What a plan's report lists as not evaluated, as inventory records (as `plan` counts them for coverage)."""
+    from .catalogue import terraform_provider
+    from .inventory import TERRAFORM_PLAN, Found, merge
+    from .plan.context import PLANNED_FOR_DELETION
+
+    found = []
+    for n in head.get("not_evaluated") or []:
+        rtype, where = n.get("type"), n.get("location")
+        provider = terraform_provider(rtype) if isinstance(rtype, str) else None
+        if provider is not None and n.get("reason") != PLANNED_FOR_DELETION:
+            places = (where,) if isinstance(where, str) and where else ()
+            found.append(Found(provider, TERRAFORM_PLAN, "report", str(rtype), 1, places, str(n.get("reason"))))
+    return list(merge(found))
 
 
 def _drain(pending: list[Resource]) -> Iterator[Resource]:

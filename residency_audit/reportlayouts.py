@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,11 @@ class _Native:
 
     def run(self, on_resource: OnItem, on_finding: OnItem | None) -> dict[str, Any]:
         items = _Items(self.shown, on_resource, on_finding)
+        # a section's array is left out of the skeleton, a string no file can foresee put in its place: the
+        # skeleton parsed, it must be at the top level, or the section was nested in another field (valid JSON
+        # that this layout would misread) and the general reader takes the file
+        nonce = secrets.token_hex(8)
+        placeholder, sentinel = f'"\\u0000{nonce}"'.encode(), f"\x00{nonce}"
         skeleton: list[bytes] = []
         arrays: dict[str, list[Any]] = {}
         present: set[str] = set()
@@ -79,7 +85,7 @@ class _Native:
                 if section is not None:
                     if line in (b"  ]", b"  ],") and comma is False:
                         self._flush(section, batch, items, arrays)
-                        skeleton.append(b'  "' + section.encode() + b'": []' + line[3:])
+                        skeleton.append(b'  "' + section.encode() + b'": ' + placeholder + line[3:])
                         section = None
                         continue
                     raise NotNative
@@ -89,7 +95,7 @@ class _Native:
                         raise NotNative
                     section, comma = key.decode(), None
                     if section in present:
-                        raise ReportError(f"{self.shown}: field {visible(section)!r} appears twice")
+                        raise NotNative  # twice, or once nested elsewhere: the general reader tells which
                     present.add(section)
                     continue
                 skeleton.append(line)
@@ -104,14 +110,15 @@ class _Native:
             raise NotNative from None
         if not isinstance(head, dict):
             raise NotNative
-        if any(head.get(k) not in (None, []) for k in _BIG):
+        if any(head.get(name) != sentinel for name in present):
+            raise NotNative  # a section nested in another field (its placeholder is not at the top level)
+        if any(head.get(k) not in (None, [], sentinel) for k in _BIG):
             raise NotNative  # an array laid out otherwise: streamed by the general reader
         present |= {k for k in _BIG if k in head and head[k] == []}
         for name in _BIG:
-            if head.get(name) == []:
-                del head[name]
-        for name, values in arrays.items():
-            head[name] = values
+            head.pop(name, None)
+        for name in present - set(_BIG):
+            head[name] = arrays.get(name, [])
         return _head_checks(self.shown, head, items.counted(present))
 
     def _flush(self, section: str, batch: list[bytes], items: _Items, arrays: dict[str, list[Any]]) -> None:

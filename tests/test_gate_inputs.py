@@ -242,3 +242,30 @@ def test_a_schema_1_scan_report_cannot_pass_on_a_coverage_it_never_recorded(save
     assert "schema 1" in skip and "coverage" in skip
     code, _, _ = _invoke("check", str(old), "--profile", "eu-sovereign", "--allow-incomplete")
     assert code == 0  # the user's explicit choice, as for any incomplete scan
+
+
+def _nest(text: bytes, section: bytes, item: bytes) -> bytes:
+    """The own layout with a `section` array nested in `tool` (valid JSON: an extra field of tool)."""
+    inner = b'    "version": "0.1.0",\n  "' + section + b'": [\n    ' + item + b"\n  ]\n  },"
+    out = text.replace(b'    "version": "0.1.0"\n  },', inner, 1)
+    assert out != text
+    return out
+
+
+@pytest.mark.parametrize("section", [b"skipped", b"resources", b"not_evaluated"])
+def test_a_section_nested_in_another_field_reads_as_any_json_reader_reads_it(
+    saved: tuple[Path, bytes, int], section: bytes
+) -> None:
+    """The own-layout reader took any line `  "skipped": [` for the top-level array, even inside another field."""
+    folder, text, _ = saved
+    item = {b"skipped": b'{"provider": "aws", "scope": "account/1", "reason": "AccessDenied"}',
+            b"resources": next(x for x in text.split(b"\n") if x.startswith(b'    {"provider')).strip().rstrip(b","),
+            b"not_evaluated": b'{"address": "a.b", "type": "azurerm_mssql_database", "reason": "x"}'}[section]  # fmt: skip
+    nested = folder / "nested.json"
+    nested.write_bytes(_nest(text, section, item))
+    minified = folder / "minified.json"
+    minified.write_text(json.dumps(json.loads(nested.read_bytes())))
+    results = [_invoke("check", str(p), "--profile", "eu-sovereign", "--format", "json") for p in (nested, minified)]
+    assert results[0][0] == results[1][0]
+    if results[0][0] != 2:
+        assert json.loads(results[0][1])["summary"] == json.loads(results[1][1])["summary"]

@@ -62,6 +62,8 @@ def _plan_priority(block: Mapping[str, Any]) -> int:
 
 def _plan_cosmosdb(ctx: Context, item: Item) -> Resource:
     footprint: list[Copy] = []
+    if item.is_unknown("geo_location"):  # a dynamic block over a value computed in this plan: regions unknown
+        footprint.append(unknown_copy(CopyRole.REPLICA, f"geo_location regions {AFTER_APPLY}"))
     for block in sorted(item.blocks("geo_location"), key=_plan_priority):
         location = block.get("location")
         priority = block.get("failover_priority")

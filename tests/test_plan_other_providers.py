@@ -53,7 +53,11 @@ def test_an_azapi_storage_account_is_a_storage_account(tmp_path: Path, rtype: st
     code, report = _run(tmp_path, _plan(rtype, values))
     assert code == 3
     (entry,) = report["not_evaluated"]
-    assert (entry["address"], entry["type"], entry["location"]) == (f"{rtype}.x", values["type"], "westus")
+    assert (entry["address"], entry["type"], entry["location"]) == (
+        f"{rtype}.x",
+        "Microsoft.Storage/storageAccounts",
+        "westus",
+    )
     assert entry["category"] != "unknown-type"
     (row,) = report["coverage"]["types"]
     assert (row["type"], row["found"], row["assessed"]) == ("Microsoft.Storage/storageAccounts", 1, 0)

@@ -63,7 +63,7 @@ _PATTERNS = {
     "arm": re.compile(r"^Microsoft\.[A-Za-z]+(/[A-Za-z]+)+$"),
     "asset": re.compile(r"^[a-z0-9]+\.googleapis\.com/[A-Za-z]+$"),
 }
-_TERRAFORM = {Provider.AWS: ("aws_",), Provider.AZURE: ("azurerm_", "azapi_"), Provider.GCP: ("google_",)}
+_TERRAFORM = {Provider.AWS: ("aws_", "awscc_"), Provider.AZURE: ("azurerm_", "azapi_"), Provider.GCP: ("google_",)}
 _FIELDS = {"name", "category", "terraform", "copies", "copies_from", "store", "service", "note"}
 _EXTRA = {Provider.AWS: {"aws_type", "resource_explorer"}, Provider.AZURE: {"arm"}, Provider.GCP: {"asset"}}
 

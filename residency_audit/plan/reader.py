@@ -23,7 +23,7 @@ from ..catalogue import load as load_catalogue
 from ..catalogue import terraform_provider
 from ..coverage import UNKNOWN_TYPE
 from ..inventory import TERRAFORM_PLAN, Found, merge
-from ..model import Resource
+from ..model import Provider, Resource
 from ..stores.common import UNKNOWN_LOCATION
 from .context import (
     AFTER_APPLY,
@@ -36,6 +36,7 @@ from .context import (
     Context,
     Item,
 )
+from .declared import declared_type
 from .file import HINT, PlanError, document
 from .gaps import KEPT_REPLACED, deferred_reason
 from .stores import PLAN_READERS as _STORES
@@ -108,7 +109,10 @@ def plan_found(path: str, resources: Iterable[Resource], not_evaluated: Iterable
     """
     found = [Found(r.provider, TERRAFORM_PLAN, path, r.type, 1, ()) for r in resources]
     for n in not_evaluated:
-        provider = terraform_provider(n.type)
+        entry = load_catalogue().find(n.type)
+        provider = entry.provider if entry is not None else terraform_provider(n.type)
+        if provider is None and n.type.startswith("Microsoft."):  # an AzAPI resource of a type not catalogued
+            provider = Provider.AZURE
         if provider is not None and n.reason != PLANNED_FOR_DELETION:
             places = (n.location,) if n.location else ()
             found.append(Found(provider, TERRAFORM_PLAN, path, n.type, 1, places, n.reason))
@@ -117,13 +121,14 @@ def plan_found(path: str, resources: Iterable[Resource], not_evaluated: Iterable
 
 def _not_evaluated(ctx: Context, item: Item) -> NotEvaluated:
     """Why a planned item is not evaluated, from the catalogue; for a data-bearing type, where it will be."""
-    entry = load_catalogue().find(item.type)
+    rtype = declared_type(item)
+    entry = load_catalogue().find(rtype)
     if entry is None:
-        return NotEvaluated(item.address, item.type, UNKNOWN_TYPE_REASON, None, UNKNOWN_TYPE)
+        return NotEvaluated(item.address, rtype, UNKNOWN_TYPE_REASON, None, UNKNOWN_TYPE)
     if not entry.data_bearing:
-        return NotEvaluated(item.address, item.type, NOT_A_DATA_STORE, None, entry.category.value)
+        return NotEvaluated(item.address, rtype, NOT_A_DATA_STORE, None, entry.category.value)
     reason = NOT_YET_EVALUATED if entry.assessed else NOT_ASSESSED_ANYWHERE
-    return NotEvaluated(item.address, item.type, reason, _where(ctx, item), entry.category.value)
+    return NotEvaluated(item.address, rtype, reason, _where(ctx, item), entry.category.value)
 
 
 def _where(ctx: Context, item: Item) -> str | None:
@@ -132,7 +137,7 @@ def _where(ctx: Context, item: Item) -> str | None:
         value = item.text(attribute)
         if value:
             return value
-    if item.type.startswith("aws_"):
+    if item.type.startswith(("aws_", "awscc_")):
         region, _ = ctx.aws_region(item)
         return None if region == UNKNOWN_LOCATION else region
     return None

@@ -52,7 +52,7 @@ class Settings:
         argv = [self.command, *([self.target] if self.target else [])]
         argv += ["--profile", self.profile] if self.profile else []
         argv += ["--fail-on", self.fail_on]
-        if self.allow_incomplete and self.command != "plan":  # a plan is never incomplete: no such flag
+        if self.allow_incomplete and self.command != "plan":  # plan has no such flag: an incomplete plan fails
             argv.append("--allow-incomplete")
         return [*argv, *self.args, "--format", "json", "--output", str(self.out / "report.json")]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .reportfile import _BIG, MAX_DEPTH, OnItem, ReportError, _head_checks, _no_surrogates
 from .reportitems import _footprint_part_ok, _Items, _keys_part_ok, _valid_assessment
+from .reportjson import loads, loads_head, lone_surrogates
 from .safe import visible
 
 
@@ -105,7 +106,7 @@ class _Native:
         if section is not None or skeleton[-1] != b"}":
             raise NotNative
         try:
-            head = _HEAD.decode(b"\n".join(skeleton).decode())
+            head = loads_head(b"\n".join(skeleton))
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise NotNative from None
         if not isinstance(head, dict):
@@ -194,7 +195,7 @@ class _Native:
                     assessment = cached
                 else:
                     try:
-                        a = _loads(tail)
+                        a = loads(tail)
                     except (ValueError, RecursionError):
                         raise NotNative from None
                     if _SURROGATE.search(tail):
@@ -239,7 +240,7 @@ def _loads_part(text: bytes) -> dict[str, Any]:
     if _SURROGATE.search(text):
         raise NotNative  # the general reader names the field
     try:
-        part = _loads(text)
+        part = loads(text)
     except (ValueError, RecursionError):
         raise NotNative from None
     if not isinstance(part, dict):  # pragma: no cover - `{…}` parses to an object or not at all
@@ -254,7 +255,7 @@ _KEY_CONTROL = b'], "key_control": '
 def _loads_lines(lines: list[bytes]) -> list[Any]:
     """Parse JSON lines in one call (one parse, not thousands); NotNative if any is not one JSON value."""
     try:
-        values: list[Any] = _loads(b"[" + b",".join(lines) + b"]")
+        values: list[Any] = loads(b"[" + b",".join(lines) + b"]")
     except (ValueError, RecursionError):
         raise NotNative from None
     if len(values) != len(lines):  # a line holding two values joined by a comma
@@ -268,34 +269,6 @@ def _loads_lines(lines: list[bytes]) -> list[Any]:
     return values
 
 
-def _loads(text: bytes) -> Any:
-    """JSON as RFC 8259 and the general reader have it: strict UTF-8 and no NaN or Infinity (ValueError if not).
-
-    json.loads(bytes) would decode with 'surrogatepass' (UTF-8-encoded surrogates become lone surrogates that no
-    output can encode) and accepts NaN, Infinity and -Infinity, which are not JSON.
-    """
-    return _STRICT.decode(text.decode())
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise _Duplicate(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
-    return out
-
-
-class _Duplicate(ValueError):
-    """A JSON object with the same key twice: which value is meant is not defined."""
-
-
-_STRICT = json.JSONDecoder(parse_constant=_not_json)
-_HEAD = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=_no_duplicates)
-
-
 # --- any other layout: a streaming parser -------------------------------------------------------------------------
 
 
@@ -304,7 +277,7 @@ def _generic(path: Path, shown: str, on_resource: OnItem, on_finding: OnItem | N
 
     items = _Items(shown, on_resource, on_finding)
     head, present = _generic_head(path, shown)
-    _lone_surrogates(path, shown)
+    lone_surrogates(path, shown)
     counts: dict[str, int] = {}
     for key in _BIG:
         if key not in present or (key == "findings" and on_finding is None):
@@ -375,29 +348,6 @@ def _generic_head(path: Path, shown: str) -> tuple[dict[str, Any], set[str]]:
     if not started:
         raise ReportError(f"{shown}: empty file, not a report")
     return head, present
-
-
-# a \\uXXXX escape of a surrogate, paired or not; `\\.` first consumes every other escape (so `\\\\ud800` is text)
-_ESCAPES = re.compile(
-    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2})|\\."
-)
-
-
-def _lone_surrogates(path: Path, shown: str) -> None:
-    """Refuse a lone surrogate escape (backslash-u D800 to DFFF, unpaired): ijson would read it as `?`."""
-    import mmap
-
-    if path.stat().st_size == 0:
-        return
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data.find(b"\\u") < 0:
-            return
-        for match in _ESCAPES.finditer(data):
-            if match.group(1):
-                raise ReportError(
-                    f"{shown}: a lone UTF-16 surrogate escape ({match.group(1).decode()}) at byte {match.start()} "
-                    "is not text: give the report as the scan wrote it"
-                )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -85,9 +85,11 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes, int]:
     return where, path.read_bytes(), code
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999", "99999999999999999999"])
 @pytest.mark.parametrize("where", ["head", "item"])
-def test_nan_and_infinity_are_not_json_in_any_layout(saved: tuple[Path, bytes, int], literal: str, where: str) -> None:
+def test_nan_infinity_and_overflowing_numbers_are_refused_in_any_layout(
+    saved: tuple[Path, bytes, int], literal: str, where: str
+) -> None:
     folder, text, _ = saved
     if where == "head":
         bad = text.replace(b'"as_of": null', b'"as_of": null, "x": ' + literal.encode(), 1)

@@ -25,7 +25,18 @@ from .streaming_inputs import write
 runner = CliRunner()
 PIECES = [b",", b"{", b"}", b"[", b"]", b'"', b"\\", b":", b" ", b"\r", b"\n", b"0", b"-", b"e", b".", b"\x00",
           b'"assessment": ', b', "footprint": ']  # fmt: skip
-VALUES = [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-0", b"[]", b"{}", b"null", b'"x"']  # a new member's value
+VALUES = [
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e999",
+    b"99999999999999999999",
+    b"-0",
+    b"[]",
+    b"{}",
+    b"null",
+    b'"x"',
+]  # a new member's value
 IN_STRING = [b"\xed\xa0\x80", b"\xc3", b"\xff", b"\\ud800", b"\\u0000", b"\x00", b"\x1b", b"\\"]  # fmt: skip
 
 

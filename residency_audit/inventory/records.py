@@ -56,13 +56,25 @@ class Counted:
 
 
 def readers(provider: Provider) -> dict[str, str]:
-    """Every name (native, Resource Explorer) of a catalogue type a store reads → that store's --service name."""
+    """Every name (native, Resource Explorer, AWS Config) of a catalogue type a store reads → its --service name."""
     from ..catalogue import load
 
     out: dict[str, str] = {}
     for entry in load().types:
         if entry.provider == provider and entry.service:
-            for name in (entry.native, entry.resource_explorer):
+            for name in (entry.native, entry.resource_explorer, *entry.config_types):
                 if name:
                     out[name] = entry.service
     return out
+
+
+def config_types(provider: Provider) -> dict[str, str]:
+    """The names AWS Config records each type a store reads under (catalogue `aws_config`, else `aws_type`)."""
+    from ..catalogue import load
+
+    return {
+        name: entry.service
+        for entry in load().types
+        if entry.provider == provider and entry.service
+        for name in entry.recorded_as
+    }

@@ -29,6 +29,9 @@ ENDPOINT_SERVICE = {
     "docdb": "docdb",
     "neptune": "neptune",
     "elasticache": "elasticache",
+    "elasticache-cluster": "elasticache",
+    "elasticache-serverless": "elasticache",
+    "docdb-elastic": "docdb-elastic",
     "memorydb": "memorydb",
     "opensearch": "opensearch",
     "ami": "ec2",
@@ -39,6 +42,8 @@ TAG_TYPES = {
     "s3": "s3:bucket",
     "dynamodb": "dynamodb:table",
     "elasticache": "elasticache:replicationgroup",
+    "elasticache-cluster": "elasticache:cluster",
+    "elasticache-serverless": "elasticache:serverlesscache",
     "memorydb": "memorydb:cluster",
     "opensearch": "es:domain",
 }
@@ -49,11 +54,14 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
     from .ami import ami_list
     from .backup import backup_list
     from .docdb import docdb_list, neptune_list
+    from .docdb_elastic import docdb_elastic_list
     from .dynamodb import dynamodb_list
     from .ebs import ebs_list
     from .ecr import ecr_list
     from .efs import efs_list
     from .elasticache import elasticache_list
+    from .elasticache_clusters import cache_cluster_list
+    from .elasticache_serverless import serverless_cache_list
     from .kms import kms_list
     from .logs import logs_list
     from .memorydb import memorydb_list
@@ -75,6 +83,9 @@ def listings() -> dict[str, Callable[[Account, str], Iterator[Task | Resource | 
         "docdb": docdb_list,
         "neptune": neptune_list,
         "elasticache": elasticache_list,
+        "elasticache-cluster": cache_cluster_list,
+        "elasticache-serverless": serverless_cache_list,
+        "docdb-elastic": docdb_elastic_list,
         "memorydb": memorydb_list,
         "opensearch": opensearch_list,
         "ami": ami_list,

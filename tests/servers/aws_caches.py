@@ -36,9 +36,10 @@ def _json(status: int, doc: dict[str, Any], code: str = "") -> Response:
 class CacheState:
     """Declared serverless caches and elastic clusters, per region; cleared by AwsEndpoint.reset()."""
 
-    serverless: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    #: region → elastic clusters (botocore docdb-elastic `Cluster` fields)
-    elastic: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: (account, region) → serverless caches (botocore elasticache `ServerlessCache` fields)
+    serverless: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    #: (account, region) → elastic clusters (botocore docdb-elastic `Cluster` fields)
+    elastic: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     #: elastic cluster ARN → its tags
     elastic_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -48,21 +49,29 @@ class CacheState:
         self.elastic_tags.clear()
 
     def serverless_cache(
-        self, name: str, region: str, *, kms_key_arn: str | None = None, encryption: str | None = None
+        self,
+        name: str,
+        region: str,
+        *,
+        kms_key_arn: str | None = None,
+        encryption: str | None = None,
+        account: str = ACCOUNT,
     ) -> str:
         """Declare a serverless cache (under `kms_key_arn`, else ElastiCache's own key); returns its ARN."""
-        arn = f"arn:aws:elasticache:{region}:{ACCOUNT}:serverlesscache:{name}"
+        arn = f"arn:aws:elasticache:{region}:{account}:serverlesscache:{name}"
         cache: dict[str, Any] = {"ServerlessCacheName": name, "ARN": arn, "Status": "available", "Engine": "valkey",
                                  "StorageEncryptionType": encryption or ("sse-kms" if kms_key_arn else "sse-elasticache")}  # fmt: skip
         if kms_key_arn:
             cache["KmsKeyId"] = kms_key_arn
-        self.serverless.setdefault(region, []).append(cache)
+        self.serverless.setdefault((account, region), []).append(cache)
         return arn
 
-    def elastic_cluster(self, name: str, region: str, kms_key_arn: str, *, tags: dict[str, str] | None = None) -> str:
+    def elastic_cluster(
+        self, name: str, region: str, kms_key_arn: str, *, tags: dict[str, str] | None = None, account: str = ACCOUNT
+    ) -> str:
         """Declare a DocumentDB elastic cluster encrypted under `kms_key_arn`; returns its ARN."""
-        arn = f"arn:aws:docdb-elastic:{region}:{ACCOUNT}:cluster/{uuid.uuid5(uuid.NAMESPACE_URL, f'{region}/{name}')}"
-        self.elastic.setdefault(region, []).append({
+        arn = f"arn:aws:docdb-elastic:{region}:{account}:cluster/{uuid.uuid5(uuid.NAMESPACE_URL, f'{region}/{name}')}"
+        self.elastic.setdefault((account, region), []).append({
             "clusterArn": arn, "clusterName": name, "status": "ACTIVE", "kmsKeyId": kms_key_arn,
             "adminUserName": "admin", "authType": "PLAIN_TEXT", "clusterEndpoint": f"{name}.docdb-elastic.local",
             "createTime": "2026-11-29T00:00:00Z", "preferredMaintenanceWindow": "sun:03:00-sun:04:00",
@@ -72,10 +81,14 @@ class CacheState:
         return arn
 
     def answer(
-        self, service: str | None, region: str | None, action: str | None, path: str, body: bytes
+        self, service: str | None, region: str | None, action: str | None, path: str, body: bytes, authorization: str
     ) -> Response | None:
-        """The answer to a call this module serves, or None for any other call."""
-        where = region or ""
+        """The answer to a call this module serves (to the account of the caller's access key), or None."""
+        if service not in ("elasticache", "docdb-elastic"):
+            return None
+        from moto.iam.models import get_account_id_from
+
+        where = (get_account_id_from(authorization.split("Credential=", 1)[-1].split("/", 1)[0]), region or "")
         if service == "elasticache" and action == "DescribeServerlessCaches":
             params = parse_qs(body.decode())
             wanted = params.get("ServerlessCacheName", [None])[0]

@@ -31,12 +31,18 @@ ENDPOINT_SERVICE = {
     "elasticache": "elasticache",
     "elasticache-cluster": "elasticache",
     "elasticache-serverless": "elasticache",
-    "docdb-elastic": "docdb-elastic",
+    # botocore lists no regions for docdb-elastic (its endpoints are rules): elastic clusters are a DocumentDB
+    # feature, so DocumentDB's regions bound them (a region inside them without the service is a skip, not silence)
+    "docdb-elastic": "docdb",
     "memorydb": "memorydb",
     "opensearch": "opensearch",
     "ami": "ec2",
     "log-group": "logs",
 }
+# Partitions a service is not offered in at all, where its regions need not be listed. docdb-elastic: "not available in
+# China regions or AWS GovCloud" (Amazon DocumentDB developer guide, "Using Amazon DocumentDB elastic clusters",
+# https://docs.aws.amazon.com/documentdb/latest/developerguide/docdb-using-elastic-clusters.html, read 2026-11-30)
+ABSENT_IN_PARTITIONS = {"docdb-elastic": ("aws-cn", "aws-us-gov")}
 # Resource Groups Tagging API resource types, for stores whose list calls carry no tags
 TAG_TYPES = {
     "s3": "s3:bucket",

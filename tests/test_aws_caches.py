@@ -212,3 +212,98 @@ def test_planned_caches_and_elastic_clusters() -> None:
     assert resources["aws_docdb_elastic_cluster.d"].key_control is KeyControl.CUSTOMER_MANAGED
     assert resources["aws_docdb_elastic_cluster.d"].type == "AWS::DocDBElastic::Cluster"
     assert not [s for s in skipped if s.type.startswith(("aws_elasticache", "aws_docdb_elastic"))]
+
+
+# --- Resource Explorer: a type it does not index is walked, never assumed absent ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "re_type", "cfn", "listing"),
+    [("elasticache-cluster", "elasticache:cluster", "AWS::ElastiCache::CacheCluster", "DescribeCacheClusters"),
+     ("elasticache-serverless", "elasticache:serverlesscache", "AWS::ElastiCache::ServerlessCache",
+      "DescribeServerlessCaches"),
+     ("docdb-elastic", "docdb-elastic:cluster", "AWS::DocDBElastic::Cluster", "ListClusters")],
+)  # fmt: skip
+@pytest.mark.parametrize("indexed", [True, False])
+def test_resource_explorer_reads_where_it_found_and_walks_a_type_it_does_not_index(
+    aws: AwsEndpoint, service: str, re_type: str, cfn: str, listing: str, indexed: bool
+) -> None:
+    s = aws.session(direct=True)
+    if service == "elasticache-cluster":
+        _cache(s, "eu-west-1", "mc", Engine="memcached")
+        arn = f"arn:aws:elasticache:eu-west-1:{DEFAULT_ACCOUNT}:cluster:mc"
+    elif service == "elasticache-serverless":
+        arn = aws.caches.serverless_cache("sls", "eu-west-1")
+    else:
+        arn = aws.caches.elastic_cluster("el", "eu-west-1", seed_kms_key(s, "eu-west-1"))
+    aws.inventory.index([DEFAULT_ACCOUNT], REGIONS, aggregator_region="us-east-1")
+    if indexed:
+        aws.inventory.add(DEFAULT_ACCOUNT, "eu-west-1", re_type, cfn, arn)
+    else:
+        aws.inventory.unindexed.add(re_type)
+    aws.clear_log()
+    code, report, err = scan(service, extra=("--aws-inventory", "resource-explorer"))
+    assert code == 0 and report["complete"] is True, (err, report.get("skipped"))
+    assert [r["id"] for r in report["resources"]] == [arn]
+    listed = sorted(r.region or "" for r in aws.requests if r.action == listing)
+    # found by the index: read in its region only; a type the index does not cover: listed in every region
+    assert listed == (["eu-west-1"] if indexed else sorted(REGIONS))
+
+
+# --- the catalogue's aws_config names --------------------------------------------------------------------------------
+
+#: the store types AWS Config records under no name at all (not in botocore's config ResourceType enum, nor in
+#: awslabs/aws-config-resource-schema's resource types): the Config engine walks them in every account-region
+CONFIG_NEVER = {
+    "AWS::EC2::Snapshot", "AWS::EC2::Image", "AWS::Logs::LogGroup", "AWS::Logs::SubscriptionFilter",
+    "AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster", "AWS::ElastiCache::ServerlessCache",
+    "AWS::DocDB::DBCluster", "AWS::Neptune::DBCluster", "AWS::DocDBElastic::Cluster", "AWS::MemoryDB::Cluster",
+}  # fmt: skip
+
+
+def test_every_store_type_is_asked_of_config_under_a_name_it_records_or_known_to_be_walked() -> None:
+    from residency_audit.catalogue import load
+    from residency_audit.inventory.aws_config import recordable
+    from residency_audit.model import Provider
+
+    known = recordable()
+    for entry in load().types:
+        if entry.provider is Provider.AWS and entry.store:
+            names = set(entry.recorded_as)
+            assert names <= known or (entry.native in CONFIG_NEVER and not entry.config_types), (entry.name, names)
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [({"aws_config": "AWS::OpenSearch::Domain"}, "must be a list"),
+     ({"aws_config": ["opensearch"]}, "must be a list of names in the form"),
+     ({"aws_config": ["AWS::Other::Thing"], "arm": None}, "unknown field(s) aws_config")],
+)  # fmt: skip
+def test_a_malformed_config_name_is_refused(fields: dict[str, Any], problem: str) -> None:
+    from residency_audit.catalogue import CatalogueError, load_from
+    from residency_audit.model import Provider
+
+    entry = {"name": "Thing", "category": "data-store", "copies": "none", "aws_type": "AWS::Thing::Thing"} | fields
+    provider, file = (Provider.AZURE, "azure.toml") if "arm" in fields else (Provider.AWS, "aws.toml")
+    if provider is Provider.AZURE:
+        entry = {k: v for k, v in entry.items() if k != "aws_type" and v is not None} | {"arm": "Microsoft.A/b"}
+    with pytest.raises(CatalogueError, match=r"types\[0\]") as raised:
+        load_from({provider: (file, {"types": [entry]})})
+    assert problem in str(raised.value)
+
+
+def test_a_config_name_read_by_another_service_is_refused() -> None:
+    from residency_audit.catalogue import CatalogueError, load_from
+    from residency_audit.model import Provider
+
+    types = [
+        {"name": "Key", "category": "key-or-secret", "copies": "none", "aws_type": "AWS::KMS::Key",
+         "store": "aws.kms", "service": "kms-key"},
+        {"name": "Replica", "category": "key-or-secret", "copies": "none", "aws_type": "AWS::KMS::ReplicaKey",
+         "aws_config": ["AWS::KMS::Key"], "store": "aws.secrets", "service": "secret"},
+    ]  # fmt: skip
+    with pytest.raises(CatalogueError, match="read by another service"):
+        load_from({Provider.AWS: ("aws.toml", {"types": types})})
+    types[1] |= {"store": "aws.kms", "service": "kms-key"}  # the same listing reads both: allowed
+    catalogue = load_from({Provider.AWS: ("aws.toml", {"types": types})})
+    assert catalogue.find("AWS::KMS::Key") is not None and catalogue.find("AWS::KMS::Key").name == "Key"  # type: ignore[union-attr]

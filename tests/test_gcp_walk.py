@@ -250,6 +250,18 @@ def test_any_regions_list_body_gives_a_task_per_real_region_and_a_skip_for_the_r
     assert not [o for o in out if isinstance(o, Resource)]
 
 
+def test_a_regional_list_entry_that_is_no_snapshot_is_a_skip() -> None:
+    class _Odd(_Regions):
+        def pages(self, api: str, path: str, operation: str, items: str, params: Any = None) -> Iterator[Any]:
+            yield from ([{"name": "ok", "storageLocations": ["eu"]}, "junk", 7] if "/regions/" in path else [])
+
+    gcp: Any = _Odd([])
+    gcp.key_control = lambda name, default: default
+    out = list(compute._regional_list(gcp, "p", "europe-west3"))
+    assert [type(o).__name__ for o in out] == ["Resource", "Skip", "Skip"]
+    assert out[1].scope == "project/p/service/compute-snapshot/region/europe-west3"
+
+
 def test_a_regional_snapshot_body_of_any_shape_is_in_its_region() -> None:
     gcp = Gcp(GcpOptions())
     for body in ({}, {"name": 3, "storageLocations": "eu"}, {"storageLocations": [None, 7]}, {"labels": [1]}):

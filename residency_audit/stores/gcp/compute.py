@@ -107,11 +107,14 @@ def _name(item: Any) -> str:
     return name if name and _REGION.match(name) else ""
 
 
-def _regional_list(gcp: Gcp, project: str, region: str) -> Iterator[Resource]:
+def _regional_list(gcp: Gcp, project: str, region: str) -> Iterator[Resource | Skip]:
     path = f"/compute/v1/projects/{project}/regions/{region}/snapshots"
     for item in gcp.pages("compute", path, REGIONAL_LIST, "items", {"maxResults": "500"}):
         if isinstance(item, dict):
             yield regional_snapshot(gcp, project, region, item)
+        else:  # an entry that is no snapshot: said, never dropped
+            what = f"an entry of {type(item).__name__} in {REGIONAL_LIST} for {region}: not a snapshot, not assessed"
+            yield Skip(Provider.GCP, scope(project, "compute-snapshot", "region", region), what)
 
 
 def _regional_failed(region: str, exc: BaseException) -> str:

@@ -9,10 +9,13 @@ from ..stores.aws import (
     ami,
     backup,
     docdb,
+    docdb_elastic,
     dynamodb,
     ecr,
     efs,
     elasticache,
+    elasticache_clusters,
+    elasticache_serverless,
     kms,
     memorydb,
     opensearch,
@@ -42,7 +45,7 @@ from .context import Context, Item
 
 _MODULES = (
     *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, docdb, elasticache, memorydb, opensearch),
-    *(ami, aws_logs),
+    *(ami, aws_logs, elasticache_clusters, elasticache_serverless, docdb_elastic),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
     gcp_sinks,

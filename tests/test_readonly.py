@@ -311,6 +311,9 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     ("compute", "snapshots.list"): "compute.snapshots.list",
     ("compute", "images.list"): "compute.images.list",
     ("compute", "machineImages.list"): "compute.machineImages.list",
+    # regionally scoped snapshots (the walk): regionSnapshots.list is a snapshots permission, as regional disks' are
+    ("compute", "regions.list"): "compute.regions.list",
+    ("compute", "regionSnapshots.list"): "compute.snapshots.list",
     ("secretmanager", "secrets.list"): "secretmanager.secrets.list",
     ("logging", "buckets.list"): "logging.buckets.list",
     ("pubsub", "topics.list"): "pubsub.topics.list",

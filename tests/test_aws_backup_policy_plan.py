@@ -236,3 +236,13 @@ def test_any_mutation_of_the_content_is_read_or_an_unknown_copy_never_a_tracebac
     assert found["aws_backup_vault.central"][0] == ("eu-central-1", "primary", None)
     # the policy is its own resource (its copies, or unknown ones), or every copy it makes is on the planned vault
     assert "aws_organizations_policy.backup" in found or skipped["aws_organizations_policy.backup"] == COVERED
+
+
+def test_the_live_reader_reads_a_policy_with_child_control_operators_in_its_regions_only() -> None:
+    from residency_audit.stores.aws.backup_policy import _copies
+
+    rules = policy_rules(_policy(_fixture()))  # once a 'could not be understood' skip: its @@ keys read as plans
+    copies = _copies(rules, "111122223333", "eu-west-1")
+    dest = SYDNEY.replace("$account", "111122223333")
+    assert [(vault, c.code, d) for vault, c, d in copies] == [("central", "ap-southeast-2", dest)]
+    assert _copies(rules, "111122223333", "us-east-1") == []

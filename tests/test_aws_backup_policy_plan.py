@@ -161,6 +161,7 @@ def test_a_destination_vault_in_the_plan_lends_its_keys_only_for_the_same_accoun
     [
         ({"content": None}, {"content": True}, "its content is known after apply"),
         ({"type": None}, {"type": True}, "its type is known after apply"),
+        ({"type": ["BACKUP_POLICY"]}, {}, "its type is not a string"),
         ({"content": "{not json"}, {}, "could not be understood"),
         ({"content": '{"plans": []}'}, {}, "could not be understood"),
         ({"content": '{"plans": {"p": {"rules": {"r": {"copy_actions": {"x": {}}}}}}}'}, {}, "target_backup_vault"),

@@ -194,9 +194,11 @@ def _parsed(content: str) -> tuple[PolicyRule, ...] | str:
 
 def _rules(policy: Item) -> tuple[PolicyRule, ...] | str | None:
     """A planned policy's rules; why they are unknown (a string); None for a policy of another type."""
-    kind = policy.text("type")
+    kind = policy.get("type")
     if kind is None and policy.is_unknown("type"):
         return f"its type is {AFTER_APPLY} (it may be a backup policy)"
+    if kind is not None and not isinstance(kind, str):
+        return "its type is not a string (it may be a backup policy)"
     if kind != "BACKUP_POLICY":
         return None  # a service control, tag, AI opt-out … policy (unset: SERVICE_CONTROL_POLICY) copies nothing
     content = policy.text("content")

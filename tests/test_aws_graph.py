@@ -4,7 +4,6 @@ tests/servers/aws_graph.py for what moto lacks)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,23 +11,10 @@ import pytest
 from residency_audit.model import KeyControl
 from residency_audit.stores.common import UNKNOWN_LOCATION
 
-from .conftest import invoke_json, isolate_env, places
+from .conftest import invoke_json, places
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_kms_key
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 def scan(*services: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:

@@ -251,7 +251,7 @@ def _destination_key(ctx: Context, dest: str, where: str) -> tuple[KeyControl, s
 
 
 OTHER_TYPE = "an Organizations policy of another type than BACKUP_POLICY: it copies no data"
-COVERED = "an organization backup policy whose every copy action is counted with the vaults of this plan it backs up"
+COVERED = "an organization backup policy whose every copy action is counted with the planned vaults it backs up into"
 
 
 def _plan_policy(ctx: Context, item: Item) -> Resource | str:

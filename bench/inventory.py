@@ -7,7 +7,9 @@ them). Printed: requests per empty account-Region, and the requests by action.
 
 Google Cloud: 200 projects under one organization, each with a bucket and a BigQuery dataset, scanned with
 `--organization` through Cloud Asset Inventory and with `--no-cloud-asset`; then the same with 50 projects, to show
-that CAI's requests follow its paging (500 resources a request), not the number of projects.
+that CAI's requests follow its paging (500 resources a request), not the number of projects. Last, the walk of an
+organization with 0, 10 and 100 folders: each folder's log sinks cost one `sinks.list` (the walk lists the folders
+anyway, to find their projects).
 """
 
 from __future__ import annotations
@@ -100,10 +102,25 @@ def gcp() -> None:
                     line("  CAI pages for the assets (500 a page)", f"{-(-assets // 500)} for {assets} assets")
 
 
+def gcp_folders() -> None:
+    """The walk of an organization with N folders (each with a project): what the folders' log sinks add."""
+    for n in (0, 10, 100):
+        with GcpEndpoint() as ep:
+            for f in range(n):  # half of them one level down, under the first ten
+                ep.add_folder(f"folders/{100 + f}", f"folders/{100 + f % 10}" if f >= 10 else "organizations/1000")
+                ep.add_project(f"bench-{f:03d}", f"folders/{100 + f}")
+            print(f"\nGoogle Cloud walk: an organization with {n} folders, a project in each (--service logging-sink)")
+            result, counts = _gcp_scan(ep, "--no-cloud-asset", "--service", "logging-sink")
+            line("requests / exit code", f"{sum(counts.values())} / {result['code']}")
+            for key in ("logging:sinks.list", "resourcemanager:folders.list", "resourcemanager:projects.search"):
+                line(f"  {key}", str(counts.get(key, 0)))
+
+
 def main() -> None:
-    """Run both scenarios."""
+    """Run every scenario."""
     aws()
     gcp()
+    gcp_folders()
 
 
 if __name__ == "__main__":

@@ -119,6 +119,13 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
     # an RDS instance in us-east-1's Lima Local Zone: in Peru, not in Virginia
     seed_local_zone_db(ep, mgmt, "acme-latam-orders")
     out.stores += 1
+    # caches outside any replication group and an elastic document cluster: each its own store
+    mgmt.client("elasticache", region_name="eu-central-1").create_cache_cluster(
+        CacheClusterId="acme-cart-memcached", Engine="memcached", CacheNodeType="cache.t3.micro"
+    )
+    ep.caches.serverless_cache("acme-feed-cache", "us-east-1")
+    ep.caches.elastic_cluster("acme-catalog", "eu-central-1", cmk_frankfurt)
+    out.stores += 3
 
     finance = ep.member_session(finance_id, region="eu-central-1", direct=True)
     finance_xks = seed_kms_key(finance, "eu-central-1", origin="EXTERNAL_KEY_STORE")
@@ -150,6 +157,7 @@ def seed_aws(ep: AwsEndpoint) -> Planted:
         "a multi-Region KMS key with a replica in us-east-1, a secret replicated to us-east-1",
         "an ECR registry replicating acme/checkout to Sydney",
         "an RDS instance in us-east-1's Lima Local Zone: Peru, not Virginia (acme-latam-orders)",
+        "an ElastiCache serverless cache in us-east-1 (acme-feed-cache), found by no store before",
     ]
     return out
 

@@ -629,6 +629,12 @@ STORE_CALLS = {
     ("elasticache", "DescribeGlobalReplicationGroups"): "ap-northeast-3",
     ("memorydb", "DescribeClusters"): "eu-south-1",
     ("memorydb", "DescribeMultiRegionClusters"): "eu-south-2",
+    # caches and elastic clusters outside replication groups (moto: cache clusters; tests/servers/aws_caches.py)
+    ("elasticache", "DescribeCacheClusters"): "ap-south-1",  # not a region of another service/elasticache… scope
+    ("elasticache", "DescribeServerlessCaches"): "ap-northeast-3",
+    ("docdb-elastic", "ListClusters"): "eu-south-1",
+    ("docdb-elastic", "GetCluster"): "eu-south-2",
+    ("docdb-elastic", "ListTagsForResource"): "eu-central-2",
     ("es", "ListDomainNames"): "ap-east-1",
     ("es", "DescribeDomains"): "me-south-1",
     ("es", "DescribeInboundConnections"): "af-south-1",
@@ -669,6 +675,11 @@ STORE_SCOPES = {
     "DescribeGlobalReplicationGroups": "elasticache/global-datastore/",
     "memorydb:DescribeClusters": "memorydb",
     "DescribeMultiRegionClusters": "memorydb/multi-region-cluster/",
+    "DescribeCacheClusters": "elasticache-cluster",
+    "DescribeServerlessCaches": "elasticache-serverless",
+    "ListClusters": "docdb-elastic",
+    "GetCluster": "docdb-elastic/cluster/",
+    "ListTagsForResource": "docdb-elastic/cluster/",
     "ListDomainNames": "opensearch",
     "DescribeDomains": "opensearch",
     "DescribeInboundConnections": "opensearch/connections",
@@ -684,13 +695,15 @@ STORE_HIDES = {"ListBackupVaults": "backup", "ListKeys": "kms", "DescribeKey": "
                "DescribeRepositories": "ecr", "DescribeClusters": "redshift", "DescribeFileSystems": "efs",
                "DescribeReplicationGroups": "elasticache", "memorydb:DescribeClusters": "memorydb",
                "ListDomainNames": "opensearch", "DescribeDomains": "opensearch",
-               "DescribeImages": "ami", "DescribeLogGroups": "logs"}  # fmt: skip
+               "DescribeImages": "ami", "DescribeLogGroups": "logs", "DescribeCacheClusters": "elasticache-cluster",
+               "DescribeServerlessCaches": "elasticache-serverless", "ListClusters": "docdb-elastic"}  # fmt: skip
 
 
 # XML protocols (query: Redshift): botocore raises a malformed XML body's ResponseParserError outside its retry
 # handler, so even a transient one is a skip (never silence); the JSON protocols' malformed bodies are retried.
 STORE_XML = {"DescribeClusters", "DescribeAvailabilityZones", "DescribeGlobalClusters", "DescribeDBInstanceAutomatedBackups",
-             "DescribeReplicationGroups", "DescribeGlobalReplicationGroups", "DescribeImages"}  # fmt: skip
+             "DescribeReplicationGroups", "DescribeGlobalReplicationGroups", "DescribeImages",
+             "DescribeCacheClusters", "DescribeServerlessCaches"}  # fmt: skip
 
 
 def _call(service: str, action: str) -> str:
@@ -760,6 +773,14 @@ def store_estate() -> Iterator[StoreEstate]:
         ids[("eu-south-1", "memorydb")] = {g.memorydb_cluster("mem", "eu-south-1")}
         g.memorydb_cluster("mem-mr", "eu-south-2", multi_region="mr")
         g.memorydb_cluster("mem-mr-us", "us-east-1", multi_region="mr")
+        s.client("elasticache", region_name="ap-south-1").create_cache_cluster(
+            CacheClusterId="mc", Engine="memcached", CacheNodeType="cache.t3.micro"
+        )
+        ids[("ap-south-1", "elasticache-cluster")] = {f"arn:aws:elasticache:ap-south-1:{DEFAULT_ACCOUNT}:cluster:mc"}
+        ids[("ap-northeast-3", "elasticache-serverless")] = {ep.caches.serverless_cache("sls", "ap-northeast-3")}
+        for region in ("eu-south-1", "eu-south-2", "eu-central-2"):
+            key = next(iter(ids[(region, "kms")]))
+            ids[(region, "docdb-elastic")] = {ep.caches.elastic_cluster(f"el-{region}", region, key)}
         for region in ("ap-east-1", "me-south-1", "af-south-1"):
             s.client("opensearch", region_name=region).create_domain(DomainName=f"search-{region}")
             ids[(region, "opensearch")] = {f"arn:aws:es:{region}:{DEFAULT_ACCOUNT}:domain/search-{region}"}
@@ -781,6 +802,7 @@ def store_estate() -> Iterator[StoreEstate]:
             "efs",
             *("--service", "docdb", "--service", "elasticache", "--service", "memorydb", "--service", "opensearch"),
             *("--service", "ami", "--service", "log-group"),
+            *("--service", "elasticache-cluster", "--service", "elasticache-serverless", "--service", "docdb-elastic"),
         ]
         for region in STORE_REGIONS:
             args += ["--region", region]

@@ -141,6 +141,7 @@ def test_sinks_are_copies_where_their_destinations_are(gcp: GcpEndpoint) -> None
 @pytest.mark.parametrize("cai", [False, True], ids=["walk", "cloud-asset"])
 def test_organization_and_folder_sinks_are_read_once(gcp: GcpEndpoint, cai: bool) -> None:
     gcp.add_project("p", "organizations/1000")
+    gcp.add_folder("folders/77", "organizations/1000")
     gcp.stores.add_log_bucket("p", "central", "europe-west4")
     dest = "logging.googleapis.com/projects/p/locations/europe-west4/buckets/central"
     gcp.stores.add_sink("organizations/1000", "org-audit", dest, children=True)
@@ -161,9 +162,9 @@ def test_organization_and_folder_sinks_are_read_once(gcp: GcpEndpoint, cai: bool
     assert r["org-audit"]["id"] == "//logging.googleapis.com/organizations/1000/sinks/org-audit"
     assert r["org-audit"]["countries"] == ["NL"] and "every project below" in r["org-audit"]["footprint"][0]["note"]
     assert r["own"]["account"] == "p"
-    # the folder's sinks: found through CAI; the walk lists only the organization named (not its sub-folders)
-    assert ("folder-audit" in r) is cai
-    assert _ops(gcp, "sinks.list") == (3 if cai else 2)
+    # the folder's sinks: found through CAI, or by the walk's listing of the organization's folders
+    assert r["folder-audit"]["account"] == "folders/77"
+    assert _ops(gcp, "sinks.list") == 3
     assert _ops(gcp, "buckets.get") == 1  # one destination, read once
 
 
@@ -230,8 +231,9 @@ def test_regional_snapshots_are_in_their_region_never_widened(gcp: GcpEndpoint) 
     assert regional["id"] == "//compute.googleapis.com/projects/p/regions/europe-west3/snapshots/regional"
     assert regional["countries"] == ["DE"] and regional["key_control"] == "customer-managed"
     assert places(r["regional-bare"]) == [("europe-west4", "primary")]  # its scope is where it is stored
-    # regional snapshots come from CAI's JSON: snapshots.list (global) is asked once, for the global one
-    assert _ops(gcp, "snapshots.list") == 1
+    # regional snapshots come from CAI's JSON: snapshots.list (global) is asked once, for the global one, and no
+    # region is listed (the walk's regionSnapshots.list: tests/test_gcp_walk.py)
+    assert _ops(gcp, "snapshots.list") == 1 and _ops(gcp, "regionSnapshots.list") == 0
 
 
 # --- the Terraform plan readers --------------------------------------------------------------------------------

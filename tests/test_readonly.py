@@ -101,6 +101,11 @@ AWS_ACTIONS = {
     ("rds", "DescribeDBInstanceAutomatedBackups"): "rds:DescribeDBInstanceAutomatedBackups",
     ("elasticache", "DescribeReplicationGroups"): "elasticache:DescribeReplicationGroups",
     ("elasticache", "DescribeGlobalReplicationGroups"): "elasticache:DescribeGlobalReplicationGroups",
+    ("elasticache", "DescribeCacheClusters"): "elasticache:DescribeCacheClusters",
+    ("elasticache", "DescribeServerlessCaches"): "elasticache:DescribeServerlessCaches",
+    ("docdb-elastic", "ListClusters"): "docdb-elastic:ListClusters",
+    ("docdb-elastic", "GetCluster"): "docdb-elastic:GetCluster",
+    ("docdb-elastic", "ListTagsForResource"): "docdb-elastic:ListTagsForResource",
     ("memorydb", "DescribeClusters"): "memorydb:DescribeClusters",
     ("memorydb", "DescribeMultiRegionClusters"): "memorydb:DescribeMultiRegionClusters",
     ("es", "ListDomainNames"): "es:ListDomainNames",
@@ -306,6 +311,9 @@ GCP_PERMISSIONS: dict[tuple[str, str], str | None] = {
     ("compute", "snapshots.list"): "compute.snapshots.list",
     ("compute", "images.list"): "compute.images.list",
     ("compute", "machineImages.list"): "compute.machineImages.list",
+    # regionally scoped snapshots (the walk): regionSnapshots.list is a snapshots permission, as regional disks' are
+    ("compute", "regions.list"): "compute.regions.list",
+    ("compute", "regionSnapshots.list"): "compute.snapshots.list",
     ("secretmanager", "secrets.list"): "secretmanager.secrets.list",
     ("logging", "buckets.list"): "logging.buckets.list",
     ("pubsub", "topics.list"): "pubsub.topics.list",
@@ -433,6 +441,11 @@ def seed_aws(ep: AwsEndpoint) -> str:
     ep.graph.backup_replica("pg", "eu-central-1")
     ep.graph.cache_group("sessions", "eu-west-1", global_id="sessions-global")
     ep.graph.memorydb_cluster("cart", "eu-west-1", multi_region="mr-cart")
+    s.client("elasticache", region_name="eu-west-1").create_cache_cluster(
+        CacheClusterId="tokens", Engine="memcached", CacheNodeType="cache.t3.micro"
+    )
+    ep.caches.serverless_cache("feed", "eu-west-1", kms_key_arn=key)
+    ep.caches.elastic_cluster("catalog", "eu-west-1", key)
     s.client("opensearch", region_name="eu-west-1").create_domain(DomainName="search")
     ep.graph.connect(("us-east-1", "search-us"), ("eu-west-1", "search"))
     volume = seed_volume(s, "eu-west-1", kms_key_arn=key)

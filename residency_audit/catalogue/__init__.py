@@ -66,6 +66,8 @@ _PATTERNS = {
 _TERRAFORM = {Provider.AWS: ("aws_",), Provider.AZURE: ("azurerm_", "azapi_"), Provider.GCP: ("google_",)}
 _FIELDS = {"name", "category", "terraform", "copies", "copies_from", "store", "service", "note"}
 _EXTRA = {Provider.AWS: {"aws_type", "resource_explorer"}, Provider.AZURE: {"arm"}, Provider.GCP: {"asset"}}
+# AWS only: the resourceType values AWS Config records the type under, where they differ from aws_type
+_CONFIG = "aws_config"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ class ResourceType:
     store: str | None = None  # module under residency_audit.stores that reads it, e.g. "aws.s3"
     service: str | None = None  # the --service name of that reader
     note: str | None = None
+    config_types: tuple[str, ...] = ()  # AWS Config's names for it, where they differ from `native`
+
+    @property
+    def recorded_as(self) -> tuple[str, ...]:
+        """The names an inventory of AWS Config records the type under: its own, or those Config uses instead."""
+        return self.config_types or tuple(n for n in (self.native,) if n)
 
     @property
     def key(self) -> str:
@@ -113,7 +121,11 @@ class Catalogue:
 
     @functools.cached_property
     def _index(self) -> dict[str, ResourceType]:
-        return {n.lower(): t for t in self.types for n in t.names}
+        index = {n.lower(): t for t in self.types for n in t.names}
+        for t in self.types:  # Config's spellings: never in place of a type's own name
+            for n in t.config_types:
+                index.setdefault(n.lower(), t)
+        return index
 
     def find(self, name: str) -> ResourceType | None:
         """The type named `name` in any spelling (ARM, CAI, CloudFormation, Resource Explorer, Terraform)."""
@@ -148,7 +160,7 @@ def _text(entry: Mapping[str, Any], key: str, file: str, i: int, required: bool 
 def _entry(provider: Provider, file: str, i: int, entry: Any) -> ResourceType:
     if not isinstance(entry, dict):
         raise _fail(file, i, "must be a table")
-    unknown = set(entry) - _FIELDS - _EXTRA[provider]
+    unknown = set(entry) - _FIELDS - _EXTRA[provider] - ({_CONFIG} if provider is Provider.AWS else set())
     if unknown:
         raise _fail(file, i, f"unknown field(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_FIELDS))})")
     name = _text(entry, "name", file, i, required=True) or ""
@@ -166,6 +178,11 @@ def _entry(provider: Provider, file: str, i: int, entry: Any) -> ResourceType:
         if value is not None and not _PATTERNS[field].match(value):
             raise _fail(file, i, f"{name}: {field} {value!r} is not in the form {_PATTERNS[field].pattern}")
         names[field] = value
+    config_types = entry.get(_CONFIG, [])
+    if not isinstance(config_types, list) or not all(
+        isinstance(c, str) and _PATTERNS["aws_type"].match(c) for c in config_types
+    ):
+        raise _fail(file, i, f"{name}: {_CONFIG} must be a list of names in the form {_PATTERNS['aws_type'].pattern}")
     terraform = entry.get("terraform", [])
     if not isinstance(terraform, list) or not all(isinstance(t, str) for t in terraform):
         raise _fail(file, i, f"{name}: terraform must be a list of strings")
@@ -201,6 +218,7 @@ def _entry(provider: Provider, file: str, i: int, entry: Any) -> ResourceType:
         store=store,
         service=service,
         note=_text(entry, "note", file, i),
+        config_types=tuple(config_types),
     )
 
 
@@ -222,6 +240,15 @@ def load_from(docs: Mapping[Provider, tuple[str, Mapping[str, Any]]]) -> Catalog
                     raise _fail(file, i, f"{entry.name}: name {n!r} is already used by {seen[n.lower()]}")
                 seen[n.lower()] = entry.name
             types.append(entry)
+    by_name = {n.lower(): t for t in types for n in t.names}
+    for entry in types:
+        for n in entry.config_types:
+            other = by_name.get(n.lower())
+            # Config records this type under another's name: one listing must read both, or one goes unread
+            if other is not None and other is not entry and other.service != entry.service:
+                file = f"{entry.provider.value}.toml"
+                raise CatalogueError(f"catalogue {file}: {entry.name}: {_CONFIG} {n!r} is {other.name}'s type, "
+                                     f"read by another service ({other.service}, not {entry.service})")  # fmt: skip
     return Catalogue(tuple(types))
 
 

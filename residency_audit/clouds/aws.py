@@ -21,7 +21,7 @@ from ..inventory import WALK, Found
 from ..model import Copy, KeyControl, Provider, Resource, Skip
 from ..pipeline import Task
 from ..scan import SERVICES as ALL_SERVICES
-from ..stores.aws.registry import ENDPOINT_SERVICE
+from ..stores.aws.registry import ABSENT_IN_PARTITIONS, ENDPOINT_SERVICE
 from ..stores.aws.registry import listings as listings
 from ..stores.common import CLIENT_SIDE_TAG, UNKNOWN_LOCATION, Memo, declared_key_control
 from .aws_clients import Clients
@@ -321,6 +321,8 @@ def enabled_regions(account: Account) -> list[str]:
 
 def offered(account: Account, service: str, regions: list[str]) -> list[str]:
     """Those of `regions` where the service has an endpoint in the account's partition."""
+    if account.partition in ABSENT_IN_PARTITIONS.get(service, ()):
+        return []
     known = set(account.session.get_available_regions(ENDPOINT_SERVICE[service], account.partition))
     return [r for r in regions if r in known] if known else regions
 

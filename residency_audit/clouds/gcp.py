@@ -11,7 +11,9 @@ dataset costs one `datasets.get` (its own task, run on the shared pool). Cloud S
 everything, replicas included: one call per page of instances. Projects come from `--project`, or Resource
 Manager's `projects:search` (every ACTIVE project the credential can see), or, with `--organization`, a walk of
 the organization's folders (`folders.list`) with one `projects:search` per folder (a search by `parent` matches
-direct children only).
+direct children only). That walk also lists each folder's log sinks (one `sinks.list` per folder; with Cloud Asset
+Inventory, CAI names the sinks instead); the organization's or folder's own are listed whichever way projects are
+found.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ WALKERS = {
     "logging-sink": ("sinks", "sink_list"),
 }
 
+_FOLDER = re.compile(r"^folders/[0-9]{1,30}$")  # a folder name goes into paths: folders/NUMBER only
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$", re.IGNORECASE)  # us-central1-a → us-central1
 
 
@@ -114,24 +117,11 @@ def _start(gcp: Gcp) -> Iterator[Task | Skip | Found]:
     for project in gcp.options.projects:
         if gcp.claim(project):
             yield from _project_tasks(gcp, project)
-    if gcp.options.organization:
-        org = gcp.options.organization
-        org = org if org.startswith("organizations/") else f"organizations/{org}"
-        yield Task(
-            Provider.GCP,
-            org.replace("organizations/", "organization/"),
-            functools.partial(_container, gcp, org),
-            describe_error,
-        )
-    if gcp.options.folder:
-        folder = gcp.options.folder
-        folder = folder if folder.startswith("folders/") else f"folders/{folder}"
-        yield Task(
-            Provider.GCP,
-            folder.replace("folders/", "folder/"),
-            functools.partial(_container, gcp, folder),
-            describe_error,
-        )
+    for kind, value in (("organizations", gcp.options.organization), ("folders", gcp.options.folder)):
+        if value:
+            parent = value if value.startswith(kind + "/") else f"{kind}/{value}"
+            if gcp.claim(f"walk:{parent}"):
+                yield Task(Provider.GCP, _label(parent), functools.partial(_container, gcp, parent), describe_error)
     if not gcp.options.projects and not gcp.options.organization and not gcp.options.folder:
         yield from _search(gcp, "state:ACTIVE")
 
@@ -150,10 +140,14 @@ def container_sinks_task(gcp: Gcp, parent: str) -> Iterator[Task]:
     if gcp.claim(f"sinks:{parent}"):  # named on the command line and found by CAI: listed once
         yield Task(
             Provider.GCP,
-            parent.replace("organizations/", "organization/").replace("folders/", "folder/") + "/service/logging-sink",
+            _label(parent) + "/service/logging-sink",
             functools.partial(_sinks_of, gcp, parent),
             describe_error,
         )
+
+
+def _label(parent: str) -> str:
+    return parent.replace("organizations/", "organization/").replace("folders/", "folder/")
 
 
 def _sinks_of(gcp: Gcp, parent: str) -> Iterator[Resource]:
@@ -178,21 +172,30 @@ def _search(gcp: Gcp, query: str, *, cai: bool = False) -> Iterator[Task | Found
             yield from _project_tasks(gcp, pid)
 
 
-def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found]:
-    """Projects directly under an organization or folder, and a task for each sub-folder."""
+def _container(gcp: Gcp, parent: str) -> Iterator[Task | Found | Skip]:
+    """Projects directly under an organization or folder, and for each sub-folder its sinks and a task walking it.
+
+    The walk lists every folder anyway (to find its projects: a search by parent matches direct children only),
+    so a folder's sinks cost one `sinks.list` each and no extra listing of folders.
+    """
     # one term only: projects:search ORs the terms of a query ("match any of the fields"); state is checked below
     yield from _search(gcp, f"parent:{parent}")
+    sinks = "logging-sink" in (gcp.options.services or SERVICES)
     for folder in gcp.pages(
         "resourcemanager", "/v3/folders", "resourcemanager folders.list", "folders", {"parent": parent}
     ):
-        name = folder.get("name")
-        if name and folder.get("state", "ACTIVE") == "ACTIVE":
-            yield Task(
-                Provider.GCP,
-                name.replace("folders/", "folder/"),
-                functools.partial(_container, gcp, name),
-                describe_error,
-            )
+        entry = folder if isinstance(folder, dict) else {"name": folder}
+        name = entry.get("name")
+        if entry.get("state", "ACTIVE") != "ACTIVE":
+            continue  # a folder pending deletion holds no active project
+        if not isinstance(name, str) or not _FOLDER.match(name):
+            reason = f"a folder under {parent} named {str(name)[:80]!r}, not folders/NUMBER: not walked"
+            yield Skip(Provider.GCP, _label(parent), reason)
+            continue
+        if sinks:
+            yield from container_sinks_task(gcp, name)
+        if gcp.claim(f"walk:{name}"):  # a folder met twice (named and found under the organization): walked once
+            yield Task(Provider.GCP, _label(name), functools.partial(_container, gcp, name), describe_error)
 
 
 def walker(service: str) -> Any:

@@ -23,6 +23,18 @@ class GcpApiError(GcpCallError):
         self.reason = reason
 
 
+# operation (as the stores name their calls) → the IAM permission that allows it (docs/permissions.md): a 403 says
+# which one is missing. Only the listings whose denial would otherwise hide a whole scope are named here.
+PERMISSIONS = {
+    "resourcemanager projects.search": "resourcemanager.projects.get",
+    "resourcemanager folders.list": "resourcemanager.folders.list",
+    "logging sinks.list": "logging.sinks.list",
+    "compute snapshots.list": "compute.snapshots.list",
+    "compute regions.list": "compute.regions.list",
+    "compute regionSnapshots.list": "compute.snapshots.list",
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line, credential-free reason for a failed Google Cloud call: no response body, redacted as logs are."""
     from ..logs import redact_reason
@@ -85,7 +97,12 @@ def _api_error(operation: str, resp: Any) -> GcpApiError:
             reason, message = str(err), str(resp.json().get("error_description", ""))
     except ValueError:
         message = resp.text[:200]
-    return GcpApiError(operation, resp.status_code, reason, one_line(message, 300))
+    needs = PERMISSIONS.get(operation) if resp.status_code == 403 and reason != "SERVICE_DISABLED" else None
+    # which permission grants the read, whatever Google's message says (it may name none): kept within the line
+    message = one_line(message, 250 if needs else 300)
+    if needs:
+        message = f"{message} (needs {needs})".lstrip()
+    return GcpApiError(operation, resp.status_code, reason, message)
 
 
 def _service_disabled(err: dict[str, Any]) -> str | None:

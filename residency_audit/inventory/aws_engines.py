@@ -25,7 +25,7 @@ from ..model import Provider, Resource, Skip
 from ..pipeline import Task
 from ..stores.aws.s3 import _endpoint_region, _s3_bucket, s3_list
 from . import Found, aws_config, resource_explorer
-from .records import Blind, Counted, Listed, readers
+from .records import Blind, Counted, Listed, config_types, explorer_types, readers
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ ALL = "*"  # every enabled region of the account
 #: CloudFormation (Config) and Resource Explorer type → the service that reads it (the names --service takes),
 #: from the catalogue's entries that name a store
 SERVICE_OF_TYPE = {name: service for name, service in readers(Provider.AWS).items() if service in walk.SERVICES}
+#: the names AWS Config records those types under (the catalogue's `aws_config` where Config's differs)
+CONFIG_TYPES = {name: service for name, service in config_types(Provider.AWS).items() if service in walk.SERVICES}
 #: Services listed wherever another is: DocumentDB and Neptune clusters are RDS clusters to Resource Explorer
 #: (`rds:cluster`) and come from the same DescribeDBClusters answer, so listing them there costs no request.
 ALSO = {"rds": ("docdb", "neptune")}
@@ -59,16 +61,18 @@ def start(me: Any, targets: list[str]) -> Iterator[Task | Skip | Found]:
     options = me.options
     services = tuple(options.services or walk.SERVICES)
     regions = walk.enabled_regions(me)
+    # both engines know DocumentDB and Neptune clusters only as RDS clusters (Config's AWS::RDS::DBCluster, Resource
+    # Explorer's rds:cluster): asked for through that type (ALSO routes them), never walked as a type unseen
+    covered = {also: service for service, alsos in ALSO.items() for also in alsos}
+    wanted = {covered.get(s, s) for s in services}
     if options.inventory == "resource-explorer":
+        indexed = [names for s, names in explorer_types(Provider.AWS) if s in wanted and s not in covered]
         records: Any = resource_explorer.search(
-            me.client, me.home_region, me.id, targets, regions, walk.describe_error, only=bool(options.regions)
-        )
+            me.client, me.home_region, me.id, targets, regions, walk.describe_error, only=bool(options.regions),
+            types=indexed,
+        )  # fmt: skip
     else:
-        # Config records DocumentDB and Neptune clusters as AWS::RDS::DBCluster (it has no type of their own): asked
-        # for through that type (ALSO routes them), never walked everywhere as a type Config cannot see
-        covered = {also: service for service, alsos in ALSO.items() for also in alsos}
-        wanted = {covered.get(s, s) for s in services}
-        types = [t for t, s in SERVICE_OF_TYPE.items() if s in wanted and s not in covered and t.startswith("AWS::")]
+        types = [t for t, s in CONFIG_TYPES.items() if s in wanted and s not in covered]
         spec = options.inventory.split(":", 1)[1]
         records = aws_config.search(me.client, me.home_region, spec, targets, regions, types, walk.describe_error)
     work = {account: _Work() for account in targets}

@@ -156,6 +156,9 @@ def _walk_service(gcp: Any, project: str, service: str, items: list[Listed]) -> 
         # //secretmanager.googleapis.com/projects/P/locations/L/secrets/S: a global secret's has no location)
         regional = {loc for i in items if (loc := _segment(i.id, "locations"))}
         lister = functools.partial(lister, locations=sorted(regional))
+    elif service == "compute-snapshot":
+        # CAI's regional snapshots were assessed from its JSON (_regional_snapshots): no region is listed
+        lister = functools.partial(lister, regions=())
     yield Task(Provider.GCP, walk.scope(project, service), lister, walk.describe_error)
 
 

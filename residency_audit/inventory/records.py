@@ -56,13 +56,40 @@ class Counted:
 
 
 def readers(provider: Provider) -> dict[str, str]:
-    """Every name (native, Resource Explorer) of a catalogue type a store reads → that store's --service name."""
+    """Every name (native, Resource Explorer, AWS Config) of a catalogue type a store reads → its --service name."""
     from ..catalogue import load
 
     out: dict[str, str] = {}
     for entry in load().types:
         if entry.provider == provider and entry.service:
-            for name in (entry.native, entry.resource_explorer):
+            for name in (entry.native, entry.resource_explorer, *entry.config_types):
                 if name:
                     out[name] = entry.service
     return out
+
+
+def explorer_types(provider: Provider) -> list[tuple[str, tuple[str, ...]]]:
+    """Each type a store reads that has a Resource Explorer name: its --service and its names (RE, native).
+
+    A type without one is found through another type of its service (a KMS replica key is a `kms:key`, a subscription
+    filter belongs to its log group, DocumentDB and Neptune clusters are `rds:cluster`).
+    """
+    from ..catalogue import load
+
+    return [
+        (entry.service, tuple(n for n in (entry.resource_explorer, entry.native) if n))
+        for entry in load().types
+        if entry.provider == provider and entry.service and entry.resource_explorer
+    ]
+
+
+def config_types(provider: Provider) -> dict[str, str]:
+    """The names AWS Config records each type a store reads under (catalogue `aws_config`, else `aws_type`)."""
+    from ..catalogue import load
+
+    return {
+        name: entry.service
+        for entry in load().types
+        if entry.provider == provider and entry.service
+        for name in entry.recorded_as
+    }

@@ -14,8 +14,9 @@ number of Regions and resources, not with the number of accounts (except `ListIn
 
 Blind spots become `Blind` records, never silence: no aggregator index or default view, a filtered or
 account-scoped view, an account-Region without an index (Resource Explorer indexes only where it is turned on),
-types Resource Explorer does not index, and any call that fails after botocore's retries. Like every inventory
-service, the index trails reality by minutes; the stores then read each resource found directly.
+types Resource Explorer does not index (checked against `ListSupportedResourceTypes` for every type a store reads: a
+type missing from it is walked everywhere, never assumed absent), and any call that fails after botocore's retries.
+Like every inventory service, the index trails reality by minutes; the stores then read each resource found directly.
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ def search(
     describe_error: Callable[[BaseException], str],
     *,
     only: bool = False,
+    types: Sequence[Sequence[str]] = (),
 ) -> Iterator[Listed | Blind]:
     """Every resource of `accounts` the view shows, and a Blind for each of `regions` without an index.
 
     The searched Regions are every Region with an index (a member's opt-in Region too), plus `global`; with `only`,
-    just `regions` (the scan was restricted with --region).
+    just `regions` (the scan was restricted with --region). Each of `types` (a type's names: Resource Explorer's,
+    CloudFormation's) that the view's supported types do not include is a Blind for that type.
     """
     everything = Blind(Provider.AWS, ENGINE, "organization", "")
     try:
@@ -89,6 +92,11 @@ def search(
                     account=account,
                     region=region,
                 )
+    supported = {*view.types, *view.types.values()}
+    for names in types:
+        if names and not supported.intersection(names):
+            reason = "Resource Explorer does not index this type (ListSupportedResourceTypes)"
+            yield Blind(Provider.AWS, ENGINE, f"type/{names[0]}", reason, native_type=names[0])
     wanted = set(accounts)
     searched = [*sorted({r for _, r in indexed if not only or r in regions}), "global"]
     for region in searched:

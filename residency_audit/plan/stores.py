@@ -10,10 +10,13 @@ from ..stores.aws import (
     backup,
     backup_policy,
     docdb,
+    docdb_elastic,
     dynamodb,
     ecr,
     efs,
     elasticache,
+    elasticache_clusters,
+    elasticache_serverless,
     kms,
     memorydb,
     opensearch,
@@ -43,7 +46,7 @@ from .context import Context, Item
 
 _MODULES = (
     *(s3, dynamodb, rds, backup, kms, secrets, ecr, redshift, efs, docdb, elasticache, memorydb, opensearch),
-    *(ami, aws_logs, backup_policy),
+    *(ami, aws_logs, elasticache_clusters, elasticache_serverless, docdb_elastic, backup_policy),
     *(storage, cosmos, vaults, keyvault, managed_instance, registry, messaging, cache, workspaces, gallery),
     *(gcs, bigquery, compute, gcp_secrets, gcp_logging, pubsub, spanner, artifacts, firestore, bigtable, backupdr),
     gcp_sinks,

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import aws_copies, aws_edits, aws_graph, aws_inventory
+from . import aws_caches, aws_copies, aws_edits, aws_graph, aws_inventory
 from .aws_proxy import ProxyServer
 from .aws_requests import Fault, RequestRecord
 from .aws_seed import (
@@ -120,6 +120,8 @@ class AwsEndpoint(Endpoint):
         self.graph = aws_graph.GraphState()
         #: AMI fields, log subscriptions and backup policies moto lacks (tests/servers/aws_copies.py)
         self.copies = aws_copies.CopiesState()
+        #: serverless caches and DocumentDB elastic clusters moto lacks (tests/servers/aws_caches.py)
+        self.caches = aws_caches.CacheState()
         self.url = ""
         self.moto_url = ""
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
@@ -196,6 +198,7 @@ class AwsEndpoint(Endpoint):
         self.inventory.reset()
         self.graph.reset()
         self.copies.reset()
+        self.caches.reset()
 
     # -- configuration for child processes and in-process clients ----------------------------------------------
 

@@ -49,6 +49,8 @@ def forward(endpoint: AwsEndpoint, rec: RequestRecord, headers: list[tuple[str, 
         return _efs_replications(endpoint, rec)
     if (answer := endpoint.graph.answer(rec.service, rec.action, body, rec.region)) is not None:
         return answer
+    if (answer := endpoint.caches.answer(rec.service, rec.region, rec.action, rec.path, body, auth)) is not None:
+        return answer
     if rec.service == "backup" and rec.action == "ListRecoveryPointsByBackupVault":
         vault = urlsplit(rec.path).path.split("/")[2]
         doc = {"RecoveryPoints": endpoint.recovery_points.get((rec.region or "", vault), [])}

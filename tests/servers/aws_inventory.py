@@ -64,6 +64,8 @@ class AwsInventory(ConfigAggregators):
     aggregators: dict[str, Aggregator] = field(default_factory=dict)
     source_status: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     extra: list[Item] = field(default_factory=list)
+    #: Resource Explorer types left out of ListSupportedResourceTypes (a type the index does not cover)
+    unindexed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reset(self) -> None:
@@ -74,6 +76,7 @@ class AwsInventory(ConfigAggregators):
         self.aggregators.clear()
         self.source_status.clear()
         self.extra.clear()
+        self.unindexed.clear()
 
     # -- declaring what exists ---------------------------------------------------------------------------------
 
@@ -228,7 +231,11 @@ class AwsInventory(ConfigAggregators):
         }
 
     def _re_ListSupportedResourceTypes(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        from residency_audit.catalogue import load
+
         kinds = {(i.re_type, i.cfn_type) for i in self.items()}
+        # every type a store reads that has a Resource Explorer name, as the real index lists them
+        kinds |= {(t.resource_explorer, t.native or "") for t in load().types if t.resource_explorer and t.store}
         kinds |= {
             ("s3:bucket", "AWS::S3::Bucket"),
             ("dynamodb:table", "AWS::DynamoDB::Table"),
@@ -240,6 +247,7 @@ class AwsInventory(ConfigAggregators):
         rows = [
             {"Service": t.split(":", 1)[0], "ResourceType": t, "CFNResourceTypes": [c] if c else []}
             for t, c in sorted(kinds)
+            if t not in self.unindexed
         ]
         return paged(rows, "ResourceTypes", params, 1000)
 

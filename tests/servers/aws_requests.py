@@ -179,6 +179,7 @@ def classify(method: str, raw_path: str, headers: Any, body: bytes) -> RequestRe
 #: SigV4 signing name → botocore service model name, for the REST-JSON services whose operation is in the path.
 _REST_JSON = {
     "backup": "backup",
+    "docdb-elastic": "docdb-elastic",
     "elasticfilesystem": "efs",
     "es": "opensearch",
     "observabilityadmin": "observabilityadmin",

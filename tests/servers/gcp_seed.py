@@ -35,7 +35,7 @@ class StoreSeeding:
     ) -> dict[str, Any]:
         """A snapshot (``kind`` "images" / "machineImages" for the other two collections, same shape).
 
-        With ``region``, a regionally scoped snapshot: not in snapshots.list, only in Cloud Asset Inventory here.
+        With ``region``, a regionally scoped snapshot: not in snapshots.list, in its region's regionSnapshots.list.
         """
         field = {"snapshots": "snapshotEncryptionKey", "images": "imageEncryptionKey"}.get(
             kind, "machineImageEncryptionKey"

@@ -3,7 +3,8 @@
 Served by the same server (one token, one fault registry, one request log), each under its real path:
 
 * Compute Engine v1 ``snapshots.list`` / ``images.list`` / ``machineImages.list`` (``items``, ``maxResults``,
-  ``storageLocations``, ``…EncryptionKey``);
+  ``storageLocations``, ``…EncryptionKey``), ``regions.list`` and ``regionSnapshots.list`` (regionally scoped
+  snapshots, in their region's list only);
 * Secret Manager v1 ``secrets.list`` (``secrets``, ``pageSize``, ``replication.automatic`` / ``userManaged``);
 * Cloud Logging v2 ``buckets.list`` over location ``-`` (``buckets``, the location inside each ``name``);
 * Pub/Sub v1 ``topics.list`` (``topics``, ``messageStoragePolicy``, ``kmsKeyName``);
@@ -39,6 +40,13 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/snapshots$"), "compute", "snapshots.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/images$"), "compute", "images.list"),
     ("GET", re.compile(rf"^/compute/v1/projects/{_P}/global/machineImages$"), "compute", "machineImages.list"),
+    ("GET", re.compile(rf"^/compute/v1/projects/{_P}/regions$"), "compute", "regions.list"),
+    (
+        "GET",
+        re.compile(rf"^/compute/v1/projects/{_P}/regions/(?P<region>[^/]+)/snapshots$"),
+        "compute",
+        "regionSnapshots.list",
+    ),
     # Secret Manager under a prefix: its locations.list path is Artifact Registry's too; each regional endpoint
     # (the tool's {location} filled in) under /rep/{location}, serving that location only
     ("GET", re.compile(rf"^{SM_PREFIX}/v1/projects/{_P}/secrets$"), "secretmanager", "secrets.list"),
@@ -105,6 +113,7 @@ SERVICE_NAMES = {
 }
 _COLLECTIONS = {
     ("compute", "snapshots.list"): ("snapshots", "items", "compute#snapshotList"),
+    ("compute", "regionSnapshots.list"): ("snapshots", "items", "compute#snapshotList"),
     ("compute", "images.list"): ("images", "items", "compute#imageList"),
     ("compute", "machineImages.list"): ("machineImages", "items", "compute#machineImageList"),
     ("secretmanager", "secrets.list"): ("secrets", "secrets", None),
@@ -124,6 +133,9 @@ _GETS = {
     "topics.get": ("topic", "topics"),
     "backupVaults.get": ("vault", "vaults"),
 }
+# Compute Engine's regions (regions.list) in this stand-in, unless a test sets Stores.regions
+COMPUTE_REGIONS = ("europe-west3", "europe-west4", "us-central1")
+_QUOTAS = [{"metric": "SNAPSHOTS", "limit": 5000.0, "usage": 0.0}]
 # Artifact Registry's locations (locations.list) in this stand-in
 AR_LOCATIONS = ("europe-west3", "us-central1", "europe", "us", "asia")
 # Spanner's base configurations as instanceConfigs.get returns them (replicas[].location / type)
@@ -163,6 +175,7 @@ class Stores(StoreSeeding):
             self._jobs: dict[str, list[list[str]]] = {}
             self.disabled: set[tuple[str, str]] = set()
         self.page_cap = None
+        self.regions: tuple[str, ...] = COMPUTE_REGIONS
         self.slow_queries = False  # jobs.query answers jobComplete: false first, as a slow job does
 
     def handles(self, api: str, op: str) -> bool:
@@ -212,8 +225,9 @@ class Stores(StoreSeeding):
             collection, key, kind = _COLLECTIONS[(api, op)]
             with self._lock:
                 items = list(self.lists[collection].get(project or groups.get("parent", ""), []))
-            if api == "compute":  # regionally scoped snapshots are not in the global list
-                items = [i for i in items if "/global/" in i["selfLink"]]
+            if api == "compute":  # regionally scoped snapshots are not in the global list, only in their region's
+                where = f"/regions/{groups['region']}/" if op == "regionSnapshots.list" else "/global/"
+                items = [i for i in items if where in i["selfLink"]]
             if op == "regionalSecrets.list":
                 if groups["rep"] != groups["location"]:  # a regional endpoint serves its own location only
                     return self._error(400, f"Location {groups['location']} is not served by this endpoint")
@@ -224,6 +238,9 @@ class Stores(StoreSeeding):
             with self._lock:
                 found = [i for i in self.lists[collection].get(project, []) if i["name"] == groups[group]]
             return (200, found[0]) if found else self._error(404, f"{groups[group]} not found")
+        if op == "regions.list":  # each Region with its quotas, as Compute returns them (the tool asks names only)
+            rows = [{"kind": "compute#region", "name": r, "status": "UP", "quotas": _QUOTAS} for r in self.regions]
+            return 200, self._page(rows, "items", q, self.page_cap, {"kind": "compute#regionList"})
         if api == "secretmanager" and op == "locations.list":
             rows = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc} for loc in SM_LOCATIONS]
             return 200, self._page(rows, "locations", q, self.page_cap)

@@ -197,7 +197,13 @@ class _Handler(BaseHTTPRequestHandler):
             if match and route_method == method:
                 api, op, groups = route_api, route_op, match.groupdict()
                 break
-        project = groups.get("project") or next(iter(query.get("project", [])), None)
+        # the project, else the organization or folder a request is about (folders.list's ?parent=, a folder's sinks)
+        project = (
+            groups.get("project")
+            or next(iter(query.get("project", [])), None)
+            or groups.get("parent")
+            or next(iter(query.get("parent", [])), None)
+        )
         rec = RequestRecord(api, op, method, project, parts.path)
         fault = ep._record(rec)
         if ep.latency:

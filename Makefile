@@ -10,12 +10,15 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: install test lint kb-check bench demo screenshots clean
 
-# --no-compile: pip writes no bytecode for every module of the ~110 installed distributions (most are never imported
-# here); what is imported is compiled on first import.
+# Bytecode is compiled once here, on both cores (pip's own compiling is serial): where PYTHONDONTWRITEBYTECODE is
+# set (as on our development machines), nothing imported is ever cached, and every process (each test worker, each CLI the
+# tests and the demo start) would compile what it imports again: `--help` took 0.38 s instead of 0.17 s.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-compile -e '.[test]'
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib residency_audit bench demo tests > /dev/null \
+		|| echo "make: some files were not compiled to bytecode; they will be compiled when imported" >&2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner
 
 from residency_audit.knowledge import KnowledgeBase, load, load_from
+
+if TYPE_CHECKING:
+    from .servers.aws import AwsEndpoint
 
 D = dt.date(2026, 11, 1)
 
@@ -154,6 +157,28 @@ def invoke_json(argv: list[str]) -> tuple[int, dict[str, Any], str]:
     result = CliRunner().invoke(__import__("residency_audit.cli", fromlist=["app"]).app, argv)
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
     return result.exit_code, report, result.stderr
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[AwsEndpoint]:
+    """moto and our proxy (tests/servers/aws.py), started once per worker for every AWS module that runs on it.
+
+    moto's state is per process whatever the endpoint, so one endpoint shares nothing more than several did: each
+    test's `aws` resets it (moto, faults, log, switches and the extra servers' state). Importing moto costs seconds,
+    so it happens here, on first use, not at collection.
+    """
+    from .servers.aws import AwsEndpoint
+
+    with AwsEndpoint() as ep:
+        yield ep
+
+
+@pytest.fixture
+def aws(aws_endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
+    """A freshly reset endpoint, and this process's environment pointing boto3 at the proxy (never at a real account)."""
+    aws_endpoint.reset()
+    isolate_env(monkeypatch, ["AWS_"], aws_endpoint.env({}))
+    return aws_endpoint
 
 
 def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,10 +11,7 @@ import json
 import os
 import resource
 import subprocess
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from residency_audit.clouds.aws_clients import Clients
 
@@ -51,18 +48,13 @@ def test_least_recently_used_clients_are_closed_beyond_the_limit() -> None:
     assert (b.closed, c.closed) == (2, 1) and len(clients) == 0
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
 def _limit_descriptors() -> None:
     # an unbounded cache opens one socket per client: 38 regions x 14 services is over 500
     resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400))
 
 
-def test_a_walk_of_every_region_and_service_stays_within_400_descriptors(endpoint: AwsEndpoint) -> None:
+def test_a_walk_of_every_region_and_service_stays_within_400_descriptors(aws_endpoint: AwsEndpoint) -> None:
+    endpoint = aws_endpoint
     endpoint.reset()
     env = endpoint.env({k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIXES)})
     endpoint.clear_log()

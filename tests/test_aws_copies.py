@@ -4,12 +4,11 @@ replicas and ECR replication, scanned by the real CLI over real HTTP against mot
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import invoke_json, isolate_env, places
+from .conftest import invoke_json, places
 from .servers.aws import (
     DEFAULT_ACCOUNT,
     AwsEndpoint,
@@ -25,19 +24,6 @@ from .servers.aws import (
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 NEW = ("backup-vault", "kms-key", "secret", "ecr-repository", "redshift", "efs")
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 def scan(*services: str, regions: list[str] = REGIONS) -> tuple[int, dict[str, Any], str]:

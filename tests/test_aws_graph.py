@@ -4,7 +4,6 @@ tests/servers/aws_graph.py for what moto lacks)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,23 +11,10 @@ import pytest
 from residency_audit.model import KeyControl
 from residency_audit.stores.common import UNKNOWN_LOCATION
 
-from .conftest import invoke_json, isolate_env, places
+from .conftest import invoke_json, places
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_kms_key
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 def scan(*services: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
@@ -105,6 +91,44 @@ def test_rds_leaves_document_and_graph_clusters_to_their_stores(aws: AwsEndpoint
     assert code == 0, err
     r = by_id(report)
     assert {(x["service"], x["name"]) for x in r.values()} == {("docdb", "docs"), ("neptune", "graph")}
+
+
+@pytest.mark.parametrize("kind", ["aurora", "neptune"])
+def test_an_unreadable_named_global_cluster_is_one_skip_and_an_unknown_copy(aws: AwsEndpoint, kind: str) -> None:
+    s = aws.session(direct=True)
+    engine = "neptune" if kind == "neptune" else "aurora-postgresql"
+    _global(s, kind if kind == "neptune" else "rds", engine, "g", {"eu-west-1": None, "us-east-1": None})
+    aws.add_fault("rds", "eu-west-1", "DescribeGlobalClusters", status=403, code="AccessDenied", message="no")
+    code, report, err = scan("rds" if kind == "aurora" else kind)
+    assert code == 3, err
+    service = "rds" if kind == "aurora" else kind
+    scope = f"account/{DEFAULT_ACCOUNT}/region/eu-west-1/service/{service}/global-cluster/g"
+    (skip,) = [x for x in report["skipped"] if x["scope"] == scope]
+    assert skip["reason"].startswith("global cluster members unknown: ") and "AccessDenied" in skip["reason"]
+    assert places(by_id(report)[_arn("eu-west-1", "g-eu-west-1")]) == [
+        ("eu-west-1", "primary"),
+        (UNKNOWN_LOCATION, "replica"),
+    ]
+    assert places(by_id(report)[_arn("us-east-1", "g-us-east-1")]) == [
+        ("us-east-1", "primary"),
+        ("eu-west-1", "replica"),
+    ]
+
+
+def test_a_member_region_whose_clusters_are_unreadable_is_a_skip_and_an_unknown_key(aws: AwsEndpoint) -> None:
+    s = aws.session(direct=True)
+    _global(s, "rds", "aurora-postgresql", "g", {"eu-west-1": None, "us-east-1": None})
+    aws.add_fault("rds", "us-east-1", "DescribeDBClusters", status=403, code="AccessDenied", message="no")
+    # only Ireland is scanned: the US member's keys are read from its region's listing, which fails
+    code, report, err = invoke_json(["scan", "--format", "json", "--profile", "eu-gdpr", "--region", "eu-west-1",
+                                     "--service", "rds"])  # fmt: skip
+    assert code == 3, err
+    scope = f"account/{DEFAULT_ACCOUNT}/region/us-east-1/service/rds/clusters"
+    (skip,) = report["skipped"]
+    assert skip["scope"] == scope and "keys of global cluster members here unknown" in skip["reason"]
+    eu = by_id(report)[_arn("eu-west-1", "g-eu-west-1")]
+    assert keys(eu) == [("eu-west-1", None), ("us-east-1", "unknown")]
+    assert "global cluster g member " + _arn("us-east-1", "g-us-east-1") in eu["footprint"][1]["note"]
 
 
 def test_an_unreadable_global_cluster_is_a_skip_and_an_unknown_copy(aws: AwsEndpoint) -> None:

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,16 +38,11 @@ from tests.servers.aws import (
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=10)
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
 @pytest.fixture
-def aws(endpoint: AwsEndpoint) -> AwsEndpoint:
-    endpoint.reset()
-    return endpoint
+def aws(aws_endpoint: AwsEndpoint) -> AwsEndpoint:
+    """The shared endpoint reset, without conftest's AWS_ environment: these tests configure their clients."""
+    aws_endpoint.reset()
+    return aws_endpoint
 
 
 @pytest.fixture

@@ -4,30 +4,16 @@ by tests/servers/aws_copies.py where moto lacks a field or a call; and their Ter
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import invoke_json, isolate_env, places
+from .conftest import invoke_json, places
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_kms_key
 from .servers.aws_copies import copy_image, seed_account_subscription_policy, seed_image, seed_log_group
 from .test_aws_copies import _block, _plan, by_id
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 def scan(*services: str, regions: list[str] = REGIONS) -> tuple[int, dict[str, Any], str]:

@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 from residency_audit.cli import app
 from residency_audit.scan import SERVICES as ALL_SERVICES
 
-from .conftest import BIN, by_name, invoke_json, isolate_env, places
+from .conftest import BIN, by_name, invoke_json, places
 from .servers.aws import (
     AwsEndpoint,
     seed_bucket,
@@ -29,20 +28,6 @@ from .servers.aws import (
 )
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1", "us-west-2"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    """A clean moto, and this process's environment pointing boto3 at the proxy (never at a real account)."""
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 # The stores these tests read; KMS keys, backup vaults, secrets, registries and warehouses are in test_aws_copies.py.

@@ -16,7 +16,7 @@ import pytest
 import residency_audit.stores
 from residency_audit.catalogue import Catalogue, CatalogueError, Category, CopyRule, load, load_from
 from residency_audit.model import Provider
-from residency_audit.plan.stores import PLAN_READERS
+from residency_audit.plan.stores import PLAN_OR_REASON, PLAN_READERS
 from residency_audit.scan import SERVICES
 
 
@@ -44,7 +44,7 @@ def test_every_service_is_one_catalogue_entry_of_its_provider() -> None:
 
 def test_every_plan_reader_is_registered_with_its_store() -> None:
     catalogue = load()
-    for rtype, reader in PLAN_READERS.items():
+    for rtype, reader in [*PLAN_READERS.items(), *PLAN_OR_REASON.items()]:
         entry = catalogue.find(rtype)
         assert entry is not None and entry.store is not None, rtype
         assert reader.__module__ == f"residency_audit.stores.{entry.store}", rtype
@@ -145,3 +145,5 @@ def test_every_store_modules_plan_readers_are_registered() -> None:
         module = importlib.import_module(f"residency_audit.stores.{name}")
         for rtype, reader in getattr(module, "PLAN", {}).items():
             assert PLAN_READERS.get(rtype) is reader, f"{name}: {rtype} is not in plan/stores.py"
+        for rtype, reader in getattr(module, "PLAN_OR_REASON", {}).items():
+            assert PLAN_OR_REASON.get(rtype) is reader, f"{name}: {rtype} is not in plan/stores.py"

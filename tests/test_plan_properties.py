@@ -29,7 +29,7 @@ from residency_audit.cli import app
 from residency_audit.plan.file import MAX_DEPTH, where
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
-FIXTURES = ["aws", "azure", "gcp", "format-0.1", "format-0.2", "aws-graph"]
+FIXTURES = ["aws", "azure", "gcp", "format-0.1", "format-0.2", "aws-graph", "aws-backup-policy"]
 runner = CliRunner()
 # Bounded and reproducible, so `make test` stays within its budget and a failure is the same on every machine.
 SETTINGS = settings(

@@ -39,6 +39,7 @@ from .context import (
 from .declared import declared_type
 from .file import HINT, PlanError, document
 from .gaps import KEPT_REPLACED, deferred_reason
+from .stores import PLAN_OR_REASON as _SOMETIMES
 from .stores import PLAN_READERS as _STORES
 
 __all__ = [
@@ -92,6 +93,12 @@ def read_plan(
         store = _STORES.get(item.type)
         if store is not None:
             resources.append(store(ctx, item))
+        elif item.type in _SOMETIMES:
+            out = _SOMETIMES[item.type](ctx, item)
+            if isinstance(out, Resource):
+                resources.append(out)
+            else:  # an instance that is no data store of its own (e.g. an Organizations policy of another type)
+                skipped.append(NotEvaluated(item.address, item.type, out))
         elif item.type in LINKS:
             reason = ctx.unlinked_reason(item)
             if reason is not None:  # a companion of a store in this plan was evaluated with that store
@@ -113,6 +120,8 @@ def plan_found(path: str, resources: Iterable[Resource], not_evaluated: Iterable
         provider = entry.provider if entry is not None else terraform_provider(n.type)
         if provider is None and n.type.startswith("Microsoft."):  # an AzAPI resource of a type not catalogued
             provider = Provider.AZURE
+        if n.type in _SOMETIMES and n.reason not in (PLANNED_FOR_DELETION, FORGOTTEN, KEPT_REPLACED):
+            continue  # its type is data-bearing, this instance holds no data of its own: not a store left unassessed
         if provider is not None and n.reason != PLANNED_FOR_DELETION:
             places = (n.location,) if n.location else ()
             found.append(Found(provider, TERRAFORM_PLAN, path, n.type, 1, places, n.reason))

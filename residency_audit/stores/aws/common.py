@@ -1,8 +1,8 @@
 """Helpers the AWS stores share: copies of a cross-Region group's other members.
 
-ElastiCache global datastores and MemoryDB multi-Region clusters both read their group's members once per (region,
-group), locate every other member in its own Region and take that member's key from its Region's listing; an
-unreadable group is a skip and an unknown copy, never silence.
+ElastiCache global datastores, MemoryDB multi-Region clusters and RDS/DocumentDB/Neptune global clusters (rds.py) all
+read their group's members once per (region, group), locate every other member in its own Region and take that
+member's key from its Region's listing; an unreadable group is a skip and an unknown copy, never silence.
 """
 
 from __future__ import annotations

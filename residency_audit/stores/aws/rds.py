@@ -9,6 +9,7 @@ from ...clouds.aws import Account, describe_error, resource, tag_list
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
 from ...plan.context import AFTER_APPLY, LINKS, RDS_DEFAULT_KEY, Context, Item, plan_tags, unknown_copy
 from ..common import UNKNOWN_LOCATION, dedupe_places, region_of_arn
+from .common import member_copies
 
 # DescribeDBClusters (and DescribeDBInstances) answer for every engine of the shared API: these have their own store
 OTHER_ENGINES = {"docdb": "docdb", "neptune": "neptune"}
@@ -161,51 +162,69 @@ def global_members(
     Aurora and Neptune clusters name their global cluster (GlobalClusterIdentifier); a DocumentDB cluster does not
     (botocore's docdb model), so its global cluster is found among the region's (DescribeGlobalClusters, once per
     region and only where there is such a cluster). Each member is a cluster in its own region with its own KMS key:
-    read from that region's DescribeDBClusters, which the walk of that region makes anyway.
+    read from that region's DescribeDBClusters, which the walk of that region makes anyway. The members are then
+    read as ElastiCache's and MemoryDB's are (common.member_copies).
     """
     gid, arn = cluster.get("GlobalClusterIdentifier"), cluster.get("DBClusterArn")
-    try:
-        if gid:
-            members: list[dict[str, Any]] = account.globals.get((region, gid))
-        elif cluster.get("Engine") == "docdb":
-            gid, members = _global_of(account, region, arn)
-        else:
+    members = account.memo("global-members", lambda key: _pairs(account.globals.get(key)))
+    if not gid and cluster.get("Engine") == "docdb":
+        try:
+            gid = _global_of(account, region, arn)
+        except Exception as exc:
+            if account.memo("global-clusters", _no).first_failure(region):
+                scope = account.scope("region", region, "service", service, "global-cluster", "")
+                yield Skip(Provider.AWS, scope, f"global cluster members unknown: {describe_error(exc)}")
+            footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note="global cluster members could not be read"))
             return
-    except Exception as exc:
-        memo, key = (account.globals, (region, gid)) if gid else (account.memo("global-clusters", _no), region)
-        if memo.first_failure(key):
-            yield Skip(
-                Provider.AWS,
-                account.scope("region", region, "service", service, "global-cluster", gid or ""),
-                f"global cluster members unknown: {describe_error(exc)}",
-            )
-        footprint.append(Copy(UNKNOWN_LOCATION, CopyRole.REPLICA, note="global cluster members could not be read"))
+        members = account.memo("docdb-global-members", lambda key: _pairs(_listed(account, key)))
+    if not gid:
         return
-    for member in members:
-        member_arn = member.get("DBClusterArn")
-        where = region_of_arn(member_arn)
-        if not member_arn or member_arn == arn or not where:
-            continue
-        key, skips = _member_key(account, where, member_arn)
-        yield from skips
-        note = f"global cluster {gid} member {member_arn}; its keys: {key[1]}"
-        footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=key[0]))
+    skips: list[Skip] = []  # a member's key skips, and one for a member region whose listing failed
+
+    def key_of(where: str, member_arn: str | None) -> tuple[KeyControl, str]:
+        key, found = _member_key(account, where, member_arn or "")
+        skips.extend(found)
+        return key
+
+    scope = account.scope("region", region, "service", service, "global-cluster", gid)
+    yield from member_copies(members, region, gid, arn or "", "global cluster", scope, key_of, footprint)
+    yield from skips
+
+
+def _pairs(members: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
+    """A global cluster's members as (Region, ARN), what member_copies reads."""
+    return [(region_of_arn(m.get("DBClusterArn")), m.get("DBClusterArn")) for m in members]
 
 
 def _no(_: Any) -> Any:
     raise LookupError("not read")  # a placeholder: the memo already exists whenever a failure is reported
 
 
-def _global_of(account: Account, region: str, arn: str | None) -> tuple[str | None, list[dict[str, Any]]]:
+def _global_clusters(account: Account, region: str) -> list[dict[str, Any]]:
+    """The region's global clusters (DescribeGlobalClusters), once per region."""
+
     def read(where: str) -> list[dict[str, Any]]:
         pages = account.client("rds", where).get_paginator("describe_global_clusters").paginate()
         return [g for page in pages for g in page.get("GlobalClusters", [])]
 
-    for found in account.memo("global-clusters", read).get(region):
-        members = found.get("GlobalClusterMembers", [])
-        if any(m.get("DBClusterArn") == arn for m in members):
-            return found.get("GlobalClusterIdentifier"), members
-    return None, []
+    found: list[dict[str, Any]] = account.memo("global-clusters", read).get(region)
+    return found
+
+
+def _global_of(account: Account, region: str, arn: str | None) -> str | None:
+    """The global cluster a DocumentDB cluster is a member of, searched among the region's."""
+    for found in _global_clusters(account, region):
+        if any(m.get("DBClusterArn") == arn for m in found.get("GlobalClusterMembers", [])):
+            gid = found.get("GlobalClusterIdentifier")
+            return gid if isinstance(gid, str) else None
+    return None
+
+
+def _listed(account: Account, key: tuple[str, str]) -> list[dict[str, Any]]:
+    """The members of global cluster `key[1]` from region `key[0]`'s listing (already read by the search)."""
+    region, gid = key
+    found = [g for g in _global_clusters(account, region) if g.get("GlobalClusterIdentifier") == gid]
+    return found[0].get("GlobalClusterMembers", []) if found else []
 
 
 def _member_key(account: Account, where: str, arn: str) -> tuple[tuple[KeyControl, str], list[Skip]]:

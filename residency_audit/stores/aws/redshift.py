@@ -52,7 +52,10 @@ def _cluster(account: Account, region: str, cluster: dict[str, Any]) -> Iterator
 def _plan_cluster(ctx: Context, item: Item) -> Resource:
     region, note = ctx.aws_region(item)
     footprint = [Copy(region, CopyRole.PRIMARY, note=note)]
-    # provider v5's inline block (deprecated) and the aws_redshift_snapshot_copy resource that replaces it
+    # provider v5's inline block (deprecated) and the aws_redshift_snapshot_copy resource that replaces it; the
+    # block is not computed, so a block known only after apply was configured (a dynamic block over a new value)
+    if item.is_unknown("snapshot_copy"):
+        footprint.append(unknown_copy(CopyRole.REPLICA, f"{item.address} snapshot_copy {AFTER_APPLY}"))
     for block in item.blocks("snapshot_copy"):
         footprint.append(_plan_destination(block.get("destination_region"), f"{item.address} snapshot_copy"))
     for copy in ctx.by_type.get("aws_redshift_snapshot_copy", []):

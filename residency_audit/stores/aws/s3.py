@@ -156,7 +156,12 @@ def _plan_s3_replicas(ctx: Context, bucket: Item) -> list[Copy]:
         copies.extend(_plan_s3_rules(ctx, config, ("rule",)))
     # The inline block (configurable in AWS provider v3, read-only since v4) mirrors the live configuration of an
     # existing bucket: read it only when no separate resource does, or each rule would count twice.
-    if not copies and bucket.blocks("replication_configuration"):
+    # Since v4 the block is computed, so it is known only after apply for every new bucket: unknown rules count
+    # only where the configuration sets the block (v3), never for the computed mirror.
+    configured_unknown = bucket.is_unknown("replication_configuration") and bucket.configured(
+        "replication_configuration"
+    )
+    if not copies and (bucket.blocks("replication_configuration") or configured_unknown):
         copies.extend(_plan_s3_rules(ctx, bucket, ("replication_configuration", 0, "rules")))
     return copies
 

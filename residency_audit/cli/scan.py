@@ -5,6 +5,7 @@ The scan itself is residency_audit.scan's; the report, residency_audit.outcome's
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -195,6 +196,9 @@ def scan(
         fail(str(exc))
     started = datetime.now(UTC)
     try:
+        # requests silences urllib3's warning that optional SOCKS support is not installed as it is imported, but
+        # the clouds' clients are imported on worker threads at once, and once under load the warning reached stderr
+        warnings.filterwarnings("ignore", message="SOCKS support in urllib3 requires")
         result = run_with_progress(lambda on_progress: scanning.run(request, kb, view, on_progress))
         meta = Meta("scan", None, started, datetime.now(UTC))
         from ..firstrun import missing_credentials, nothing_readable

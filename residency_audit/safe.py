@@ -8,11 +8,14 @@ shown as escapes (`\x1b`), never interpreted.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+    from .model import Resource
 
 # C0 and C1 controls, DEL, Unicode format characters that reorder or hide text (bidi overrides, zero-width),
 # line and paragraph separators, and lone surrogates: none may reach a terminal or a one-line field as is
@@ -94,3 +97,33 @@ def relative(path: str) -> str:
         return os.path.relpath(path)
     except ValueError:  # another drive (Windows): nothing relative exists
         return path
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text: str) -> str:
+    r"""`text` as UTF-8 can hold it: a surrogate code point becomes its escape (`\udc80`) as visible text.
+
+    A JSON API may send a lone surrogate in a tag or a name; every format can then write it, literally.
+    """
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def scrubbed(r: Resource) -> Resource:
+    """A resource from a cloud API whose every text UTF-8 can hold (the same object when nothing needs it)."""
+    texts = [r.account, r.service, r.type, r.id, r.name, r.classification or "", r.key_note or ""]
+    texts += [t for c in r.footprint for t in (c.code, c.note or "")]
+    texts += [t for item in r.tags.items() for t in item]
+    if all(utf8(t) is t for t in texts):
+        return r
+    footprint = tuple(dataclasses.replace(c, code=utf8(c.code), note=_opt(c.note)) for c in r.footprint)
+    return r.evolve(account=utf8(r.account), service=utf8(r.service), type=utf8(r.type), id=utf8(r.id),
+                    name=utf8(r.name), classification=_opt(r.classification), key_note=_opt(r.key_note),
+                    footprint=footprint, tags={utf8(k): utf8(v) for k, v in r.tags.items()})  # fmt: skip
+
+
+def _opt(text: str | None) -> str | None:
+    return None if text is None else utf8(text)

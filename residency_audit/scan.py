@@ -202,8 +202,13 @@ def run(
     import dataclasses
     import time
 
+    from .model import Skip
     from .pipeline import assess_all, locate, run_tasks
+    from .safe import scrubbed, utf8
 
     deadline = None if request.scan_timeout is None else time.monotonic() + request.scan_timeout
     result = run_tasks(root_tasks(request), request.concurrency, on_progress, deadline=deadline)
-    return dataclasses.replace(result, resources=tuple(assess_all(kb, locate(kb, result.resources), view)))
+    # what a cloud API sent, as every format can write it: a JSON body may carry a lone surrogate in a tag or name
+    resources = (scrubbed(r) for r in result.resources)
+    skipped = tuple(Skip(s.provider, utf8(s.scope), utf8(s.reason)) for s in result.skipped)
+    return dataclasses.replace(result, resources=tuple(assess_all(kb, locate(kb, resources), view)), skipped=skipped)

@@ -388,3 +388,25 @@ def test_dataset_deleted_after_listing_is_dropped(gcp: GcpEndpoint) -> None:
     gcp.add_fault("bigquery", "datasets.get", status=404, message="Not found: Dataset analytics:ephemeral")
     code, report, _ = scan("--project", "analytics", "--service", "bigquery-dataset")
     assert code == 0 and report["resources"] == [] and report["skipped"] == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "sarif", "html", "markdown", "junit", "table"])
+def test_a_lone_surrogate_from_the_api_is_written_as_visible_text(gcp: GcpEndpoint, tmp_path: Path, fmt: str) -> None:
+    """A JSON body may carry `\\udc80` (no UTF-8 can hold it): every format writes it as that escape, no traceback."""
+    from typer.testing import CliRunner
+
+    from residency_audit.cli import app
+
+    client = gcp.storage_client("data")
+    bucket = client.bucket("lone")
+    bucket.labels = {"team": "a\udc80b"}
+    client.create_bucket(bucket, location="US")
+    out = tmp_path / f"report.{fmt}"
+    argv = ["scan", "--provider", "gcp", "--project", "data", "--service", "gcs", "--timeout", "5",
+            "--profile", "eu-sovereign", "--format", fmt, "--output", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.exception
+    text = out.read_text(encoding="utf-8")  # strict: the file is UTF-8
+    if fmt == "json":
+        (r,) = json.loads(text)["resources"]
+        assert r["tags"] == {"team": "a\\udc80b"}

@@ -4,7 +4,6 @@ HTTP; their Terraform plans; and the AWS Config engine finding types under Confi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,24 +11,11 @@ import pytest
 from residency_audit.model import KeyControl
 from residency_audit.stores.common import UNKNOWN_LOCATION
 
-from .conftest import invoke_json, isolate_env, places
+from .conftest import by_name, invoke_json, places
 from .servers.aws import DEFAULT_ACCOUNT, AwsEndpoint, seed_kms_key
 
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 NEW = ("elasticache-cluster", "elasticache-serverless", "docdb-elastic")
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[AwsEndpoint]:
-    with AwsEndpoint() as ep:
-        yield ep
-
-
-@pytest.fixture
-def aws(endpoint: AwsEndpoint, monkeypatch: pytest.MonkeyPatch) -> AwsEndpoint:
-    endpoint.reset()
-    isolate_env(monkeypatch, ["AWS_"], endpoint.env({}))
-    return endpoint
 
 
 def scan(*services: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
@@ -39,10 +25,6 @@ def scan(*services: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, An
     for service in services:
         args += ["--service", service]
     return invoke_json(args)
-
-
-def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in report["resources"]}
 
 
 def _cache(s: Any, region: str, name: str, **kw: Any) -> None:

@@ -1,4 +1,4 @@
-"""Helpers the AWS stores share: copies of a cross-Region group's other members.
+"""Helpers the AWS stores share: copies of a cross-Region group's other members, and the plan of a one-region store.
 
 ElastiCache global datastores, MemoryDB multi-Region clusters and RDS/DocumentDB/Neptune global clusters (rds.py) all
 read their group's members once per (region, group), locate every other member in its own Region and take that
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ...clouds.aws import describe_error
-from ...model import Copy, CopyRole, KeyControl, Provider, Skip
+from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
+from ...plan.context import Context, Item, plan_tags
 from ..common import UNKNOWN_LOCATION, Memo
 
 
@@ -41,3 +42,20 @@ def member_copies(
             key = (KeyControl.UNKNOWN, f"unreadable ({describe_error(exc)})")
         note = f"{what} {group} member {name}; its keys: {key[1]}"
         footprint.append(Copy(where, CopyRole.REPLICA, note=note, key_control=key[0]))
+
+
+def single_region_plan(ctx: Context, item: Item, names: tuple[str, str], default_key: str) -> Resource:
+    """A planned store named by `name`, with one copy in its provider's region under `kms_key_id`.
+
+    `names` are the store's service and CloudFormation type; without a `kms_key_id` the data is under the service's
+    own key, which `default_key` describes. Each store's plan reader stays in its own module and calls this.
+    """
+    region, note = ctx.aws_region(item)
+    return ctx.resource(
+        item,
+        Provider.AWS,
+        (*names, "name"),
+        [Copy(region, CopyRole.PRIMARY, note=note)],
+        ctx.aws_key(item, ("kms_key_id",), default_key),
+        plan_tags(item, "tags_all", "tags"),
+    )

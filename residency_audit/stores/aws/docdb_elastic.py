@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 
 from ...clouds.aws import Account, describe_error, resource
 from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
-from ...plan.context import Context, Item, plan_tags
+from ...plan.context import Context, Item
+from .common import single_region_plan
 
 RTYPE = "AWS::DocDBElastic::Cluster"
 SERVICE = "docdb-elastic"
@@ -50,15 +51,7 @@ def docdb_elastic_list(account: Account, region: str) -> Iterator[Resource | Ski
 
 
 def _plan_cluster(ctx: Context, item: Item) -> Resource:
-    region, note = ctx.aws_region(item)
-    return ctx.resource(
-        item,
-        Provider.AWS,
-        (SERVICE, RTYPE, "name"),
-        [Copy(region, CopyRole.PRIMARY, note=note)],
-        ctx.aws_key(item, ("kms_key_id",), DEFAULT_KEY),
-        plan_tags(item, "tags_all", "tags"),
-    )
+    return single_region_plan(ctx, item, (SERVICE, RTYPE), DEFAULT_KEY)
 
 
 # Terraform resource types this module's plan reader evaluates

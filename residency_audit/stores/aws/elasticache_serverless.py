@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...clouds.aws import Account, resource
-from ...model import Copy, CopyRole, KeyControl, Provider, Resource, Skip
-from ...plan.context import Context, Item, plan_tags
+from ...model import Copy, CopyRole, KeyControl, Resource, Skip
+from ...plan.context import Context, Item
+from .common import single_region_plan
 from .registry import TAG_TYPES
 
 RTYPE = "AWS::ElastiCache::ServerlessCache"
@@ -53,15 +54,7 @@ def _key(account: Account, region: str, cache: dict[str, Any]) -> tuple[KeyContr
 
 
 def _plan_cache(ctx: Context, item: Item) -> Resource:
-    region, note = ctx.aws_region(item)
-    return ctx.resource(
-        item,
-        Provider.AWS,
-        (SERVICE, RTYPE, "name"),
-        [Copy(region, CopyRole.PRIMARY, note=note)],
-        ctx.aws_key(item, ("kms_key_id",), DEFAULT_KEY),
-        plan_tags(item, "tags_all", "tags"),
-    )
+    return single_region_plan(ctx, item, (SERVICE, RTYPE), DEFAULT_KEY)
 
 
 # Terraform resource types this module's plan reader evaluates
